@@ -1,0 +1,51 @@
+import { z } from 'zod';
+
+/** Machine-readable error codes: stable, documented, safe to switch on. */
+export const ErrorCodes = {
+  invalidJson: 'invalid_json',
+  validationFailed: 'validation_failed',
+  payloadTooLarge: 'payload_too_large',
+  unsupportedMediaType: 'unsupported_media_type',
+  unauthorized: 'unauthorized',
+  notFound: 'not_found',
+  agentNotFound: 'agent_not_found',
+  sessionNotFound: 'session_not_found',
+  taskNotFound: 'task_not_found',
+  methodNotAllowed: 'method_not_allowed',
+  timeout: 'timeout',
+  unavailable: 'unavailable',
+  agentFailed: 'agent_failed',
+  internal: 'internal_error',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** An error that knows how it is reported: the HTTP status, a code, and the field at fault. */
+export class KeelsonError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string,
+    readonly details?: { field: string; message: string }[],
+  ) {
+    super(message);
+    this.name = 'KeelsonError';
+  }
+
+  toBody(): ErrorBody {
+    const error: ErrorBody['error'] = { code: this.code, message: this.message };
+    if (this.field !== undefined) error.field = this.field;
+    if (this.details !== undefined) error.details = this.details;
+    return { error };
+  }
+}

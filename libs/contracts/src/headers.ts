@@ -1,0 +1,14 @@
+/** NATS headers Keelson reads and writes. */
+export const Headers = {
+  /** JetStream de-duplication id; the idempotency key of a task. */
+  msgId: 'Nats-Msg-Id',
+  traceparent: 'traceparent',
+  tracestate: 'tracestate',
+  tenant: 'Keelson-Tenant',
+  /** On a dead letter: why it was given up on, and where it came from. */
+  deadLetterReason: 'Keelson-Dead-Letter-Reason',
+  deadLetterStream: 'Keelson-Dead-Letter-Stream',
+  deadLetterSubject: 'Keelson-Dead-Letter-Subject',
+  deadLetterSeq: 'Keelson-Dead-Letter-Seq',
+  deliveries: 'Keelson-Deliveries',
+} as const;

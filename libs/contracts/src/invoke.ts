@@ -1,0 +1,40 @@
+import { z } from 'zod';
+import { ChatMessageSchema, RunOutcomeSchema } from './agents';
+import { AGENT_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
+
+/** Stateless request-response: the call carries its full context, one of `input` or `messages`. */
+export const InvokeRequestSchema = z
+  .object({
+    input: z.string().min(1).max(100_000).optional(),
+    messages: z.array(ChatMessageSchema).min(1).max(500).optional(),
+  })
+  .strict()
+  .refine((body) => (body.input === undefined) !== (body.messages === undefined), {
+    message: 'give exactly one of `input` or `messages`',
+    path: ['input'],
+  });
+export type InvokeRequest = z.infer<typeof InvokeRequestSchema>;
+
+export const InvokeResponseSchema = RunOutcomeSchema;
+export type InvokeResponse = z.infer<typeof InvokeResponseSchema>;
+
+/** The core-NATS request the gateway sends to whichever agent replica answers first. */
+export const InvokeRpcRequestSchema = z.object({
+  tenant: z.string().regex(TENANT_ID_PATTERN),
+  agentId: z.string().regex(AGENT_ID_PATTERN),
+  messages: z.array(ChatMessageSchema).min(1),
+});
+export type InvokeRpcRequest = z.infer<typeof InvokeRpcRequestSchema>;
+
+/** An RPC reply is either the outcome or an error in the HTTP error shape. */
+export const InvokeRpcReplySchema = z.union([
+  z.object({ ok: z.literal(true), outcome: RunOutcomeSchema }),
+  z.object({
+    ok: z.literal(false),
+    status: z.number().int(),
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+  }),
+]);
+export type InvokeRpcReply = z.infer<typeof InvokeRpcReplySchema>;

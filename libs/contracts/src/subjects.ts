@@ -1,0 +1,56 @@
+/**
+ * Every NATS subject Keelson uses is built and parsed here, and nowhere else.
+ * Tokens come from validated ids (see ids.ts), so a subject never gains or loses a token.
+ */
+export const SUBJECT_ROOT = 'keelson';
+
+export const Subjects = {
+  /** Async tasks, published by the gateway or straight onto NATS by a tenant's own publisher. */
+  task: (tenant: string, agentId: string) => `keelson.tasks.${tenant}.${agentId}`,
+  allTasks: 'keelson.tasks.>',
+  /** The one final result of a task; a JetStream stream keeps them for replay. */
+  result: (tenant: string, agentId: string, taskId: string) =>
+    `keelson.results.${tenant}.${agentId}.${taskId}`,
+  allResults: 'keelson.results.>',
+  tenantResults: (tenant: string) => `keelson.results.${tenant}.>`,
+  /** A turn of a stateful session, queued for the session's owner. */
+  sessionTurn: (tenant: string, sessionId: string) => `keelson.sessions.turns.${tenant}.${sessionId}`,
+  allSessionTurns: 'keelson.sessions.turns.>',
+  /** The run log: the events of one task run or one session turn, in order. */
+  taskRun: (tenant: string, taskId: string) => `keelson.runs.${tenant}.tasks.${taskId}`,
+  sessionRun: (tenant: string, sessionId: string, turn: number) =>
+    `keelson.runs.${tenant}.sessions.${sessionId}.${turn}`,
+  allRuns: 'keelson.runs.>',
+  /** Messages that were given up on, with the reason, for operators to inspect and replay. */
+  deadLetter: (stream: string) => `keelson.dlq.${stream.toLowerCase()}`,
+  allDeadLetters: 'keelson.dlq.>',
+  /** Core NATS request-reply for callers who wait (no JetStream persistence). */
+  invokeRpc: 'keelson.rpc.agents.invoke',
+} as const;
+
+/** Queue groups make replicas of one service share core-NATS requests. */
+export const QueueGroups = {
+  agents: 'keelson-agents',
+} as const;
+
+export interface TaskSubject {
+  tenant: string;
+  agentId: string;
+}
+
+export function parseTaskSubject(subject: string): TaskSubject | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'tasks') return undefined;
+  return { tenant: parts[2]!, agentId: parts[3]! };
+}
+
+export interface SessionTurnSubject {
+  tenant: string;
+  sessionId: string;
+}
+
+export function parseSessionTurnSubject(subject: string): SessionTurnSubject | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'turns') return undefined;
+  return { tenant: parts[3]!, sessionId: parts[4]! };
+}
