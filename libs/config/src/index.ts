@@ -1,1 +1,4 @@
-export {};
+export * from './base-service-config';
+export * from './config-error';
+export * from './fields';
+export * from './load-config';

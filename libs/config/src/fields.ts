@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** A URL whose scheme is one of `schemes`; the parsed value stays a string, as clients expect. */
+function urlWith(schemes: string[], message: string) {
+  return z.string().refine((value) => {
+    try {
+      return schemes.includes(new URL(value).protocol.slice(0, -1));
+    } catch {
+      return false;
+    }
+  }, message);
+}
+
+const NATS_SCHEMES = ['nats', 'tls'];
+export const natsUrl = urlWith(NATS_SCHEMES, 'expected a nats:// or tls:// URL').default('nats://127.0.0.1:4222');
+
+export const redisUrl = urlWith(['redis', 'rediss'], 'expected a redis:// or rediss:// URL').default(
+  'redis://127.0.0.1:6379',
+);
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const logLevel = z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info');
+
+const PORT_MESSAGE = 'expected an integer between 0 and 65535';
+/** A TCP port as a number; decimal digits only, so `0x50` or `1e3` are refused rather than guessed at. */
+export const portNumber = (fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,5}$/, PORT_MESSAGE)
+    .transform(Number)
+    .refine((n) => n <= 65535, PORT_MESSAGE)
+    .default(fallback);
+
+/**
+ * A port variable as a one-key shape, because a service may listen on several (`HTTP_PORT`, `METRICS_PORT`):
+ * `baseServiceConfig.extend({ ...port('PORT', 3000) })`.
+ */
+export function port<N extends string>(name: N, fallback: number): { [K in N]: ReturnType<typeof portNumber> } {
+  return { [name]: portNumber(fallback) } as { [K in N]: ReturnType<typeof portNumber> };
+}
+
+/** Base URL of an OTLP/HTTP collector (`http://collector:4318`); the exporter appends `/v1/traces`. */
+export const otlpEndpoint = urlWith(['http', 'https'], 'expected an http:// or https:// URL').optional();
+
+const RATIO_MESSAGE = 'expected a number between 0 and 1';
+/** Share of new traces to sample, as OTEL_TRACES_SAMPLER_ARG; children follow their parent's decision. */
+export const samplerRatio = z
+  .string()
+  .regex(/^(\d+\.?\d*|\.\d+)$/, RATIO_MESSAGE)
+  .transform(Number)
+  .refine((n) => n <= 1, RATIO_MESSAGE)
+  .default(1);
+
+export const nodeEnv = z
+  .enum(['development', 'test', 'production'], { error: 'expected one of development, test, production' })
+  .default('development');
