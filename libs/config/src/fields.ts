@@ -55,3 +55,22 @@ export const samplerRatio = z
 export const nodeEnv = z
   .enum(['development', 'test', 'production'], { error: 'expected one of development, test, production' })
   .default('development');
+
+/** A whole number setting within [min, max], written in decimal digits. */
+export const integer = (fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER) => {
+  const message = `expected an integer between ${min} and ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, message)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, message)
+    .default(fallback);
+};
+
+/** A comma-separated list of whole numbers, such as retry delays in milliseconds: `500,2000,8000`. */
+export const integerList = (fallback: number[]) =>
+  z
+    .string()
+    .regex(/^\d+(,\d+)*$/, 'expected comma-separated whole numbers, such as 500,2000,8000')
+    .transform((s) => s.split(',').map(Number))
+    .default(fallback);
