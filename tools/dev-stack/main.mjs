@@ -1,0 +1,180 @@
+// `npm start`: brings up the whole local Keelson stack and supervises it. See tools/dev-stack/README.md.
+// Order matters: infra first (services need it), build, key, services; on the way out the reverse, so
+// services can drain into NATS before it stops.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_NATS_URL, DEFAULT_REDIS_URL, ensureInfra, probeTcp } from './infra.mjs';
+import { DEV_TENANT, ensureApiKey } from './keys.mjs';
+import { claimRunDir } from './runlock.mjs';
+import { servicePlan, waitReady } from './services.mjs';
+import { Supervisor } from './supervisor.mjs';
+import { StackError, paint, say, warn } from './ui.mjs';
+
+const HELP = `Usage: npm start [-- --check] [-- --quiet]
+  --check   start everything, wait until all services are ready, print "ready", stop, exit 0 (1 if not ready)
+  --quiet   only the supervisor's own lines on the console (service logs still go to .keelson/logs/)
+Environment (defaults): PORT (8080), NATS_URL (${DEFAULT_NATS_URL}), REDIS_URL (${DEFAULT_REDIS_URL}),
+  LOG_LEVEL (info), KEELSON_DEV_API_KEY (generated, kept in .keelson/dev-api-key), KEELSON_HEALTH_PORT_BASE (8081),
+  KEELSON_READY_TIMEOUT (60 seconds), KEELSON_QUIET (0), KEELSON_DATA_DIR (.keelson), NO_COLOR.`;
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(HELP);
+  process.exit(0);
+}
+const unknown = argv.filter((a) => !['--check', '--quiet'].includes(a));
+if (unknown.length) {
+  console.error(`unknown option: ${unknown.join(' ')}\n${HELP}`);
+  process.exit(2);
+}
+
+const env = process.env;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const checkOnly = argv.includes('--check');
+const quiet = argv.includes('--quiet') || env.KEELSON_QUIET === '1';
+const dataDir = resolve(root, env.KEELSON_DATA_DIR || '.keelson');
+const logsDir = join(dataDir, 'logs');
+const runDir = join(dataDir, 'run');
+// Hidden, for tests: run fake apps instead of apps/, and skip the tsc build they do not need.
+const appsDir = resolve(root, env.KEELSON_STACK_APPS_DIR || 'apps');
+const skipBuild = env.KEELSON_STACK_SKIP_BUILD === '1';
+const readyTimeoutMs = Number(env.KEELSON_READY_TIMEOUT || 60) * 1000;
+// Paths inside the working folder are shown relative (".keelson/logs"), others in full.
+const show = (p) => {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r || '.';
+};
+
+const infraSup = new Supervisor({ echo: false, pidDir: runDir });
+const appSup = new Supervisor({ echo: !quiet, pidDir: runDir });
+let build = null;
+let releaseLock = () => {};
+let stopping = false;
+let firstSignalAt = 0;
+
+async function shutdown(code) {
+  if (stopping) return;
+  stopping = true;
+  appSup.close();
+  infraSup.close();
+  build?.kill('SIGTERM');
+  say('stopping services…');
+  await appSup.stop(15_000);
+  await infraSup.stop(10_000); // only the servers this run started; reused ones are not ours
+  releaseLock();
+  say('stopped');
+  process.exit(code);
+}
+
+function onSignal(sig) {
+  const now = Date.now();
+  if (!firstSignalAt) {
+    firstSignalAt = now;
+    say(`${sig}: stopping everything this started (press Ctrl-C again to kill at once)`);
+    void shutdown(0);
+    return;
+  }
+  // `npm start` forwards the terminal's SIGINT, so one keypress can arrive twice within milliseconds.
+  if (now - firstSignalAt < 1000) return;
+  warn('killing everything now');
+  appSup.kill();
+  infraSup.kill();
+  releaseLock();
+  process.exit(130);
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, onSignal);
+
+function fail(err) {
+  warn(err instanceof StackError ? err.message : (err?.stack ?? String(err)));
+  void shutdown(1);
+}
+process.on('uncaughtException', fail);
+
+async function assertPortsFree(plan) {
+  const busy = [];
+  for (const s of plan) if ((await probeTcp('127.0.0.1', s.port, { timeoutMs: 500 })).reachable) busy.push(`${s.port} (${s.name})`);
+  if (busy.length)
+    throw new StackError(`Port ${busy.join(', ')} already in use. Stop what holds it, or set PORT / KEELSON_HEALTH_PORT_BASE.`);
+}
+
+function runBuild() {
+  say('building… (npx tsc -b tsconfig.json)');
+  const t0 = Date.now();
+  return new Promise((resolveBuild, reject) => {
+    build = spawn('npx', ['tsc', '-b', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
+    build.on('error', reject);
+    build.on('exit', (code, signal) => {
+      build = null;
+      if (code === 0) {
+        say(`built in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+        resolveBuild();
+      } else reject(new StackError(`The build failed (${signal ?? `exit ${code}`}); fix the errors above and rerun.`));
+    });
+  });
+}
+
+function banner({ plan, key, infra }) {
+  const gw = `http://127.0.0.1:${plan.find((s) => s.name === 'gateway').port}`;
+  const from = { env: 'from KEELSON_DEV_API_KEY', stored: `kept in ${show(key.keyFile)}`, generated: `new, kept in ${show(key.keyFile)}` }[key.source];
+  const curl = `curl -s -H "Authorization: Bearer ${key.key}" -H 'content-type: application/json' -d '{"input":"hello"}' ${gw}/v1/agents/assistant/invoke`;
+  const line = paint('1;32', '─'.repeat(72));
+  console.log(
+    [
+      line,
+      paint('1;32', ' Keelson dev stack is running'),
+      `  Gateway   ${paint('1', gw)}`,
+      `  API key   ${paint('1', key.key)}  (tenant ${DEV_TENANT}; ${from})`,
+      `  Agent     assistant (offline model)`,
+      `  Try       ${curl}`,
+      `  Logs      ${show(logsDir)}/<service>.log`,
+      ...infra.map((i) => `  ${i.label.padEnd(9)} ${i.url} ${i.started ? `(started here, data in ${show(i.dataDir)})` : '(already running, reused)'}`),
+      `  Ctrl-C stops everything this started.`,
+      line,
+    ].join('\n'),
+  );
+}
+
+async function main() {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // holds the plaintext dev key
+  releaseLock = await claimRunDir(runDir, say);
+  const plan = servicePlan({
+    env,
+    appsDir,
+    natsUrl: env.NATS_URL || DEFAULT_NATS_URL,
+    redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
+    keysFile: join(dataDir, 'api-keys.json'),
+  });
+  await assertPortsFree(plan);
+  const infra = await ensureInfra({ env, dataDir, logsDir, sup: infraSup, log: say });
+  if (!skipBuild && !stopping) await runBuild();
+  const missing = plan.filter((s) => !existsSync(s.script)).map((s) => show(s.script));
+  if (missing.length) throw new StackError(`Not built: ${missing.join(', ')}. Is each app referenced in tsconfig.json?`);
+  const key = ensureApiKey(dataDir, env);
+  for (const s of plan)
+    appSup.start({ name: s.name, command: process.execPath, args: ['--enable-source-maps', s.script], cwd: root, env: s.env, logFile: join(logsDir, `${s.name}.log`), match: s.script });
+  if (stopping) return;
+  say(`started ${plan.length} services; waiting for them to be ready (up to ${readyTimeoutMs / 1000}s)…`);
+  const onReady = (name) => say(`${name} is ready`);
+  const notReady = await waitReady(plan, { timeoutMs: readyTimeoutMs, onReady, cancelled: () => stopping });
+  if (stopping) return;
+  for (const name of notReady) {
+    const s = appSup.stats(name);
+    warn(`${name} is not ready after ${readyTimeoutMs / 1000}s (started ${s.starts}x, ${s.running ? 'running' : 'not running'}); last log lines:`);
+    for (const l of appSup.tail(name, 10)) console.error(`    ${l}`);
+  }
+  if (checkOnly) {
+    console.log(notReady.length ? `not ready: ${notReady.join(', ')}` : 'ready');
+    return shutdown(notReady.length ? 1 : 0);
+  }
+  banner({ plan, key, infra });
+  if (notReady.length) {
+    // Keep watching: a service stuck on a slow dependency may still come up.
+    const rest = plan.filter((s) => notReady.includes(s.name));
+    await waitReady(rest, { timeoutMs: Infinity, intervalMs: 2000, onReady, cancelled: () => stopping });
+    if (!stopping) say('all services are ready now');
+  }
+}
+
+main().catch(fail);
