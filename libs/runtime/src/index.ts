@@ -1,1 +1,9 @@
-export {};
+export * from './agents/agent-definition';
+export * from './agents/agent-registry';
+export * from './agents/builtin-agents';
+export * from './model/offline-model';
+export * from './model/provider';
+export * from './model/tokens';
+export * from './run/delta-coalescer';
+export * from './run/run-agent';
+export * from './run/run-error';
