@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the compiled test files with node's own test runner and prints `N passed, N failed` at the end.
-// Usage: run-tests.mjs [--kind unit|int|e2e]... [--project <dir>] [--summary-file <path>]
+// Usage: run-tests.mjs [--kind unit|int|e2e]... [--project <dir>] [--tools] [--summary-file <path>]
 import { run } from 'node:test';
 import { spec } from 'node:test/reporters';
 import { readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -11,8 +11,10 @@ const args = process.argv.slice(2);
 const kinds = [];
 let project;
 let summaryFile;
+let toolsOnly = false;
 for (let i = 0; i < args.length; i++) {
-  if (args[i] === '--kind') kinds.push(args[++i]);
+  if (args[i] === '--tools') toolsOnly = true;
+  else if (args[i] === '--kind') kinds.push(args[++i]);
   else if (args[i] === '--project') project = args[++i];
   else if (args[i] === '--summary-file') summaryFile = args[++i];
 }
@@ -30,7 +32,7 @@ function walk(dir, out) {
     if (name === 'node_modules') continue;
     const path = join(dir, name);
     if (statSync(path).isDirectory()) walk(path, out);
-    else if (name.endsWith('spec.js')) out.push(path);
+    else if (name.endsWith('spec.js') || name.endsWith('.spec.mjs')) out.push(path);
   }
   return out;
 }
@@ -47,7 +49,10 @@ const dirs = project
       ...readdirSync(join(root, 'apps')).map((d) => join(root, 'apps', d, 'dist')),
       join(root, 'e2e', 'dist'),
     ];
-const files = dirs.flatMap((d) => walk(d, [])).filter(matchesKind).sort();
+// The dev-stack scripts are plain ESM with no build step; their specs run as they are.
+const files = toolsOnly
+  ? walk(join(root, 'tools'), []).filter((f) => f.endsWith('.spec.mjs')).sort()
+  : dirs.flatMap((d) => walk(d, [])).filter(matchesKind).sort();
 
 let passed = 0;
 let failed = 0;

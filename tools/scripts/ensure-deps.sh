@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks for the tests: npm packages, and the nats-server and redis-server
+# binaries the test harness starts on free ports (from the OS packages when we may install them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Keelson needs Node.js >= 20.19, found " + process.versions.node); process.exit(1) }'
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "installing npm dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+fi
+
+missing=()
+for bin in nats-server redis-server; do
+  command -v "$bin" >/dev/null 2>&1 || [ -x "/usr/sbin/$bin" ] || [ -x "/usr/bin/$bin" ] || missing+=("$bin")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing ${missing[*]} from the OS packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    echo "missing ${missing[*]}: install them first, e.g. 'sudo apt-get install ${missing[*]}' (Debian/Ubuntu) or 'brew install nats-server redis' (macOS)" >&2
+    exit 1
+  fi
+fi
