@@ -1,0 +1,30 @@
+import { Module, type Type } from '@nestjs/common';
+import type { ConsumerSpec } from '@keelson/contracts';
+import { allStreams } from '@keelson/messaging';
+import { HealthModule, InfraModule } from '@keelson/nest-kit';
+import type { Logger } from '@keelson/observability';
+import { AgentsModule } from './agents/agents.module';
+import type { TaskWorkerConfig } from './config';
+import { TasksModule } from './tasks/tasks.module';
+
+export const SERVICE = 'task-worker';
+
+export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: ConsumerSpec, logger: Logger): Type<unknown> {
+  @Module({
+    imports: [
+      InfraModule.forRoot({
+        serviceName: config.SERVICE_NAME ?? SERVICE,
+        natsUrl: config.NATS_URL,
+        redisUrl: config.REDIS_URL,
+        // Every stream, not only the tasks it consumes: it publishes run logs and results, and dead-letters.
+        streams: allStreams(),
+        logger,
+      }),
+      HealthModule,
+      AgentsModule,
+      TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer }),
+    ],
+  })
+  class TaskWorkerModule {}
+  return TaskWorkerModule;
+}

@@ -1,0 +1,33 @@
+import type { INestApplication } from '@nestjs/common';
+import { bootstrapService } from '@keelson/nest-kit';
+import { createLogger } from '@keelson/observability';
+import { SERVICE, createTaskWorkerModule } from './app.module';
+import { loadTaskWorkerConfig } from './config';
+import { taskConsumerSpec } from './tasks/consumer-spec';
+
+/** Boots the real service; throws on bad configuration or unreachable NATS/Redis. */
+export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<INestApplication> {
+  const config = loadTaskWorkerConfig(env);
+  const name = config.SERVICE_NAME ?? SERVICE;
+  const logger = createLogger({ service: name, level: config.LOG_LEVEL });
+  const consumer = taskConsumerSpec(config);
+  return bootstrapService({
+    name,
+    module: createTaskWorkerModule(config, consumer, logger),
+    port: config.HEALTH_PORT,
+    host: config.HOST,
+    logger,
+    transport: { natsUrl: config.NATS_URL, consumers: [consumer], concurrency: config.WORKER_CONCURRENCY },
+  });
+}
+
+/** The process entry: a start-up failure ends the process with one readable line, not a stack of promises. */
+export function bootstrap(): Promise<void> {
+  return createApp().then(
+    () => undefined,
+    (err: unknown) => {
+      process.stderr.write(`${SERVICE} did not start: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,19 @@
+import { baseServiceConfig, integer, integerList, loadConfig, port } from '@keelson/config';
+import { Consumers } from '@keelson/contracts';
+import { z } from 'zod';
+
+export const taskWorkerConfigSchema = baseServiceConfig.extend({
+  ...port('HEALTH_PORT', 8082),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** How long a task's record outlives its last change; the gateway reads the same setting. */
+  TASK_TTL_SECONDS: integer(86_400, 60),
+  /** Deliveries before a task is given up on: its failed result is published and it is dead-lettered. */
+  TASK_MAX_DELIVER: integer(Consumers.taskWorker.maxDeliver, 1, 100),
+  /** Delays before the 2nd, 3rd... delivery after a failure, in ms; the last one repeats. */
+  TASK_RETRY_BACKOFF_MS: integerList([...Consumers.taskWorker.retryBackoffMs]),
+  /** Tasks run at once by this replica. */
+  WORKER_CONCURRENCY: integer(32, 1, 1_024),
+});
+export type TaskWorkerConfig = z.infer<typeof taskWorkerConfigSchema>;
+
+export const loadTaskWorkerConfig = (env: NodeJS.ProcessEnv = process.env): TaskWorkerConfig => loadConfig(taskWorkerConfigSchema, env);

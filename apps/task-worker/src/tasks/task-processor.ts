@@ -1,0 +1,158 @@
+import {
+  ErrorCodes,
+  KeelsonError,
+  Subjects,
+  TENANT_ID_PATTERN,
+  TaskMessageSchema,
+  parseOrThrow,
+  parseTaskSubject,
+  type ConsumerSpec,
+  type TaskError,
+  type TaskMessage,
+} from '@keelson/contracts';
+import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
+import { runWithTenant } from '@keelson/observability';
+import type { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import type { TaskStore } from '@keelson/state';
+import { runLogged } from '../runs/logged-run';
+import { RunLog, type EventPublisher } from '../runs/run-log';
+import { resolveTaskId } from './task-id';
+import { TASK_WORKER_SOURCE, buildTaskResult, resultEvent, resultId, type TaskEnd } from './task-result';
+
+/** What the processor reads of a JetStream message. */
+export interface TaskDelivery {
+  subject: string;
+  data: unknown;
+  msgId?: string;
+  stream: string;
+  streamSeq: number;
+  deliveryCount: number;
+}
+
+/** How a task message was settled (acknowledged); retries and deferrals are thrown instead. */
+export type TaskSettlement = 'succeeded' | 'failed' | 'already-done' | 'held-elsewhere';
+
+export interface TaskProcessorDeps {
+  tasks: Pick<TaskStore, 'claim' | 'finish'>;
+  publisher: EventPublisher;
+  agents: Pick<AgentRegistry, 'get'>;
+  providers: ProviderRegistry;
+  /** The consumer as provisioned: its maxDeliver says which delivery is the last. */
+  consumer: Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs'>;
+  logger: MessagingLogger;
+}
+
+/** An attempt that failed and will be retried: the runner naks the message with the consumer's backoff. */
+export class AttemptFailedError extends Error {
+  override readonly name = 'AttemptFailedError';
+  constructor(readonly error: TaskError) {
+    super(`agent failed, will retry: ${error.message}`);
+  }
+}
+
+/** The wait before a task held by another live delivery is offered again. */
+export const BUSY_RETRY_MS = 1_000;
+
+/**
+ * Runs async tasks from `keelson.tasks.{tenant}.{agentId}` with exactly one result per task, whatever the
+ * redeliveries, duplicates and crashes: TaskStore.claim (libs/state/src/task-scripts.ts) lets a finished
+ * task be acknowledged without running again, and the result is published under a deterministic
+ * Nats-Msg-Id, so a task that did run twice (a crash after publishing, before finishing) still has one.
+ * Framework-free; the Nest controller only hands messages in.
+ */
+export class TaskProcessor {
+  constructor(private readonly deps: TaskProcessorDeps) {}
+
+  async handle(msg: TaskDelivery): Promise<TaskSettlement> {
+    const { tenant, agentId } = parseTaskRoute(msg.subject);
+    const body = parseTaskBody(msg.data);
+    const taskId = resolveTaskId({ tenant, bodyTaskId: body.taskId, msgId: msg.msgId, streamSeq: msg.streamSeq });
+    return runWithTenant(tenant, async () => {
+      const settlement = await this.process(msg, { tenant, agentId, taskId, input: body.input });
+      this.deps.logger.debug('task settled', { taskId, agentId, settlement, delivery: msg.deliveryCount });
+      return settlement;
+    });
+  }
+
+  private async process(
+    msg: TaskDelivery,
+    task: { tenant: string; agentId: string; taskId: string; input: string },
+  ): Promise<TaskSettlement> {
+    const { tenant, agentId, taskId } = task;
+    const { logger, consumer } = this.deps;
+    const last = msg.deliveryCount >= consumer.maxDeliver;
+    // The lease owner is the message, not the process: a retry of this message (after a failure here, or
+    // the crash of the replica that ran it) must take the task up at once, on whichever replica it lands,
+    // while a second message carrying the same task id waits for the first.
+    const owner = `${msg.stream}:${msg.streamSeq}`;
+    const claim = await this.deps.tasks.claim(tenant, taskId, agentId, owner, consumer.ackWaitMs);
+    if (claim.kind === 'done') return 'already-done';
+    if (claim.kind === 'busy') {
+      if (!last) throw new DeferError(BUSY_RETRY_MS, `task ${taskId} is being run by another delivery`);
+      // Its holder's message stays in the stream until that run ends, so the task still gets its result.
+      logger.warn('duplicate task message dropped: another delivery still holds the task', { taskId, seq: msg.streamSeq });
+      return 'held-elsewhere';
+    }
+
+    const log = new RunLog(this.deps.publisher, {
+      subject: Subjects.taskRun(tenant, taskId),
+      tenant,
+      runId: taskId,
+      attempt: msg.deliveryCount,
+      agentId,
+      source: TASK_WORKER_SOURCE,
+    });
+    const agent = this.deps.agents.get(agentId);
+    if (!agent) {
+      // Retrying cannot make an agent appear; the task ends here, with a result that says why.
+      const error = { code: ErrorCodes.agentNotFound, message: `no agent "${agentId}"` };
+      await log.failed(error);
+      await this.finish(tenant, taskId, agentId, claim.attempts, { error });
+      return 'failed';
+    }
+
+    const run = await runLogged({
+      agent,
+      messages: [{ role: 'user', content: task.input }],
+      providers: this.deps.providers,
+      log,
+    });
+    if (run.ok) {
+      await this.finish(tenant, taskId, agentId, claim.attempts, { result: run.outcome });
+      return 'succeeded';
+    }
+    if (!last) throw new AttemptFailedError(run.error);
+    // The last delivery: the task ends failed, with its result, and the message still goes to the
+    // dead-letter stream (the runner dead-letters on this throw) for operators to inspect or replay.
+    await this.finish(tenant, taskId, agentId, claim.attempts, { error: run.error });
+    throw new Error(`task ${taskId} failed on its last attempt (${msg.deliveryCount} of ${consumer.maxDeliver}): ${run.error.message}`);
+  }
+
+  /** The one result first, then the record: a crash in between re-runs the task, and the result is de-duplicated. */
+  private async finish(tenant: string, taskId: string, agentId: string, attempts: number, end: TaskEnd): Promise<void> {
+    const result = buildTaskResult(taskId, agentId, attempts, end);
+    await this.deps.publisher.publish(Subjects.result(tenant, agentId, taskId), resultEvent(tenant, result), {
+      msgId: resultId(tenant, taskId),
+    });
+    await this.deps.tasks.finish(tenant, taskId, end);
+  }
+}
+
+/** Tenant and agent come from the subject, so a publisher's subject permissions are its whole authority. */
+export function parseTaskRoute(subject: string): { tenant: string; agentId: string } {
+  const route = parseTaskSubject(subject);
+  if (!route) throw new PoisonMessageError(`not a task subject: ${subject}`, ErrorCodes.validationFailed);
+  if (!TENANT_ID_PATTERN.test(route.tenant)) {
+    throw new PoisonMessageError(`invalid task subject: "${route.tenant}" is not a tenant id`, ErrorCodes.validationFailed);
+  }
+  return route;
+}
+
+export function parseTaskBody(data: unknown): TaskMessage {
+  try {
+    return parseOrThrow(TaskMessageSchema, data);
+  } catch (err) {
+    if (err instanceof KeelsonError) throw new PoisonMessageError(`invalid task: ${err.message}`, err.code);
+    throw err;
+  }
+}

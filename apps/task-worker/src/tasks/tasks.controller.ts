@@ -1,0 +1,19 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern } from '@nestjs/microservices';
+import { Consumers } from '@keelson/contracts';
+import { JetStreamContext } from '@keelson/nest-kit';
+import { TaskProcessor } from './task-processor';
+
+/**
+ * Binds the task-worker consumer (shared by every replica: competing consumers) to the processor.
+ * Resolving acknowledges the task; thrown errors are settled by the transport's runner.
+ */
+@Controller()
+export class TasksController {
+  constructor(private readonly processor: TaskProcessor) {}
+
+  @EventPattern(Consumers.taskWorker.durable)
+  async onTask(@Ctx() context: JetStreamContext): Promise<void> {
+    await this.processor.handle(context.message);
+  }
+}
