@@ -1,0 +1,31 @@
+import { Module, type Type } from '@nestjs/common';
+import { allStreams } from '@keelson/messaging';
+import { HealthModule, InfraModule } from '@keelson/nest-kit';
+import type { Logger } from '@keelson/observability';
+import { AgentsModule } from './agents/agents.module';
+import type { SessionAgentConfig } from './config';
+import { InvokeModule } from './invoke/invoke.module';
+import { SessionsModule } from './sessions/sessions.module';
+
+export const SERVICE = 'session-agent';
+
+export function createSessionAgentModule(config: SessionAgentConfig, logger: Logger): Type<unknown> {
+  @Module({
+    imports: [
+      InfraModule.forRoot({
+        serviceName: config.SERVICE_NAME ?? SERVICE,
+        natsUrl: config.NATS_URL,
+        redisUrl: config.REDIS_URL,
+        // Every stream, not only the turns it consumes: it publishes to the run log, and provisioning is idempotent.
+        streams: allStreams(),
+        logger,
+      }),
+      HealthModule,
+      AgentsModule,
+      InvokeModule,
+      SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
+    ],
+  })
+  class SessionAgentModule {}
+  return SessionAgentModule;
+}

@@ -1,0 +1,39 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { QueueGroups, Subjects } from '@keelson/contracts';
+import { serveRequests, type MessagingLogger } from '@keelson/messaging';
+import { NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import type { NatsConnection } from 'nats';
+import { answerInvoke } from './answer-invoke';
+
+/**
+ * Answers stateless invocations over core NATS request-reply, as one member of the agents queue group.
+ * Starts once the application has initialised; stops (answering what it already received) before the
+ * NATS connection drains on shutdown.
+ */
+@Injectable()
+export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private server?: { stop(): Promise<void> };
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
+    private readonly agents: AgentRegistry,
+    private readonly providers: ProviderRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.server = serveRequests(
+      this.nats,
+      Subjects.invokeRpc,
+      QueueGroups.agents,
+      (request: unknown) => answerInvoke(request, { agents: this.agents, providers: this.providers }),
+      { logger: this.logger },
+    );
+    this.logger.info('answering invoke requests', { subject: Subjects.invokeRpc, queue: QueueGroups.agents });
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.server?.stop();
+  }
+}

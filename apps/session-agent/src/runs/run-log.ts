@@ -1,0 +1,83 @@
+import {
+  EventTypes,
+  Headers,
+  createEvent,
+  type RunCompleted,
+  type RunDelta,
+  type RunFailed,
+  type RunOutcome,
+  type RunStarted,
+  type TaskError,
+  type CloudEvent,
+  type EventInit,
+} from '@keelson/contracts';
+import { injectTraceContext } from '@keelson/messaging';
+
+/** The slice of JetStreamPublisher the run log needs; unit tests pass a recording fake. */
+export interface EventPublisher {
+  publish(subject: string, payload: unknown, options?: { msgId?: string }): Promise<unknown>;
+}
+
+export interface RunLogInit {
+  /** Where the events go: Subjects.sessionRun(...) or Subjects.taskRun(...). */
+  subject: string;
+  tenant: string;
+  runId: string;
+  /** The delivery that runs this attempt; it rises on every redelivery, so readers can drop a stale attempt. */
+  attempt: number;
+  agentId: string;
+  /** CloudEvents `source`, e.g. `/keelson/session-agent`. */
+  source: string;
+}
+
+/**
+ * The run log of one attempt: run.started, run.delta..., then run.completed or run.failed, each a CloudEvent
+ * published (PubAck awaited) on the run's subject, in order. Every event has a deterministic id (tenant, run,
+ * attempt, kind, delta seq), used as the CloudEvent id and as the Nats-Msg-Id: a publish retried after a lost PubAck
+ * is dropped by JetStream instead of repeating text on every reader's screen.
+ */
+export class RunLog {
+  private nextSeq = 0;
+
+  constructor(
+    private readonly publisher: EventPublisher,
+    readonly init: RunLogInit,
+  ) {}
+
+  started(): Promise<void> {
+    const data: RunStarted = { runId: this.init.runId, attempt: this.init.attempt, agentId: this.init.agentId };
+    return this.emit(EventTypes.runStarted, 'started', data);
+  }
+
+  delta(text: string): Promise<void> {
+    const seq = this.nextSeq++;
+    const data: RunDelta = { runId: this.init.runId, attempt: this.init.attempt, seq, text };
+    return this.emit(EventTypes.runDelta, `delta:${seq}`, data);
+  }
+
+  completed(outcome: RunOutcome): Promise<void> {
+    const data: RunCompleted = { runId: this.init.runId, attempt: this.init.attempt, outcome };
+    return this.emit(EventTypes.runCompleted, 'completed', data);
+  }
+
+  failed(error: TaskError): Promise<void> {
+    const data: RunFailed = { runId: this.init.runId, attempt: this.init.attempt, error };
+    return this.emit(EventTypes.runFailed, 'failed', data);
+  }
+
+  private async emit(type: string, kind: string, data: unknown): Promise<void> {
+    const { source, tenant, runId, subject, attempt } = this.init;
+    // JetStream de-duplicates per stream, across tenants, and a NATS publisher may choose its own task ids:
+    // the tenant in the id keeps one tenant's events from being dropped as another's duplicates.
+    const id = `${tenant}:${runId}:${attempt}:${kind}`;
+    const event = tracedEvent({ id, type, source, tenant, subject: runId, data });
+    await this.publisher.publish(subject, event, { msgId: id });
+  }
+}
+
+/** createEvent, plus the trace context active where the event is built (CloudEvents Distributed Tracing). */
+export function tracedEvent<T>(init: Omit<EventInit<T>, 'traceparent' | 'tracestate'>): CloudEvent<T> {
+  const trace: Record<string, string> = {};
+  injectTraceContext(trace);
+  return createEvent({ ...init, traceparent: trace[Headers.traceparent], tracestate: trace[Headers.tracestate] });
+}

@@ -1,0 +1,57 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { Consumers } from '@keelson/contracts';
+import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
+import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { SessionStore } from '@keelson/state';
+import { processOwnerId } from './owner';
+import { TurnHandler } from './turn-handler';
+import { TurnsController } from './turns.controller';
+
+export interface SessionsOptions {
+  ttlSeconds: number;
+  maxMessages: number;
+}
+
+/** Stateful sessions: their turns arrive on the session-agent consumer and their state lives in Redis. */
+@Module({})
+export class SessionsModule {
+  static forRoot(options: SessionsOptions): DynamicModule {
+    return {
+      module: SessionsModule,
+      controllers: [TurnsController],
+      providers: [
+        {
+          provide: SessionStore,
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: RedisClient | null) => {
+            if (!redis) throw new Error('the session-agent needs Redis: InfraModule was configured without REDIS_URL');
+            return new SessionStore(redis, options);
+          },
+        },
+        {
+          provide: TurnHandler,
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, SERVICE_LOGGER],
+          useFactory: (
+            sessions: SessionStore,
+            publisher: JetStreamPublisher,
+            agents: AgentRegistry,
+            providers: ProviderRegistry,
+            logger: MessagingLogger,
+          ) =>
+            new TurnHandler({
+              sessions,
+              publisher,
+              agents,
+              providers,
+              owner: processOwnerId(),
+              // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees
+              // the session about when its turn is redelivered elsewhere.
+              leaseMs: Consumers.sessionAgent.ackWaitMs,
+              logger,
+            }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,200 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { Consumers, RunCompletedSchema, RunFailedSchema, Subjects } from '@keelson/contracts';
+import { DeferError, PoisonMessageError, silentLogger } from '@keelson/messaging';
+import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
+import type { BeginTurnResult, HistoryMessage } from '@keelson/state';
+import { RecordingPublisher } from '../runs/recording-publisher';
+import { TurnHandler, turnWaitDelayMs, type TurnMessage } from './turn-handler';
+
+class FakeSessions {
+  readonly begins: { turn: number; owner: string; leaseMs: number; skipMissing: boolean }[] = [];
+  readonly commits: { turn: number; owner: string; messages: HistoryMessage[] }[] = [];
+  commitResult: 'ok' | 'conflict' | 'gone' = 'ok';
+
+  /** beginTurn answers these in order, the last one for every call after. */
+  private readonly answers: BeginTurnResult[];
+  constructor(...answers: BeginTurnResult[]) {
+    this.answers = answers;
+  }
+
+  async beginTurn(_t: string, _s: string, turn: number, owner: string, leaseMs: number, skipMissing = false) {
+    this.begins.push({ turn, owner, leaseMs, skipMissing });
+    return this.answers.length > 1 ? this.answers.shift()! : this.answers[0]!;
+  }
+
+  async commitTurn(_t: string, _s: string, turn: number, owner: string, messages: HistoryMessage[]) {
+    this.commits.push({ turn, owner, messages });
+    return this.commitResult;
+  }
+}
+
+function setup(...begin: BeginTurnResult[]) {
+  const sessions = new FakeSessions(...begin);
+  const publisher = new RecordingPublisher();
+  const handler = new TurnHandler({
+    sessions,
+    publisher,
+    agents: new AgentRegistry(builtinAgents()),
+    providers: new ProviderRegistry([new OfflineModel()]),
+    owner: 'replica-a',
+    leaseMs: 30_000,
+    leaseRenewMs: 20,
+    logger: silentLogger,
+  });
+  return { sessions, publisher, handler };
+}
+
+const turnMessage = (over: Partial<TurnMessage> & { content?: string } = {}): TurnMessage => ({
+  subject: Subjects.sessionTurn('dev', 'ses_1'),
+  data: { sessionId: 'ses_1', turn: 2, content: over.content ?? 'and now?' },
+  deliveryCount: 1,
+  ...over,
+});
+
+const history: HistoryMessage[] = [
+  { role: 'user', content: 'my name is Ada' },
+  { role: 'assistant', content: 'hello' },
+];
+
+describe('TurnHandler: what it does with each beginTurn answer', () => {
+  it('ok: runs the agent on history + the new message, logs the run, commits user and assistant messages', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history });
+    assert.equal(await handler.handle(turnMessage()), 'completed');
+
+    assert.deepEqual(publisher.types().filter((t) => t !== 'run.delta'), ['run.started', 'run.completed']);
+    assert.ok(publisher.published.every((p) => p.subject === Subjects.sessionRun('dev', 'ses_1', 2)));
+    const completed = RunCompletedSchema.parse(publisher.published.at(-1)!.event.data);
+    assert.equal(completed.runId, 'ses_1:2');
+    assert.match(completed.outcome.output, /Earlier you said: "my name is Ada"/, 'the model saw the history');
+    assert.deepEqual(sessions.commits, [
+      {
+        turn: 2,
+        owner: 'replica-a',
+        messages: [
+          { role: 'user', content: 'and now?' },
+          { role: 'assistant', content: completed.outcome.output },
+        ],
+      },
+    ]);
+    assert.deepEqual(sessions.begins[0], { turn: 2, owner: 'replica-a', leaseMs: 30_000, skipMissing: false });
+  });
+
+  it('ok, agent fails: logs run.failed and commits no messages, so the next turn is not held up', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    assert.equal(await handler.handle(turnMessage({ content: '__fail__' })), 'failed');
+    assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
+    assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'agent_failed');
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+  });
+
+  it('ok, but the session names an agent this replica does not have: run.failed agent_not_found, empty commit', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'nobody', history: [] });
+    assert.equal(await handler.handle(turnMessage()), 'failed');
+    assert.deepEqual(publisher.types(), ['run.failed']);
+    assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'agent_not_found');
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+  });
+
+  it('ok, but another replica took the turn over before the commit: settles as conflict', async () => {
+    const { sessions, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    sessions.commitResult = 'conflict';
+    assert.equal(await handler.handle(turnMessage()), 'conflict');
+  });
+
+  it('done: acknowledges without running (a redelivery after a crash between commit and ack)', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'done' });
+    assert.equal(await handler.handle(turnMessage()), 'already-done');
+    assert.deepEqual(publisher.published, []);
+    assert.deepEqual(sessions.commits, []);
+  });
+
+  for (const kind of ['wait', 'busy'] as const) {
+    it(`${kind}: defers the message (~200 ms at first) without running or committing`, async () => {
+      const { sessions, publisher, handler } = setup({ kind });
+      await assert.rejects(handler.handle(turnMessage()), (err) => err instanceof DeferError && err.delayMs === 200);
+      assert.deepEqual(publisher.published, []);
+      assert.deepEqual(sessions.commits, []);
+    });
+  }
+
+  it('gone: tells a waiting caller with run.failed session_not_found, and acknowledges', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'gone' });
+    assert.equal(await handler.handle(turnMessage()), 'session-gone');
+    assert.deepEqual(publisher.types(), ['run.failed']);
+    assert.equal(publisher.published[0]!.subject, Subjects.sessionRun('dev', 'ses_1', 2));
+    assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'session_not_found');
+    assert.deepEqual(sessions.commits, []);
+  });
+
+  it('lets a turn skip a missing predecessor only from the 10th delivery on', async () => {
+    const { sessions, handler } = setup({ kind: 'done' });
+    await handler.handle(turnMessage({ deliveryCount: 9 }));
+    await handler.handle(turnMessage({ deliveryCount: 10 }));
+    assert.deepEqual(
+      sessions.begins.map((b) => b.skipMissing),
+      [false, true],
+    );
+  });
+
+  it('defers a second delivery of a turn this process is still running (one owner cannot tell them apart)', async () => {
+    const { handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const first = handler.handle(turnMessage({ content: '__slow:200__' }));
+    await assert.rejects(handler.handle(turnMessage({ deliveryCount: 2 })), DeferError);
+    assert.equal(await first, 'completed');
+  });
+
+  it('renews the lease while the agent runs, and abandons the turn uncommitted once another replica holds it', async () => {
+    const ok: BeginTurnResult = { kind: 'ok', agentId: 'assistant', history: [] };
+    const { sessions, publisher, handler } = setup(ok, ok, { kind: 'busy' });
+    assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'conflict');
+    assert.ok(sessions.begins.length >= 3, 'begin, then renewals');
+    assert.deepEqual(sessions.commits, []);
+    assert.deepEqual(publisher.types(), ['run.started'], 'no outcome is logged for an abandoned turn');
+  });
+
+  it('tells a waiting caller when the session is deleted while its turn runs', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] }, { kind: 'gone' });
+    assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'session-gone');
+    assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
+    assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'session_not_found');
+    assert.deepEqual(sessions.commits, []);
+  });
+
+  it('propagates a failed publish (NATS down) without committing, so the turn is retried', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    publisher.failFrom = 1;
+    await assert.rejects(handler.handle(turnMessage()), /connection closed/);
+    assert.deepEqual(sessions.commits, []);
+  });
+});
+
+describe('TurnHandler: malformed turns are poison', () => {
+  const poison = (msg: TurnMessage, reason: RegExp) =>
+    assert.rejects(setup({ kind: 'done' }).handler.handle(msg), (err) => err instanceof PoisonMessageError && reason.test(err.reason));
+
+  it('names the bad field of the body', () =>
+    poison(turnMessage({ data: { sessionId: 'ses_1', turn: 'two', content: 'x' } }), /^invalid turn: turn: /));
+
+  it('refuses a body that is not an object', () => poison(turnMessage({ data: 'hello' }), /^invalid turn: /));
+
+  it('refuses a body whose session is not the one in the subject', () =>
+    poison(turnMessage({ data: { sessionId: 'ses_other', turn: 1, content: 'x' } }), /sessionId: does not match/));
+
+  it('refuses a subject that is not a turn subject', () => poison(turnMessage({ subject: 'keelson.sessions.turns.dev' }), /not a session turn subject/));
+});
+
+describe('turnWaitDelayMs', () => {
+  it('starts at 200 ms and never exceeds 2 s', () => {
+    assert.equal(turnWaitDelayMs(1), 200);
+    assert.equal(turnWaitDelayMs(5), 200);
+    assert.equal(turnWaitDelayMs(6), 400);
+    assert.equal(turnWaitDelayMs(59), 2_000);
+  });
+
+  it('waits, over every allowed delivery, longer than twice the lease of a crashed replica', () => {
+    let total = 0;
+    for (let n = 1; n < Consumers.sessionAgent.maxDeliver; n++) total += turnWaitDelayMs(n);
+    assert.ok(total > 2 * Consumers.sessionAgent.ackWaitMs, `waits ${total} ms in all`);
+  });
+});

@@ -1,0 +1,191 @@
+import {
+  ErrorCodes,
+  KeelsonError,
+  RESOURCE_ID_PATTERN,
+  SessionTurnSchema,
+  Subjects,
+  TENANT_ID_PATTERN,
+  parseOrThrow,
+  parseSessionTurnSubject,
+  type SessionTurn,
+} from '@keelson/contracts';
+import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
+import { runWithTenant } from '@keelson/observability';
+import type { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import type { HistoryMessage, SessionStore } from '@keelson/state';
+import { runLogged } from '../runs/logged-run';
+import { RunLog, type EventPublisher } from '../runs/run-log';
+import { LeaseLostError, keepLease } from './lease-keeper';
+
+export const SESSION_AGENT_SOURCE = '/keelson/session-agent';
+
+/** From this delivery on, a turn may pass a predecessor that was reserved but never published. */
+export const SKIP_MISSING_FROM_DELIVERY = 10;
+
+/** What the handler reads of a JetStream message. */
+export interface TurnMessage {
+  subject: string;
+  data: unknown;
+  deliveryCount: number;
+}
+
+/** How a turn message was settled (acknowledged); deferrals and retries are thrown instead. */
+export type TurnResult = 'completed' | 'failed' | 'already-done' | 'session-gone' | 'conflict';
+
+export interface TurnHandlerDeps {
+  sessions: Pick<SessionStore, 'beginTurn' | 'commitTurn'>;
+  publisher: EventPublisher;
+  agents: Pick<AgentRegistry, 'get'>;
+  providers: ProviderRegistry;
+  /** This process, as the sessions' lease owner. */
+  owner: string;
+  leaseMs: number;
+  /** How often a running turn renews its lease; default a third of leaseMs, so two renewals may fail in a row. */
+  leaseRenewMs?: number;
+  logger: MessagingLogger;
+}
+
+/**
+ * The wait before a turn that cannot run yet is offered again. Short at first, because the usual reason is
+ * a predecessor finishing within milliseconds; longer later, because every deferral is a delivery and the
+ * consumer allows 60: 200 ms flat would give up on a turn after 12 s, before the lease of a crashed
+ * replica (ackWait, 30 s) even expires. This schedule waits about 65 s in all.
+ */
+export function turnWaitDelayMs(deliveryCount: number): number {
+  return Math.min(2_000, 200 * Math.ceil(Math.max(deliveryCount, 1) / 5));
+}
+
+/**
+ * Runs the turns of stateful sessions, one at a time per session and in order, with SessionStore's lease
+ * (see libs/state/src/session-scripts.ts): begin the turn (or learn why not), run the agent on the history
+ * while publishing the run log, then commit the turn's messages. Framework-free; the Nest controller only
+ * hands messages in.
+ */
+export class TurnHandler {
+  /** Turns running in this process: the lease owner is the process, so it cannot tell two of its own apart. */
+  private readonly running = new Set<string>();
+
+  constructor(private readonly deps: TurnHandlerDeps) {}
+
+  async handle(msg: TurnMessage): Promise<TurnResult> {
+    const { tenant, turn } = parseTurn(msg);
+    const key = `${tenant}/${turn.sessionId}/${turn.turn}`;
+    if (this.running.has(key)) {
+      throw new DeferError(turnWaitDelayMs(msg.deliveryCount), `turn ${turn.turn} is already running in this process`);
+    }
+    this.running.add(key);
+    try {
+      return await runWithTenant(tenant, () => this.process(tenant, turn, msg.deliveryCount));
+    } finally {
+      this.running.delete(key);
+    }
+  }
+
+  private async process(tenant: string, { sessionId, turn, content }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
+    const { sessions, owner, leaseMs, logger } = this.deps;
+    const skipMissing = deliveryCount >= SKIP_MISSING_FROM_DELIVERY;
+    const begun = await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
+    const runLog = (agentId: string) =>
+      new RunLog(this.deps.publisher, {
+        subject: Subjects.sessionRun(tenant, sessionId, turn),
+        tenant,
+        runId: `${sessionId}:${turn}`,
+        attempt: deliveryCount,
+        agentId,
+        source: SESSION_AGENT_SOURCE,
+      });
+
+    switch (begun.kind) {
+      case 'done':
+        // Committed already: a redelivery after a crash between commit and ack.
+        return 'already-done';
+      case 'wait':
+      case 'busy':
+        throw new DeferError(
+          turnWaitDelayMs(deliveryCount),
+          begun.kind === 'wait' ? `turn ${turn} waits for the turns before it` : `another replica holds session ${sessionId}`,
+        );
+      case 'gone':
+        // Tell a waiting caller now rather than let it time out.
+        await runLog('').failed({ code: ErrorCodes.sessionNotFound, message: `session "${sessionId}" does not exist or has expired` });
+        return 'session-gone';
+      case 'ok':
+        break;
+    }
+
+    const log = runLog(begun.agentId);
+    const agent = this.deps.agents.get(begun.agentId);
+    if (!agent) {
+      await log.failed({ code: ErrorCodes.agentNotFound, message: `no agent "${begun.agentId}"` });
+      return this.commit(tenant, sessionId, turn, [], 'failed');
+    }
+
+    const lease = keepLease(
+      () => sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, false),
+      this.deps.leaseRenewMs ?? Math.floor(leaseMs / 3),
+      (err) => logger.warn('could not renew a session lease', { sessionId, turn, error: err instanceof Error ? err.message : String(err) }),
+    );
+    let result: Awaited<ReturnType<typeof runLogged>>;
+    try {
+      const messages = [...begun.history, { role: 'user' as const, content }];
+      result = await runLogged({ agent, messages, providers: this.deps.providers, log, signal: lease.signal });
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err;
+      logger.warn('turn abandoned: its lease was lost while the agent ran', { sessionId, turn, reason: err.kind });
+      if (err.kind === 'gone') {
+        await log.failed({ code: ErrorCodes.sessionNotFound, message: err.message });
+        return 'session-gone';
+      }
+      return 'conflict';
+    } finally {
+      lease.stop();
+    }
+
+    // A failed turn commits no messages but still advances the order: the next turn must not wait forever.
+    const messages: HistoryMessage[] = result.ok
+      ? [
+          { role: 'user', content },
+          { role: 'assistant', content: result.outcome.output },
+        ]
+      : [];
+    return this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
+  }
+
+  private async commit(
+    tenant: string,
+    sessionId: string,
+    turn: number,
+    messages: HistoryMessage[],
+    settled: 'completed' | 'failed',
+  ): Promise<TurnResult> {
+    const committed = await this.deps.sessions.commitTurn(tenant, sessionId, turn, this.deps.owner, messages);
+    if (committed === 'ok') return settled;
+    if (committed === 'gone') {
+      this.deps.logger.info('session ended while its turn ran; nothing to commit', { sessionId, turn });
+      return 'session-gone';
+    }
+    // Another replica took the turn over (this one stalled past its lease); its commit is the one that counts.
+    this.deps.logger.warn('turn not committed: another replica took it over', { sessionId, turn });
+    return 'conflict';
+  }
+}
+
+/** Tenant and session from the subject, the turn from the body; anything malformed can never succeed. */
+export function parseTurn(msg: TurnMessage): { tenant: string; turn: SessionTurn } {
+  const where = parseSessionTurnSubject(msg.subject);
+  if (!where) throw new PoisonMessageError(`not a session turn subject: ${msg.subject}`, ErrorCodes.validationFailed);
+  if (!TENANT_ID_PATTERN.test(where.tenant)) {
+    throw new PoisonMessageError(`invalid turn subject: tenant "${where.tenant}" is not a tenant id`, ErrorCodes.validationFailed);
+  }
+  let turn: SessionTurn;
+  try {
+    turn = parseOrThrow(SessionTurnSchema, msg.data);
+  } catch (err) {
+    if (err instanceof KeelsonError) throw new PoisonMessageError(`invalid turn: ${err.message}`, err.code);
+    throw err;
+  }
+  if (turn.sessionId !== where.sessionId || !RESOURCE_ID_PATTERN.test(turn.sessionId)) {
+    throw new PoisonMessageError(`invalid turn: sessionId: does not match the subject's session`, ErrorCodes.validationFailed);
+  }
+  return { tenant: where.tenant, turn };
+}
