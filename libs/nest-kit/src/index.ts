@@ -1,1 +1,11 @@
-export {};
+export * from './bootstrap/bootstrap-service';
+export * from './health/health.module';
+export * from './health/readiness';
+export * from './http/error-response';
+export * from './http/error.filter';
+export * from './infra/infra.module';
+export * from './infra/redis';
+export * from './infra/tokens';
+export * from './logging/nest-logger';
+export * from './transport/jetstream.context';
+export * from './transport/jetstream.server';

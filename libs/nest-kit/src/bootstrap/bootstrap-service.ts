@@ -1,0 +1,55 @@
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { MessagingLogger } from '@keelson/messaging';
+import type { AddressInfo } from 'node:net';
+import { ErrorFilter } from '../http/error.filter';
+import { toErrorResponse } from '../http/error-response';
+import { NestLogger } from '../logging/nest-logger';
+import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
+
+export interface ServiceBootstrapOptions {
+  name: string;
+  module: Type<unknown> | DynamicModule;
+  port: number;
+  host: string;
+  logger: MessagingLogger;
+  /** JetStream consumers this service runs; omitted by services that only publish or answer requests. */
+  transport?: Omit<JetStreamServerOptions, 'logger' | 'serviceName'>;
+  bodyLimitBytes?: number;
+}
+
+/**
+ * Boots one Keelson service: Fastify HTTP (health, and the API for the gateway), the JetStream transport
+ * when the service consumes, shutdown hooks that stop consuming before connections drain.
+ */
+export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
+  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 1_048_576, logger: false });
+  const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
+    logger: new NestLogger(options.logger),
+  });
+  app.useGlobalFilters(new ErrorFilter(options.logger));
+  // Errors raised by Fastify before routing (body parsing, size limits) never reach Nest's filters.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .setErrorHandler((err, _request, reply) => {
+      const { status, body } = toErrorResponse(err);
+      if (status >= 500) options.logger.error('request failed', { error: err });
+      void reply.status(status).send(body);
+    });
+  app.enableShutdownHooks();
+  if (options.transport) {
+    app.connectMicroservice(
+      { strategy: new JetStreamServer({ ...options.transport, serviceName: options.name, logger: options.logger }) },
+      { inheritAppConfig: true },
+    );
+  }
+  // Every provider and lifecycle hook is ready before the first message is pulled.
+  await app.init();
+  if (options.transport) await app.startAllMicroservices();
+  await app.listen(options.port, options.host);
+  const address = app.getHttpServer().address() as AddressInfo;
+  options.logger.info(`${options.name} listening`, { port: address.port, host: options.host });
+  return app;
+}

@@ -1,0 +1,19 @@
+import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import type { MessagingLogger } from '@keelson/messaging';
+import { toErrorResponse } from './error-response';
+
+/** Every HTTP error leaves as `{ error: { code, message, field? } }`; only 5xx are logged as errors. */
+@Catch()
+export class ErrorFilter implements ExceptionFilter {
+  constructor(private readonly logger: MessagingLogger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    if (host.getType() !== 'http') throw exception;
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const { status, body } = toErrorResponse(exception);
+    if (status >= 500) this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception) });
+    if (reply.sent || reply.raw.headersSent) return;
+    void reply.status(status).send(body);
+  }
+}

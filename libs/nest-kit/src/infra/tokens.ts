@@ -1,0 +1,5 @@
+/** Injection tokens for the clients every service shares. */
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
+export const JETSTREAM_PUBLISHER = Symbol('JETSTREAM_PUBLISHER');
+export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');

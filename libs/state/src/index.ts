@@ -1,0 +1,3 @@
+export * from './redis-port';
+export * from './session-store';
+export * from './task-store';

@@ -1,0 +1,78 @@
+/**
+ * Lua scripts of the session store. Each runs atomically in Redis, so the checks and the writes of one
+ * step can never interleave with another replica's. KEYS[1] is the session hash, KEYS[2] its history list.
+ * Times come from Redis's own clock (TIME), so replicas with skewed clocks agree on lease expiry.
+ */
+
+const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+/** ARGV: ttlSeconds. Returns {turn, agentId} or false when the session does not exist. */
+export const RESERVE_TURN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local turn = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
+return {turn, redis.call('HGET', KEYS[1], 'agentId')}
+`;
+
+/**
+ * ARGV: turn, owner, leaseMs, skipMissing (0|1).
+ * Returns {'ok', agentId, history...} | {'done'} | {'wait'} | {'busy'} | {'gone'}.
+ * skipMissing lets a turn pass a predecessor that was reserved but never arrived (its caller died between
+ * reserving and publishing); it applies only while nobody holds the lease.
+ */
+export const BEGIN_TURN = `
+${NOW_MS}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
+local turn = tonumber(ARGV[1])
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+if turn <= done then return {'done'} end
+local owner = redis.call('HGET', KEYS[1], 'owner')
+local leaseUntil = tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0')
+local leased = owner and owner ~= '' and leaseUntil > now
+if leased and owner ~= ARGV[2] then return {'busy'} end
+if turn > done + 1 then
+  if ARGV[4] == '1' and not leased then
+    redis.call('HSET', KEYS[1], 'done', turn - 1)
+  else
+    return {'wait'}
+  end
+end
+redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'leaseUntil', now + tonumber(ARGV[3]))
+local result = {'ok', redis.call('HGET', KEYS[1], 'agentId')}
+for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(result, m) end
+return result
+`;
+
+/**
+ * ARGV: turn, owner, ttlSeconds, maxMessages, message...  Appends the turn's messages (none for a failed turn), marks the
+ * turn done and releases the lease, only if this owner still holds it: a replica that stalled past its
+ * lease cannot overwrite the work of the one that took over. Returns 'ok' | 'conflict' | 'gone'.
+ */
+export const COMMIT_TURN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+if done + 1 ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 'conflict' end
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
+redis.call('HSET', KEYS[1], 'done', ARGV[1], 'owner', '', 'leaseUntil', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 'ok'
+`;
+
+/** ARGV: agentId, createdAtIso, ttlSeconds. */
+export const CREATE_SESSION = `
+redis.call('HSET', KEYS[1], 'agentId', ARGV[1], 'createdAt', ARGV[2], 'reserved', 0, 'done', 0)
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 'ok'
+`;
+
+/** Returns false, or {agentId, createdAt, done, ttlMs, history...}. */
+export const READ_SESSION = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local result = {redis.call('HGET', KEYS[1], 'agentId'), redis.call('HGET', KEYS[1], 'createdAt'),
+  redis.call('HGET', KEYS[1], 'done') or '0', redis.call('PTTL', KEYS[1])}
+for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(result, m) end
+return result
+`;

@@ -1,0 +1,150 @@
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { createClient } from 'redis';
+import { startRedis, type RedisServerHandle } from '@keelson/testing';
+import { SessionStore } from './session-store';
+
+describe('SessionStore against a real Redis', () => {
+  let server: RedisServerHandle;
+  let redis: ReturnType<typeof createClient>;
+  let store: SessionStore;
+  let n = 0;
+  const newId = () => `ses_test${++n}`;
+
+  before(async () => {
+    server = await startRedis();
+    redis = createClient({ url: server.url });
+    await redis.connect();
+    store = new SessionStore(redis, { ttlSeconds: 60, maxMessages: 4 });
+  });
+  after(async () => {
+    await redis.close();
+    await server.stop();
+  });
+
+  it('creates a session that reads back empty, with an expiry in the future', async () => {
+    const id = newId();
+    const { expiresAt } = await store.create('dev', id, 'assistant');
+    const view = await store.get('dev', id);
+    assert.equal(view?.agentId, 'assistant');
+    assert.equal(view?.turns, 0);
+    assert.deepEqual(view?.messages, []);
+    assert.ok(Date.parse(expiresAt) > Date.now());
+  });
+
+  it('keeps sessions apart by tenant', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    assert.equal(await store.get('acme', id), undefined);
+    assert.equal(await store.reserveTurn('acme', id), undefined);
+  });
+
+  it('numbers turns in order and refuses to reserve on an unknown session', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 1, agentId: 'assistant' });
+    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 2, agentId: 'assistant' });
+    assert.equal(await store.reserveTurn('dev', 'ses_missing'), undefined);
+  });
+
+  it('runs turn 2 only after turn 1 is committed, and hands it the history', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    await store.reserveTurn('dev', id);
+    assert.deepEqual(await store.beginTurn('dev', id, 2, 'replica-a', 10_000), { kind: 'wait' });
+    const first = await store.beginTurn('dev', id, 1, 'replica-a', 10_000);
+    assert.equal(first.kind, 'ok');
+    const messages = [
+      { role: 'user' as const, content: 'hi' },
+      { role: 'assistant' as const, content: 'hello' },
+    ];
+    assert.equal(await store.commitTurn('dev', id, 1, 'replica-a', messages), 'ok');
+    const second = await store.beginTurn('dev', id, 2, 'replica-b', 10_000);
+    assert.deepEqual(second, { kind: 'ok', agentId: 'assistant', history: messages });
+  });
+
+  it('reports a redelivered turn that was already committed as done', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    await store.beginTurn('dev', id, 1, 'a', 10_000);
+    await store.commitTurn('dev', id, 1, 'a', []);
+    assert.deepEqual(await store.beginTurn('dev', id, 1, 'b', 10_000), { kind: 'done' });
+  });
+
+  it('keeps a second replica out while the lease is held, and lets it in once the lease expires', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    assert.equal((await store.beginTurn('dev', id, 1, 'a', 150)).kind, 'ok');
+    assert.deepEqual(await store.beginTurn('dev', id, 1, 'b', 10_000), { kind: 'busy' });
+    await new Promise((r) => setTimeout(r, 250));
+    assert.equal((await store.beginTurn('dev', id, 1, 'b', 10_000)).kind, 'ok');
+  });
+
+  it('refuses the commit of an owner whose lease was taken over (fencing)', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    await store.beginTurn('dev', id, 1, 'a', 100);
+    await new Promise((r) => setTimeout(r, 200));
+    await store.beginTurn('dev', id, 1, 'b', 10_000);
+    assert.equal(await store.commitTurn('dev', id, 1, 'a', [{ role: 'user', content: 'stale' }]), 'conflict');
+    assert.equal(await store.commitTurn('dev', id, 1, 'b', [{ role: 'user', content: 'fresh' }]), 'ok');
+    assert.deepEqual((await store.get('dev', id))?.messages, [{ role: 'user', content: 'fresh' }]);
+  });
+
+  it('skips a reserved turn that never arrived only when asked to', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    await store.reserveTurn('dev', id);
+    assert.deepEqual(await store.beginTurn('dev', id, 2, 'a', 10_000, false), { kind: 'wait' });
+    assert.equal((await store.beginTurn('dev', id, 2, 'a', 10_000, true)).kind, 'ok');
+  });
+
+  it('trims history to the newest maxMessages', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    for (let turn = 1; turn <= 3; turn++) {
+      await store.reserveTurn('dev', id);
+      await store.beginTurn('dev', id, turn, 'a', 10_000);
+      await store.commitTurn('dev', id, turn, 'a', [
+        { role: 'user', content: `q${turn}` },
+        { role: 'assistant', content: `a${turn}` },
+      ]);
+    }
+    const view = await store.get('dev', id);
+    assert.deepEqual(view?.messages.map((m) => m.content), ['q2', 'a2', 'q3', 'a3']);
+    assert.equal(view?.turns, 3);
+  });
+
+  it('deletes a session so that it can no longer take turns', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    assert.equal(await store.delete('dev', id), true);
+    assert.equal(await store.delete('dev', id), false);
+    assert.equal(await store.get('dev', id), undefined);
+    assert.deepEqual(await store.beginTurn('dev', id, 1, 'a', 1_000), { kind: 'gone' });
+  });
+
+  it('expires an idle session and refreshes the expiry on every turn', async () => {
+    const short = new SessionStore(redis, { ttlSeconds: 1, maxMessages: 10, keyPrefix: 'short' });
+    const id = newId();
+    await short.create('dev', id, 'assistant');
+    await new Promise((r) => setTimeout(r, 600));
+    await short.reserveTurn('dev', id);
+    await new Promise((r) => setTimeout(r, 600));
+    assert.ok(await short.get('dev', id), 'a turn within the TTL should have kept the session alive');
+    await new Promise((r) => setTimeout(r, 1_200));
+    assert.equal(await short.get('dev', id), undefined);
+  });
+
+  it('reloads its scripts after Redis lost them', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await redis.scriptFlush();
+    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 1, agentId: 'assistant' });
+  });
+});

@@ -1,0 +1,116 @@
+import type { ChatMessage, SessionView } from '@keelson/contracts';
+import { LuaScript, type RedisScripting } from './redis-port';
+import { BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
+
+export interface SessionStoreOptions {
+  /** Idle time after which a session expires; every turn refreshes it. */
+  ttlSeconds: number;
+  /** History kept per session; older messages are trimmed, so a long session cannot grow without bound. */
+  maxMessages: number;
+  keyPrefix?: string;
+}
+
+export type HistoryMessage = Pick<ChatMessage, 'content'> & { role: 'user' | 'assistant' };
+
+export type BeginTurnResult =
+  | { kind: 'ok'; agentId: string; history: HistoryMessage[] }
+  | { kind: 'done' }
+  | { kind: 'wait' }
+  | { kind: 'busy' }
+  | { kind: 'gone' };
+
+const scripts = {
+  create: new LuaScript(CREATE_SESSION),
+  read: new LuaScript(READ_SESSION),
+  reserve: new LuaScript(RESERVE_TURN),
+  begin: new LuaScript(BEGIN_TURN),
+  commit: new LuaScript(COMMIT_TURN),
+};
+
+/**
+ * Session state in Redis. A turn costs the session-agent two round trips (begin, commit) and the gateway
+ * one (reserve); each is a single script, atomic across replicas.
+ */
+export class SessionStore {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly redis: RedisScripting & { del(keys: string[]): Promise<number> },
+    private readonly options: SessionStoreOptions,
+  ) {
+    this.prefix = options.keyPrefix ?? 'keelson:session';
+  }
+
+  /** `{tenant:id}` is a hash tag: both keys of a session land on one Redis Cluster slot. */
+  private keys(tenant: string, sessionId: string): [string, string] {
+    const base = `${this.prefix}:{${tenant}:${sessionId}}`;
+    return [base, `${base}:history`];
+  }
+
+  async create(tenant: string, sessionId: string, agentId: string): Promise<{ expiresAt: string }> {
+    await scripts.create.run(this.redis, this.keys(tenant, sessionId), [agentId, new Date().toISOString(), this.options.ttlSeconds]);
+    return { expiresAt: new Date(Date.now() + this.options.ttlSeconds * 1000).toISOString() };
+  }
+
+  async get(tenant: string, sessionId: string): Promise<SessionView | undefined> {
+    const raw = (await scripts.read.run(this.redis, this.keys(tenant, sessionId), [])) as string[] | null;
+    if (!raw) return undefined;
+    const [agentId, createdAt, done, pttl, ...history] = raw;
+    return {
+      sessionId,
+      agentId: agentId!,
+      createdAt: createdAt!,
+      expiresAt: new Date(Date.now() + Math.max(Number(pttl), 0)).toISOString(),
+      turns: Number(done),
+      messages: history.map((m) => JSON.parse(m) as HistoryMessage),
+    };
+  }
+
+  async delete(tenant: string, sessionId: string): Promise<boolean> {
+    return (await this.redis.del(this.keys(tenant, sessionId))) > 0;
+  }
+
+  /** Assigns the next turn number, or undefined when the session does not exist (or has expired). */
+  async reserveTurn(tenant: string, sessionId: string): Promise<{ turn: number; agentId: string } | undefined> {
+    const raw = (await scripts.reserve.run(this.redis, this.keys(tenant, sessionId), [this.options.ttlSeconds])) as
+      | [number, string]
+      | null;
+    return raw ? { turn: Number(raw[0]), agentId: raw[1] } : undefined;
+  }
+
+  async beginTurn(
+    tenant: string,
+    sessionId: string,
+    turn: number,
+    owner: string,
+    leaseMs: number,
+    skipMissing = false,
+  ): Promise<BeginTurnResult> {
+    const raw = (await scripts.begin.run(this.redis, this.keys(tenant, sessionId), [
+      turn,
+      owner,
+      leaseMs,
+      skipMissing ? 1 : 0,
+    ])) as string[];
+    const [kind, agentId, ...history] = raw;
+    if (kind === 'ok') return { kind, agentId: agentId!, history: history.map((m) => JSON.parse(m) as HistoryMessage) };
+    return { kind: kind as 'done' | 'wait' | 'busy' | 'gone' };
+  }
+
+  /** Records a finished turn; `messages` is empty for a failed turn, which still advances the order. */
+  async commitTurn(
+    tenant: string,
+    sessionId: string,
+    turn: number,
+    owner: string,
+    messages: HistoryMessage[],
+  ): Promise<'ok' | 'conflict' | 'gone'> {
+    return (await scripts.commit.run(this.redis, this.keys(tenant, sessionId), [
+      turn,
+      owner,
+      this.options.ttlSeconds,
+      this.options.maxMessages,
+      ...messages.map((m) => JSON.stringify(m)),
+    ])) as 'ok' | 'conflict' | 'gone';
+  }
+}
