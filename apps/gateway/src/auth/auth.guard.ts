@@ -1,0 +1,24 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { ApiKeys, type Principal } from './api-keys';
+import { authenticate } from './authenticate';
+
+type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(@Inject(ApiKeys) private readonly keys: ApiKeys) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    request.principal = authenticate(this.keys, request.headers.authorization);
+    return true;
+  }
+}
+
+/** The tenant of the authenticated caller; every resource lookup is scoped by it. */
+export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('Tenant used on a route without AuthGuard');
+  return principal.tenant;
+});

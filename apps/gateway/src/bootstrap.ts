@@ -1,0 +1,19 @@
+import type { INestApplication } from '@nestjs/common';
+import { bootstrapService } from '@keelson/nest-kit';
+import { createLogger } from '@keelson/observability';
+import { loadGatewayConfig } from './config';
+import { GatewayModule } from './gateway.module';
+
+/** Boots the gateway from the environment; exported so tests start the real thing. */
+export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<INestApplication> {
+  const config = loadGatewayConfig(env);
+  const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  return bootstrapService({
+    name: 'gateway',
+    module: GatewayModule.forRoot(config, logger),
+    port: config.PORT,
+    host: config.HOST,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  });
+}

@@ -1,0 +1,20 @@
+import { baseServiceConfig, integer, loadConfig, port } from '@keelson/config';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = baseServiceConfig.extend({
+  ...port('PORT', 8080),
+  HOST: z.string().default('127.0.0.1'),
+  /** A mounted JSON file of hashed API keys; keys themselves are never configured in plain text. */
+  KEELSON_API_KEYS_FILE: z.string({ error: 'set it to the path of the API keys file (see docs/operations.md)' }),
+  BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 64 * 1_048_576),
+  SESSION_TTL_SECONDS: integer(3_600, 10),
+  SESSION_MAX_MESSAGES: integer(200, 2),
+  TASK_TTL_SECONDS: integer(86_400, 60),
+  INVOKE_TIMEOUT_MS: integer(30_000, 100),
+  TURN_TIMEOUT_MS: integer(60_000, 100),
+  PUBLISH_TIMEOUT_MS: integer(5_000, 100),
+});
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig =>
+  loadConfig(gatewayConfigSchema, env);

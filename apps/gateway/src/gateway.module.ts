@@ -1,0 +1,87 @@
+import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { allStreams, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
+import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-kit';
+import { SessionStore, TaskStore } from '@keelson/state';
+import type { NatsConnection } from 'nats';
+import { AgentCatalog } from './agents/agent-catalog';
+import { InvokeController } from './agents/invoke.controller';
+import { ApiKeys } from './auth/api-keys';
+import { AuthGuard } from './auth/auth.guard';
+import type { GatewayConfig } from './config';
+import { GATEWAY_CONFIG } from './gateway.tokens';
+import { SessionSocketServer } from './sessions/session-socket';
+import { SessionsController } from './sessions/sessions.controller';
+import { TurnRelay } from './sessions/turn-relay';
+import { TaskIntake } from './tasks/task-intake';
+import { TasksController } from './tasks/tasks.controller';
+
+/** Attaches the session WebSocket to the HTTP server once it exists, and closes it on shutdown. */
+class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(SessionSocketServer) private readonly sockets: SessionSocketServer,
+    @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.sockets.attach(this.http.httpAdapter.getHttpServer());
+  }
+
+  onApplicationShutdown(): void {
+    this.sockets.close();
+  }
+}
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig, logger: MessagingLogger): DynamicModule {
+    const keys = ApiKeys.fromFile(config.KEELSON_API_KEYS_FILE);
+    return {
+      module: GatewayModule,
+      imports: [
+        InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
+        HealthModule,
+      ],
+      controllers: [InvokeController, SessionsController, TasksController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: ApiKeys, useValue: keys },
+        { provide: AgentCatalog, useValue: new AgentCatalog() },
+        AuthGuard,
+        {
+          provide: SessionStore,
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: RedisClient) =>
+            new SessionStore(redis, { ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
+        },
+        {
+          provide: TaskStore,
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: RedisClient) => new TaskStore(redis, { ttlSeconds: config.TASK_TTL_SECONDS }),
+        },
+        {
+          provide: TurnRelay,
+          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, SessionStore],
+          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, sessions: SessionStore) =>
+            new TurnRelay(nats, publisher, sessions, {
+              turnTimeoutMs: config.TURN_TIMEOUT_MS,
+              publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+            }),
+        },
+        {
+          provide: TaskIntake,
+          inject: [JETSTREAM_PUBLISHER, TaskStore],
+          useFactory: (publisher: JetStreamPublisher, tasks: TaskStore) =>
+            new TaskIntake(publisher, tasks, { publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
+        },
+        {
+          provide: SessionSocketServer,
+          inject: [SessionStore, TurnRelay],
+          useFactory: (sessions: SessionStore, relay: TurnRelay) =>
+            new SessionSocketServer({ keys, sessions, relay, logger, maxPayload: config.BODY_LIMIT_BYTES }),
+        },
+        SocketLifecycle,
+      ],
+    };
+  }
+}

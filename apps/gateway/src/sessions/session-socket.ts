@@ -1,0 +1,93 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { ErrorCodes, KeelsonError, SendMessageRequestSchema, parseOrThrow, type ErrorBody } from '@keelson/contracts';
+import type { MessagingLogger } from '@keelson/messaging';
+import { toErrorResponse } from '@keelson/nest-kit';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { ApiKeys } from '../auth/api-keys';
+import { authenticate } from '../auth/authenticate';
+import type { SessionStore } from '@keelson/state';
+import type { TurnRelay } from './turn-relay';
+
+const PATH = /^\/v1\/sessions\/([A-Za-z0-9_-]{1,128})\/ws$/;
+
+/**
+ * `GET /v1/sessions/{id}/ws`: each text frame `{"content": "..."}` is one turn; its run events come back as
+ * `{"event": "run.delta", "data": <CloudEvent>}` frames, errors as `{"event": "error", "data": {code, message, field}}`.
+ * Authentication happens before the upgrade, so a bad key gets a plain HTTP 401 and no socket.
+ */
+export class SessionSocketServer {
+  private readonly wss: WebSocketServer;
+
+  constructor(
+    private readonly deps: { keys: ApiKeys; sessions: SessionStore; relay: TurnRelay; logger: MessagingLogger; maxPayload: number },
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload });
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      void this.upgrade(request, socket, head);
+    });
+  }
+
+  close(): void {
+    for (const client of this.wss.clients) client.close(1001, 'server shutting down');
+    this.wss.close();
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://gateway');
+    const match = PATH.exec(url.pathname);
+    try {
+      if (!match) throw new KeelsonError(404, ErrorCodes.notFound, 'no such route');
+      const sessionId = match[1]!;
+      const { tenant } = authenticate(this.deps.keys, request.headers.authorization);
+      if (!(await this.deps.sessions.get(tenant, sessionId))) {
+        throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, tenant, sessionId));
+    } catch (err) {
+      const { status, body } = toErrorResponse(err);
+      refuseUpgrade(socket, status, body);
+    }
+  }
+
+  private serve(ws: WebSocket, tenant: string, sessionId: string): void {
+    const send = (event: string, data: unknown) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, data }));
+    };
+    ws.on('message', (raw, isBinary) => {
+      void (async () => {
+        try {
+          if (isBinary) throw new KeelsonError(400, ErrorCodes.validationFailed, 'send text frames holding JSON', 'frame');
+          let body: unknown;
+          try {
+            body = JSON.parse(raw.toString());
+          } catch {
+            throw new KeelsonError(400, ErrorCodes.invalidJson, 'the frame is not valid JSON', 'frame');
+          }
+          const { content } = parseOrThrow(SendMessageRequestSchema, body);
+          const turn = await this.deps.relay.send(tenant, sessionId, content);
+          ws.once('close', () => turn.cancel());
+          for await (const frame of turn.events) send(frame.name, frame.event);
+        } catch (err) {
+          const { status, body } = toErrorResponse(err);
+          if (status >= 500) this.deps.logger.error('websocket turn failed', { error: err });
+          send('error', body.error);
+        }
+      })();
+    });
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, body: ErrorBody): void {
+  const payload = JSON.stringify(body);
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Error'}\r\n` +
+      'Content-Type: application/json\r\n' +
+      `Content-Length: ${Buffer.byteLength(payload)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      payload,
+  );
+}

@@ -1,0 +1,104 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import {
+  CreateSessionRequestSchema,
+  ErrorCodes,
+  KeelsonError,
+  RunEventNames,
+  SendMessageRequestSchema,
+  newSessionId,
+  parseOrThrow,
+  type RunCompleted,
+  type RunFailed,
+  type SessionCreated,
+  type SessionView,
+  type TurnReply,
+} from '@keelson/contracts';
+import { toErrorResponse } from '@keelson/nest-kit';
+import { SessionStore } from '@keelson/state';
+import type { FastifyReply } from 'fastify';
+import { AgentCatalog } from '../agents/agent-catalog';
+import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { SseStream } from '../http/sse';
+import { requireResourceId } from './session-id';
+import { TurnRelay, type TurnInFlight } from './turn-relay';
+
+const wantsEventStream = (accept: string | undefined) => (accept ?? '').includes('text/event-stream');
+
+@Controller('v1/sessions')
+@UseGuards(AuthGuard)
+export class SessionsController {
+  constructor(
+    @Inject(SessionStore) private readonly sessions: SessionStore,
+    @Inject(TurnRelay) private readonly relay: TurnRelay,
+    @Inject(AgentCatalog) private readonly agents: AgentCatalog,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  async create(@Tenant() tenant: string, @Body() body: unknown): Promise<SessionCreated> {
+    const { agentId } = parseOrThrow(CreateSessionRequestSchema, body);
+    this.agents.require(agentId);
+    const sessionId = newSessionId();
+    const { expiresAt } = await this.sessions.create(tenant, sessionId, agentId);
+    return { sessionId, expiresAt };
+  }
+
+  @Get(':sessionId')
+  async get(@Tenant() tenant: string, @Param('sessionId') sessionId: string): Promise<SessionView> {
+    const view = await this.sessions.get(tenant, requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId'));
+    if (!view) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
+    return view;
+  }
+
+  @Delete(':sessionId')
+  @HttpCode(204)
+  async delete(@Tenant() tenant: string, @Param('sessionId') sessionId: string): Promise<void> {
+    const deleted = await this.sessions.delete(tenant, requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId'));
+    if (!deleted) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
+  }
+
+  /** One turn: a JSON reply by default, or the reply's run events as SSE with `Accept: text/event-stream`. */
+  @Post(':sessionId/messages')
+  async send(
+    @Tenant() tenant: string,
+    @Param('sessionId') sessionId: string,
+    @Body() body: unknown,
+    @Headers('accept') accept: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId');
+    const { content } = parseOrThrow(SendMessageRequestSchema, body);
+    const turn = await this.relay.send(tenant, sessionId, content);
+    if (wantsEventStream(accept)) {
+      reply.hijack();
+      await streamTurn(turn, new SseStream(reply.raw));
+      return;
+    }
+    await reply.status(200).send(await collectTurn(sessionId, turn));
+  }
+}
+
+async function streamTurn(turn: TurnInFlight, sse: SseStream): Promise<void> {
+  void sse.closed.then(() => turn.cancel());
+  try {
+    for await (const frame of turn.events) sse.send(frame.name, frame.event, `${turn.turn}:${frame.event.id}`);
+  } catch (err) {
+    sse.send('error', toErrorResponse(err).body.error);
+  } finally {
+    sse.end();
+  }
+}
+
+async function collectTurn(sessionId: string, turn: TurnInFlight): Promise<TurnReply> {
+  for await (const frame of turn.events) {
+    if (frame.name === RunEventNames.completed) {
+      return { sessionId, turn: turn.turn, ...(frame.event.data as RunCompleted).outcome };
+    }
+    if (frame.name === RunEventNames.failed) {
+      const { error } = frame.event.data as RunFailed;
+      const status = error.code === ErrorCodes.sessionNotFound ? 404 : 502;
+      throw new KeelsonError(status, (status === 404 ? error.code : ErrorCodes.agentFailed) as typeof ErrorCodes.agentFailed, error.message);
+    }
+  }
+  throw new KeelsonError(502, ErrorCodes.agentFailed, 'the turn ended without a reply');
+}

@@ -1,0 +1,59 @@
+import { RunEventNames, Subjects, TERMINAL_TASK_STATUSES, type TaskView } from '@keelson/contracts';
+import type { TaskStore } from '@keelson/state';
+import type { NatsConnection } from 'nats';
+import type { SseStream } from '../http/sse';
+import { readRunLog } from './run-log-reader';
+
+const WATCH_INTERVAL_MS = 1_000;
+
+/**
+ * Streams a task's run log as SSE, replaying what is already logged, and ends once the task has finished
+ * and the reader has caught up. The task record decides "finished": a run.failed of an attempt that will be
+ * retried does not end the stream, and a task whose log has aged out still ends with its final state.
+ */
+export async function streamTaskEvents(opts: {
+  nats: NatsConnection;
+  tasks: TaskStore;
+  tenant: string;
+  taskId: string;
+  afterSeq: number | undefined;
+  sse: SseStream;
+}): Promise<void> {
+  const { tasks, tenant, taskId, sse } = opts;
+  const abort = new AbortController();
+  void sse.closed.then(() => abort.abort());
+  // Until a frame says otherwise; a replay reaches its first frame long before the watcher's first tick.
+  let caughtUp = true;
+  let finished: TaskView | undefined;
+
+  const checkFinished = async (): Promise<boolean> => {
+    const view = await tasks.get(tenant, taskId);
+    if (view && TERMINAL_TASK_STATUSES.includes(view.status)) finished = view;
+    return finished !== undefined;
+  };
+  const finish = () => {
+    if (finished && sse.isOpen) sse.send(`task.${finished.status}`, finished);
+    abort.abort();
+  };
+
+  // Covers runs with nothing (more) in the log: a task finished long ago, or one not yet started.
+  const watcher = setInterval(() => {
+    void checkFinished().then((done) => {
+      if (done && caughtUp) finish();
+    }, () => undefined);
+  }, WATCH_INTERVAL_MS);
+  try {
+    for await (const frame of readRunLog(opts.nats, Subjects.taskRun(tenant, taskId), opts.afterSeq, abort.signal)) {
+      sse.send(frame.name, frame.event, String(frame.seq));
+      caughtUp = frame.pending === 0;
+      const terminalEvent = frame.name === RunEventNames.completed || frame.name === RunEventNames.failed;
+      if (caughtUp && (terminalEvent || finished) && (await checkFinished())) {
+        finish();
+        break;
+      }
+    }
+  } finally {
+    clearInterval(watcher);
+    sse.end();
+  }
+}

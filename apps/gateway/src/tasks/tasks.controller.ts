@@ -1,0 +1,80 @@
+import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import {
+  CreateTaskRequestSchema,
+  ErrorCodes,
+  KeelsonError,
+  parseOrThrow,
+  type TaskView,
+} from '@keelson/contracts';
+import { NATS_CONNECTION } from '@keelson/nest-kit';
+import { TaskStore } from '@keelson/state';
+import type { FastifyReply } from 'fastify';
+import type { NatsConnection } from 'nats';
+import { AgentCatalog } from '../agents/agent-catalog';
+import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { SseStream } from '../http/sse';
+import { requireResourceId } from '../sessions/session-id';
+import { streamTaskEvents } from './task-events';
+import { TaskIntake } from './task-intake';
+
+/** `Idempotency-Key` (the IETF header) and the body field are the same key; giving two different ones is an error. */
+function idempotencyKeyOf(body: unknown, header: string | undefined): unknown {
+  if (header === undefined || typeof body !== 'object' || body === null) return body;
+  const inBody = (body as { idempotencyKey?: unknown }).idempotencyKey;
+  if (inBody !== undefined && inBody !== header) {
+    throw new KeelsonError(400, ErrorCodes.validationFailed, 'Idempotency-Key header and body.idempotencyKey differ', 'idempotencyKey');
+  }
+  return { ...body, idempotencyKey: header };
+}
+
+@Controller('v1/tasks')
+@UseGuards(AuthGuard)
+export class TasksController {
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(TaskIntake) private readonly intake: TaskIntake,
+    @Inject(TaskStore) private readonly tasks: TaskStore,
+    @Inject(AgentCatalog) private readonly agents: AgentCatalog,
+  ) {}
+
+  /** 202 once JetStream holds the task; a repeated idempotency key answers with the first task's id. */
+  @Post()
+  async create(
+    @Tenant() tenant: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') idempotencyHeader: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const request = parseOrThrow(CreateTaskRequestSchema, idempotencyKeyOf(body, idempotencyHeader));
+    this.agents.require(request.agentId);
+    const accepted = await this.intake.accept(tenant, request);
+    void reply.header('location', `/v1/tasks/${accepted.taskId}`);
+    if (accepted.duplicate) void reply.header('idempotent-replayed', 'true');
+    await reply.status(202).send(accepted);
+  }
+
+  @Get(':taskId')
+  async get(@Tenant() tenant: string, @Param('taskId') taskId: string): Promise<TaskView> {
+    return this.require(tenant, taskId);
+  }
+
+  /** The task's run log as SSE; `Last-Event-ID` resumes after the last event a client saw. */
+  @Get(':taskId/events')
+  async events(
+    @Tenant() tenant: string,
+    @Param('taskId') taskId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.require(tenant, taskId);
+    const afterSeq = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    reply.hijack();
+    await streamTaskEvents({ nats: this.nats, tasks: this.tasks, tenant, taskId, afterSeq, sse: new SseStream(reply.raw) });
+  }
+
+  private async require(tenant: string, taskId: string): Promise<TaskView> {
+    const view = await this.tasks.get(tenant, requireResourceId(taskId, ErrorCodes.taskNotFound, 'taskId'));
+    if (!view) throw new KeelsonError(404, ErrorCodes.taskNotFound, `no task "${taskId}"`, 'taskId');
+    return view;
+  }
+}

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  freePort,
+  startApp,
+  startNats,
+  startRedis,
+  type AppHandle,
+  type NatsServerHandle,
+  type RedisServerHandle,
+} from '@keelson/testing';
+import { connect, type NatsConnection } from 'nats';
+
+export const API_KEY = 'ks_e2e_dev_key';
+export const OTHER_TENANT_KEY = 'ks_e2e_acme_key';
+
+export interface MeshOptions {
+  taskWorkers?: number;
+  sessionAgents?: number;
+  /** Extra environment for every service. */
+  env?: Record<string, string>;
+}
+
+export interface Mesh {
+  base: string;
+  nats: NatsServerHandle;
+  redis: RedisServerHandle;
+  nc: NatsConnection;
+  apps: Map<string, AppHandle>;
+  /** Starts one more replica of a service, named `<service>-<n>`. */
+  startReplica(service: string, env?: Record<string, string>): Promise<AppHandle>;
+  stop(): Promise<void>;
+}
+
+/** The whole mesh as separate processes, the way production runs it, on free ports. */
+export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
+  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
+  const keysFile = join(mkdtempSync(join(tmpdir(), 'keelson-e2e-')), 'api-keys.json');
+  const sha = (key: string) => createHash('sha256').update(key).digest('hex');
+  writeFileSync(
+    keysFile,
+    JSON.stringify({
+      keys: [
+        { id: 'e2e-dev', tenant: 'dev', sha256: sha(API_KEY), scopes: ['*'] },
+        { id: 'e2e-acme', tenant: 'acme', sha256: sha(OTHER_TENANT_KEY), scopes: ['*'] },
+      ],
+    }),
+  );
+  const common = { NATS_URL: nats.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn', ...options.env };
+  const apps = new Map<string, AppHandle>();
+  const counts = new Map<string, number>();
+
+  const startReplica = async (service: string, env: Record<string, string> = {}): Promise<AppHandle> => {
+    const n = (counts.get(service) ?? 0) + 1;
+    counts.set(service, n);
+    const port = await freePort();
+    const portVar = service === 'gateway' ? 'PORT' : 'HEALTH_PORT';
+    const app = await startApp({
+      name: service,
+      env: { ...common, SERVICE_NAME: service, [portVar]: String(port), KEELSON_API_KEYS_FILE: keysFile, ...env },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+      readyTimeoutMs: 60_000,
+    });
+    apps.set(`${service}-${n}`, app);
+    return app;
+  };
+
+  const gatewayPort = await freePort();
+  const gateway = await startApp({
+    name: 'gateway',
+    env: { ...common, PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
+    readyUrl: `http://127.0.0.1:${gatewayPort}/readyz`,
+    readyTimeoutMs: 60_000,
+  });
+  apps.set('gateway-1', gateway);
+  counts.set('gateway', 1);
+  // Started one after another: two cores, and each boot compiles nothing but still loads a lot.
+  for (let i = 0; i < (options.sessionAgents ?? 1); i++) await startReplica('session-agent');
+  for (let i = 0; i < (options.taskWorkers ?? 1); i++) await startReplica('task-worker');
+  for (const service of ['memory-service', 'audit-service', 'guard-service']) await startReplica(service);
+
+  const nc = await connect({ servers: nats.url, name: 'e2e' });
+  return {
+    base: `http://127.0.0.1:${gatewayPort}`,
+    nats,
+    redis,
+    nc,
+    apps,
+    startReplica,
+    async stop() {
+      await nc.close().catch(() => undefined);
+      await Promise.all([...apps.values()].map((app) => app.stop().catch(() => undefined)));
+      await Promise.all([nats.stop(), redis.stop()]);
+    },
+  };
+}
