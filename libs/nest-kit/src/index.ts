@@ -9,3 +9,4 @@ export * from './infra/tokens';
 export * from './logging/nest-logger';
 export * from './transport/jetstream.context';
 export * from './transport/jetstream.server';
+export * from './http/json-body';

@@ -4,7 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import type { MessagingLogger } from '@keelson/messaging';
 import type { AddressInfo } from 'node:net';
 import { ErrorFilter } from '../http/error.filter';
-import { toErrorResponse } from '../http/error-response';
+import { acceptJsonBodiesOnly } from '../http/json-body';
 import { NestLogger } from '../logging/nest-logger';
 import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
 
@@ -24,20 +24,14 @@ export interface ServiceBootstrapOptions {
  * when the service consumes, shutdown hooks that stop consuming before connections drain.
  */
 export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
-  const adapter = new FastifyAdapter({ bodyLimit: options.bodyLimitBytes ?? 1_048_576, logger: false });
+  const bodyLimit = options.bodyLimitBytes ?? 1_048_576;
+  const adapter = new FastifyAdapter({ bodyLimit, logger: false });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new NestLogger(options.logger),
+    bodyParser: false,
   });
+  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), bodyLimit);
   app.useGlobalFilters(new ErrorFilter(options.logger));
-  // Errors raised by Fastify before routing (body parsing, size limits) never reach Nest's filters.
-  app
-    .getHttpAdapter()
-    .getInstance()
-    .setErrorHandler((err, _request, reply) => {
-      const { status, body } = toErrorResponse(err);
-      if (status >= 500) options.logger.error('request failed', { error: err });
-      void reply.status(status).send(body);
-    });
   app.enableShutdownHooks();
   if (options.transport) {
     app.connectMicroservice(

@@ -19,8 +19,6 @@ const fastifyCodes: Record<string, { status: number; code: string; message: stri
     code: ErrorCodes.unsupportedMediaType,
     message: 'send the body as application/json',
   },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: ErrorCodes.invalidJson, message: 'the JSON body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: ErrorCodes.invalidJson, message: 'the body is not valid JSON' },
 };
 
 const statusCodes: Record<number, string> = {
@@ -38,16 +36,12 @@ export function toErrorResponse(err: unknown): ErrorResponse {
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = statusCodes[status] ?? (status >= 500 ? ErrorCodes.internal : ErrorCodes.validationFailed);
-    const message = status === 404 ? 'no such route' : err.message;
+    const message = status === 404 ? 'no such route' : status === 415 ? 'send the body as application/json' : err.message;
     return { status, body: { error: { code, message } } };
   }
   const e = (err ?? {}) as FastifyLikeError;
   const known = e.code ? fastifyCodes[e.code] : undefined;
   if (known) return { status: known.status, body: { error: { code: known.code, message: known.message } } };
-  // Fastify's JSON parser raises a SyntaxError with statusCode 400 and no code of its own.
-  if (e.statusCode === 400 && err instanceof SyntaxError) {
-    return { status: 400, body: { error: { code: ErrorCodes.invalidJson, message: `the body is not valid JSON: ${e.message}` } } };
-  }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const code = statusCodes[e.statusCode] ?? ErrorCodes.validationFailed;
     return { status: e.statusCode, body: { error: { code, message: e.message ?? 'bad request' } } };
