@@ -1,1 +1,28 @@
-export {};
+export { connectNats, type ConnectNatsOptions } from './connection';
+export {
+  allStreams,
+  consumerConfigFor,
+  MAX_DELIVER_HEADROOM,
+  provisionConsumer,
+  provisionStreams,
+  streamConfigFor,
+} from './provisioning';
+export { JetStreamPublisher, type PublishAck, type PublishOptions } from './publisher';
+export { ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner';
+export type { InboundMessage, MessageHandler } from './inbound-message';
+export { DEAD_LETTER_ORIGINAL_MSG_ID } from './dead-letter';
+export { errorReply, request, serveRequests, type ErrorReply, type RequestOptions, type ServeRequestsOptions } from './request-reply';
+export {
+  DeferError,
+  InvalidJsonError,
+  NoRespondersError,
+  PoisonMessageError,
+  ProvisioningError,
+  PublishError,
+  RequestTimeoutError,
+  type PublishFailure,
+} from './errors';
+export { decodeJson, encodeJson } from './codec';
+export { silentLogger, stderrLogger, type MessagingLogger } from './logger';
+export { extractTraceContext, injectTraceContext } from './tracing';
+export { subjectTemplate } from './subject-template';

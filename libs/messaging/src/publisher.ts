@@ -1,0 +1,106 @@
+import { Headers } from '@keelson/contracts';
+import type { JetStreamClient, JetStreamPublishOptions, NatsConnection } from 'nats';
+import { encodeJson } from './codec';
+import { natsErrorCode, PublishError } from './errors';
+import { getHeader, recordToHeaders } from './headers';
+import { stderrLogger, type MessagingLogger } from './logger';
+import { subjectTemplate } from './subject-template';
+import { injectTraceContext, MessagingAttributes as A, SpanKind, withSpan } from './tracing';
+
+export interface PublishOptions {
+  /** Nats-Msg-Id: JetStream drops a second publish with the same id within the stream's duplicate window. */
+  msgId?: string;
+  headers?: Record<string, string>;
+  /** How long to wait for the PubAck; default the publisher's defaultTimeoutMs (5 000). */
+  timeoutMs?: number;
+  /** Fail unless this stream stores the message. */
+  expectStream?: string;
+  /** The span name's subject template; default the contract stream pattern that captures the subject. */
+  subjectTemplate?: string;
+}
+
+export interface PublishAck {
+  stream: string;
+  /** For a duplicate: the sequence of the message stored first. */
+  seq: number;
+  duplicate: boolean;
+}
+
+/**
+ * Publishes JSON to JetStream and waits for the PubAck, so a resolved publish means stored. Every publish
+ * carries the W3C trace context of a PRODUCER span `send {subject template}`.
+ */
+export class JetStreamPublisher {
+  private readonly js: JetStreamClient;
+  private readonly logger: MessagingLogger;
+  private readonly defaultTimeoutMs: number;
+
+  constructor(nc: NatsConnection, opts: { logger?: MessagingLogger; defaultTimeoutMs?: number } = {}) {
+    this.js = nc.jetstream();
+    this.logger = opts.logger ?? stderrLogger;
+    this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 5_000;
+  }
+
+  publish(subject: string, payload: unknown, opts: PublishOptions = {}): Promise<PublishAck> {
+    return publishBytes(this.js, subject, encodeJson(payload), {
+      ...opts,
+      timeoutMs: opts.timeoutMs ?? this.defaultTimeoutMs,
+    }).catch((err: unknown) => {
+      this.logger.debug('publish failed', { subject, error: (err as Error).message });
+      throw err;
+    });
+  }
+}
+
+/** The publish behind JetStreamPublisher, for bytes that are already encoded (dead letters). */
+export async function publishBytes(
+  js: JetStreamClient,
+  subject: string,
+  data: Uint8Array,
+  opts: PublishOptions & { timeoutMs: number },
+): Promise<PublishAck> {
+  const record: Record<string, string> = { ...opts.headers };
+  const msgId = opts.msgId ?? getHeader(record, Headers.msgId);
+  const template = opts.subjectTemplate ?? subjectTemplate(subject);
+  return withSpan(
+    `send ${template}`,
+    SpanKind.PRODUCER,
+    {
+      [A.system]: 'nats',
+      [A.destination]: subject,
+      [A.destinationTemplate]: template,
+      [A.operationType]: 'send',
+      [A.operationName]: 'send',
+      [A.messageId]: msgId,
+      [A.bodySize]: data.length,
+    },
+    undefined,
+    async (span) => {
+      injectTraceContext(record);
+      const publishOpts: Partial<JetStreamPublishOptions> = { headers: recordToHeaders(record), timeout: opts.timeoutMs };
+      if (msgId !== undefined) publishOpts.msgID = msgId;
+      if (opts.expectStream !== undefined) publishOpts.expect = { streamName: opts.expectStream };
+      try {
+        const ack = await js.publish(subject, data, publishOpts);
+        span.setAttributes({ [A.stream]: ack.stream, [A.streamSequence]: ack.seq, [A.duplicate]: ack.duplicate });
+        return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      } catch (err) {
+        throw toPublishError(subject, opts.timeoutMs, err);
+      }
+    },
+  );
+}
+
+function toPublishError(subject: string, timeoutMs: number, err: unknown): PublishError {
+  const code = natsErrorCode(err);
+  if (code === '503') return new PublishError(subject, 'no_stream', `no stream captures ${subject}`, err);
+  if (code === 'TIMEOUT') {
+    return new PublishError(
+      subject,
+      'timeout',
+      `no PubAck for ${subject} within ${timeoutMs} ms (it may be stored; publish again with the same msgId)`,
+      err,
+    );
+  }
+  return new PublishError(subject, 'rejected', `publish to ${subject} failed: ${(err as Error).message}`, err);
+}
