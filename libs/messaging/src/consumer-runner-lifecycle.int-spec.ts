@@ -227,6 +227,18 @@ describe('ConsumerRunner lifecycle', () => {
     await waitFor(() => seen.includes(2), { description: 'a message after the consumer came back', timeoutMs: 15_000 });
   });
 
+  it('stops pulling, with an error logged, when its connection is closed, and stop() still returns', async () => {
+    const { spec } = await setup();
+    const own = await connectNats({ url: nats.url, name: 'lifecycle-spec-closing', logger: silentLogger });
+    const runner = await start(spec, async () => undefined, {}, own);
+    await own.close();
+    await waitFor(() => logs.some((l) => l.level === 'error' && l.msg === 'the NATS connection is closed; this consumer stops pulling'), {
+      description: 'the closed connection to be noticed',
+    });
+    await runner.stop();
+    assert.equal(runner.inFlight, 0);
+  });
+
   it('keeps consuming after the NATS server restarts', async () => {
     const { spec, subject } = await setup();
     const seen: number[] = [];

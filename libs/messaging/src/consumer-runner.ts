@@ -113,6 +113,11 @@ export class ConsumerRunner {
     }
     this.state = 'running';
     this.loop = this.run(this.consumer);
+    // A closed connection does not end a pull subscription's iterator by itself; end it here.
+    void this.nc.closed().then(() => {
+      this.batch?.stop();
+      this.wake?.();
+    });
     this.logger.info('consumer started', { ...this.where(), concurrency: this.slots.size, maxMessages: this.maxMessages });
   }
 
@@ -157,9 +162,13 @@ export class ConsumerRunner {
       const startedAt = Date.now();
       try {
         const batch = await consumer.fetch({ max_messages: reserved, expires: this.pullExpiresMs });
+        if (this.state !== 'running') {
+          // Stopped while the fetch was being set up: do not iterate, or its pull request would still be sent.
+          batch.stop();
+          break;
+        }
         this.batch = batch;
         void this.watch(batch);
-        if (this.state !== 'running') batch.stop();
         for await (const msg of batch) {
           if (this.state !== 'running' || used >= reserved) {
             this.release(msg);
@@ -171,7 +180,7 @@ export class ConsumerRunner {
         if (failures > 0) this.logger.info('pulling again', this.where());
         failures = 0;
       } catch (err) {
-        if (this.state === 'running') {
+        if (this.state === 'running' && !this.nc.isClosed()) {
           failures++;
           const log = failures === 1 || failures % 20 === 0 ? this.logger.warn : this.logger.debug;
           log.call(this.logger, 'pull failed; retrying', { ...this.where(), attempt: failures, ...errorMeta(err) });
@@ -181,6 +190,10 @@ export class ConsumerRunner {
         for (let i = used; i < reserved; i++) this.slots.release();
       }
       if (this.state !== 'running') break;
+      if (this.nc.isClosed()) {
+        this.logger.error('the NATS connection is closed; this consumer stops pulling', this.where());
+        break;
+      }
       if (failures > 0) {
         if (this.reprovision) await this.reprovisionIfMissing();
         await this.pause(Math.min(250 * 2 ** Math.min(failures - 1, 5), 5_000));
