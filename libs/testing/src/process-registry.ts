@@ -38,7 +38,8 @@ function killAll(): void {
   children.clear();
   for (const dir of tempDirs) {
     try {
-      rmSync(dir, { recursive: true, force: true });
+      // A just-killed server may still be writing; retries cover ENOTEMPTY.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
     } catch {
       // best effort: the OS cleans its temp folder eventually
     }
