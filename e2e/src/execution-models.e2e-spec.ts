@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Streams, Subjects, taskIdForKey, taskMsgId } from '@keelson/contracts';
 import { waitFor } from '@keelson/testing';
-import { DeliverPolicy, headers as natsHeaders, JSONCodec } from 'nats';
+import { headers as natsHeaders, JSONCodec } from 'nats';
 import WebSocket from 'ws';
 import { client, readSse } from './support/http';
 import { API_KEY, OTHER_TENANT_KEY, startMesh, type Mesh } from './support/mesh';
@@ -12,13 +12,12 @@ const codec = JSONCodec<any>();
 /** Reads every result for a task from the results stream, the way a subscribing team would. */
 async function resultsFor(mesh: Mesh, agentId: string, taskId: string, expected = 1, timeoutMs = 30_000): Promise<any[]> {
   const consumer = await mesh.nc.jetstream().consumers.get(Streams.results.name, {
-    filterSubjects: [Subjects.result('dev', agentId, taskId)],
-    deliver_policy: DeliverPolicy.All,
+    filterSubjects: Subjects.result('dev', agentId, taskId),
   });
   const seen: any[] = [];
   await waitFor(
     async () => {
-      const batch = await consumer.fetch({ max_messages: 10, expires: 1_000 });
+      const batch = await consumer.fetch({ max_messages: expected - seen.length, expires: 1_000 });
       for await (const m of batch) seen.push(codec.decode(m.data));
       return seen.length >= expected ? seen : undefined;
     },
@@ -210,12 +209,12 @@ describe('the three execution models through the whole mesh', () => {
     h.set('Nats-Msg-Id', taskMsgId('dev', 'malformed-1'));
     await mesh.nc.jetstream().publish(Subjects.task('dev', 'assistant'), codec.encode({ input: 42 }), { headers: h });
     const consumer = await mesh.nc.jetstream().consumers.get(Streams.deadLetters.name, {
-      filterSubjects: [Subjects.deadLetter(Streams.tasks.name)],
+      filterSubjects: Subjects.deadLetter(Streams.tasks.name),
     });
     const dead = await waitFor(
       async () => {
         const batch = await consumer.fetch({ max_messages: 50, expires: 1_000 });
-        for await (const m of batch) if (m.headers?.get('Nats-Msg-Id') === taskMsgId('dev', 'malformed-1')) return m;
+        for await (const m of batch) if (m.headers?.get('Keelson-Dead-Letter-Msg-Id') === taskMsgId('dev', 'malformed-1')) return m;
         return undefined;
       },
       { description: 'the malformed task on the dead-letter stream', timeoutMs: 20_000 },

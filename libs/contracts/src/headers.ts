@@ -11,4 +11,6 @@ export const Headers = {
   deadLetterSubject: 'Keelson-Dead-Letter-Subject',
   deadLetterSeq: 'Keelson-Dead-Letter-Seq',
   deliveries: 'Keelson-Deliveries',
+  /** The dead letter's own Nats-Msg-Id is `{stream}:{seq}`; the original one moves here. */
+  deadLetterMsgId: 'Keelson-Dead-Letter-Msg-Id',
 } as const;

@@ -8,7 +8,7 @@ import { publishBytes, type PublishAck } from './publisher';
  * `{stream}:{seq}`, so dead-lettering the same message twice (a lost term, a crash) stores it once.
  * Not in @keelson/contracts' Headers yet; it belongs there.
  */
-export const DEAD_LETTER_ORIGINAL_MSG_ID = 'Keelson-Dead-Letter-Msg-Id';
+export const DEAD_LETTER_ORIGINAL_MSG_ID = Headers.deadLetterMsgId;
 
 /** Headers that instruct the server about the publish itself; copied onto a dead letter they would misdirect it. */
 const SERVER_DIRECTIVES = /^nats-(expected-|rollup$|ttl$|msg-id$)/i;

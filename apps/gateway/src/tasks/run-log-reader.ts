@@ -21,10 +21,9 @@ export async function* readRunLog(
   signal: AbortSignal,
 ): AsyncGenerator<LoggedFrame> {
   const consumer = await nats.jetstream().consumers.get(Streams.runs.name, {
-    filterSubjects: [subject],
-    ...(afterSeq === undefined
-      ? { deliver_policy: DeliverPolicy.All }
-      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }),
+    filterSubjects: subject, // a single subject: nats-server 2.9 has no filter_subjects
+    // Left unset, an ordered consumer starts at the beginning (nats.js rejects an explicit DeliverPolicy.All).
+    ...(afterSeq === undefined ? {} : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: afterSeq + 1 }),
   });
   const messages = await consumer.consume({ max_messages: 64 });
   const stop = () => messages.stop();

@@ -1,4 +1,5 @@
 import { RunEventNames, Subjects, TERMINAL_TASK_STATUSES, type TaskView } from '@keelson/contracts';
+import { toErrorResponse } from '@keelson/nest-kit';
 import type { TaskStore } from '@keelson/state';
 import type { NatsConnection } from 'nats';
 import type { SseStream } from '../http/sse';
@@ -34,6 +35,7 @@ export async function streamTaskEvents(opts: {
   const finish = () => {
     if (finished && sse.isOpen) sse.send(`task.${finished.status}`, finished);
     abort.abort();
+    sse.end();
   };
 
   // Covers runs with nothing (more) in the log: a task finished long ago, or one not yet started.
@@ -46,12 +48,16 @@ export async function streamTaskEvents(opts: {
     for await (const frame of readRunLog(opts.nats, Subjects.taskRun(tenant, taskId), opts.afterSeq, abort.signal)) {
       sse.send(frame.name, frame.event, String(frame.seq));
       caughtUp = frame.pending === 0;
-      const terminalEvent = frame.name === RunEventNames.completed || frame.name === RunEventNames.failed;
-      if (caughtUp && (terminalEvent || finished) && (await checkFinished())) {
+      // A completed run is final; a failed one is final only if the task record says so (retries remain).
+      const completed = frame.name === RunEventNames.completed;
+      const maybeFinal = completed || frame.name === RunEventNames.failed || finished !== undefined;
+      if (caughtUp && maybeFinal && ((await checkFinished()) || completed)) {
         finish();
         break;
       }
     }
+  } catch (err) {
+    sse.send('error', toErrorResponse(err).body.error);
   } finally {
     clearInterval(watcher);
     sse.end();
