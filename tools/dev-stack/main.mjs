@@ -13,7 +13,8 @@ import { Supervisor } from './supervisor.mjs';
 import { StackError, paint, say, warn } from './ui.mjs';
 
 const HELP = `Usage: npm start [-- --check] [-- --quiet]
-  --check   start everything, wait until all services are ready, print "ready", stop, exit 0 (1 if not ready)
+  --check   start everything, wait until all services are ready, print "ready", run the example invoke,
+            stop, exit 0 (1 if something is not ready or the example fails)
   --quiet   only the supervisor's own lines on the console (service logs still go to .keelson/logs/)
 Environment (defaults): PORT (8080), NATS_URL (${DEFAULT_NATS_URL}), REDIS_URL (${DEFAULT_REDIS_URL}),
   LOG_LEVEL (info), KEELSON_DEV_API_KEY (generated, kept in .keelson/dev-api-key), KEELSON_HEALTH_PORT_BASE (8081),
@@ -136,6 +137,26 @@ function banner({ plan, key, infra }) {
   );
 }
 
+/** --check runs the banner's own example, so a green check means a newcomer's first call works. */
+async function tryTheExample(plan, key) {
+  const gw = `http://127.0.0.1:${plan.find((s) => s.name === 'gateway').port}`;
+  try {
+    const res = await fetch(`${gw}/v1/agents/assistant/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'hello' }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await res.text();
+    if (res.status !== 200) throw new Error(`answered ${res.status}: ${body}`);
+    say(`the example invoke answered 200: ${JSON.parse(body).output}`);
+    return true;
+  } catch (err) {
+    warn(`the example invoke failed: ${err.message}`);
+    return false;
+  }
+}
+
 async function main() {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // holds the plaintext dev key
   releaseLock = await claimRunDir(runDir, say);
@@ -164,11 +185,15 @@ async function main() {
     warn(`${name} is not ready after ${readyTimeoutMs / 1000}s (started ${s.starts}x, ${s.running ? 'running' : 'not running'}); last log lines:`);
     for (const l of appSup.tail(name, 10)) console.error(`    ${l}`);
   }
-  if (checkOnly) {
-    console.log(notReady.length ? `not ready: ${notReady.join(', ')}` : 'ready');
-    return shutdown(notReady.length ? 1 : 0);
-  }
   banner({ plan, key, infra });
+  if (checkOnly) {
+    if (notReady.length) {
+      console.log(`not ready: ${notReady.join(', ')}`);
+      return shutdown(1);
+    }
+    console.log('ready');
+    return shutdown((await tryTheExample(plan, key)) ? 0 : 1);
+  }
   if (notReady.length) {
     // Keep watching: a service stuck on a slow dependency may still come up.
     const rest = plan.filter((s) => notReady.includes(s.name));

@@ -172,7 +172,11 @@ if (process.env.FAKE_CRASH_ONCE === name && !fs.existsSync(state + '/' + name + 
 }
 fs.writeFileSync(state + '/' + name + '.pid', String(process.pid));
 fs.writeFileSync(state + '/' + name + '.env', JSON.stringify(process.env));
-http.createServer((q, r) => r.writeHead(q.url === '/readyz' ? 200 : 404).end())
+http.createServer((q, r) => {
+  if (q.url === '/readyz') return r.writeHead(200).end();
+  if (q.url === '/v1/agents/assistant/invoke') return r.writeHead(200).end(JSON.stringify({ output: 'hi from ' + name }));
+  r.writeHead(404).end();
+})
   .listen(Number(process.env.PORT || process.env.HEALTH_PORT), '127.0.0.1');
 console.log(JSON.stringify({ level: 'info', msg: 'up', service: name }));
 process.on('SIGTERM', () => { if (!process.env.FAKE_IGNORE_TERM) process.exit(0); });
