@@ -1,8 +1,7 @@
 import { Module, type Type } from '@nestjs/common';
 import { allStreams } from '@keelson/messaging';
-import { HealthModule, InfraModule } from '@keelson/nest-kit';
+import { AgentsModule, HealthModule, InfraModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
-import { AgentsModule } from './agents/agents.module';
 import type { SessionAgentConfig } from './config';
 import { InvokeModule } from './invoke/invoke.module';
 import { SessionsModule } from './sessions/sessions.module';

@@ -1,9 +1,8 @@
 import { Module, type Type } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import { allStreams } from '@keelson/messaging';
-import { HealthModule, InfraModule } from '@keelson/nest-kit';
+import { AgentsModule, HealthModule, InfraModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
-import { AgentsModule } from './agents/agents.module';
 import type { TaskWorkerConfig } from './config';
 import { TasksModule } from './tasks/tasks.module';
 

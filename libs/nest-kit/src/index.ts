@@ -10,3 +10,4 @@ export * from './logging/nest-logger';
 export * from './transport/jetstream.context';
 export * from './transport/jetstream.server';
 export * from './http/json-body';
+export * from './agents/agents.module';

@@ -7,3 +7,6 @@ export * from './model/tokens';
 export * from './run/delta-coalescer';
 export * from './run/run-agent';
 export * from './run/run-error';
+export * from './run-log/logged-run';
+export * from './run-log/recording-publisher';
+export * from './run-log/run-log';

@@ -4,13 +4,14 @@ import { Consumers, RunCompletedSchema, RunFailedSchema, Subjects } from '@keels
 import { DeferError, PoisonMessageError, silentLogger } from '@keelson/messaging';
 import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
 import type { BeginTurnResult, HistoryMessage } from '@keelson/state';
-import { RecordingPublisher } from '../runs/recording-publisher';
+import { RecordingPublisher } from '@keelson/runtime';
 import { TurnHandler, turnWaitDelayMs, type TurnMessage } from './turn-handler';
 
 class FakeSessions {
   readonly begins: { turn: number; owner: string; leaseMs: number; skipMissing: boolean }[] = [];
   readonly commits: { turn: number; owner: string; messages: HistoryMessage[] }[] = [];
   commitResult: 'ok' | 'conflict' | 'gone' = 'ok';
+  onCommit: () => void = () => undefined;
 
   /** beginTurn answers these in order, the last one for every call after. */
   private readonly answers: BeginTurnResult[];
@@ -25,6 +26,7 @@ class FakeSessions {
 
   async commitTurn(_t: string, _s: string, turn: number, owner: string, messages: HistoryMessage[]) {
     this.commits.push({ turn, owner, messages });
+    this.onCommit();
     return this.commitResult;
   }
 }
@@ -96,10 +98,20 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
     assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
   });
 
-  it('ok, but another replica took the turn over before the commit: settles as conflict', async () => {
-    const { sessions, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+  it('ok, but another replica took the turn over before the commit: settles as conflict and announces nothing', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
     sessions.commitResult = 'conflict';
     assert.equal(await handler.handle(turnMessage()), 'conflict');
+    assert.ok(!publisher.types().includes('run.completed'), 'the replica that took over announces the turn');
+  });
+
+  it('announces run.completed only once the turn is committed, so a reader of the session finds it', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    let typesAtCommit: string[] = [];
+    sessions.onCommit = () => (typesAtCommit = publisher.types());
+    assert.equal(await handler.handle(turnMessage()), 'completed');
+    assert.ok(!typesAtCommit.includes('run.completed'), `published before the commit: ${typesAtCommit.join(', ')}`);
+    assert.equal(publisher.types().at(-1), 'run.completed');
   });
 
   it('done: acknowledges without running (a redelivery after a crash between commit and ack)', async () => {

@@ -11,10 +11,8 @@ import {
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { runWithTenant } from '@keelson/observability';
-import type { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { RunLog, runLogged, settleRunLog, type AgentRegistry, type EventPublisher, type ProviderRegistry } from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
-import { runLogged } from '../runs/logged-run';
-import { RunLog, type EventPublisher } from '../runs/run-log';
 import { LeaseLostError, keepLease } from './lease-keeper';
 
 export const SESSION_AGENT_SOURCE = '/keelson/session-agent';
@@ -148,7 +146,10 @@ export class TurnHandler {
           { role: 'assistant', content: result.outcome.output },
         ]
       : [];
-    return this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
+    const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
+    // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
+    if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
+    return settled;
   }
 
   private async commit(

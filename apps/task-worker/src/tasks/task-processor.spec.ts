@@ -4,7 +4,7 @@ import { RunFailedSchema, Subjects, TaskResultSchema, type TaskStatus } from '@k
 import { DeferError, PoisonMessageError, silentLogger } from '@keelson/messaging';
 import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
 import type { ClaimResult } from '@keelson/state';
-import { RecordingPublisher } from '../runs/recording-publisher';
+import { RecordingPublisher } from '@keelson/runtime';
 import { AttemptFailedError, TaskProcessor, type TaskDelivery } from './task-processor';
 import { resultId, type TaskEnd } from './task-result';
 
@@ -49,7 +49,7 @@ const delivery = (over: Partial<TaskDelivery> = {}): TaskDelivery => ({
 const results = (publisher: RecordingPublisher) => publisher.published.filter((p) => p.subject.startsWith('keelson.results.'));
 
 describe('TaskProcessor', () => {
-  it('runs a claimed task: run log on the task run subject, then ONE result, then the record', async () => {
+  it('runs a claimed task: run log on the task run subject, ONE result, the record, then run.completed', async () => {
     const { tasks, publisher, processor } = setup();
     assert.equal(await processor.handle(delivery()), 'succeeded');
 
@@ -60,7 +60,11 @@ describe('TaskProcessor', () => {
     assert.equal(results(publisher).length, 1);
     assert.equal(result!.subject, Subjects.result('dev', 'assistant', 'tsk_1'));
     assert.equal(result!.msgId, resultId('dev', 'tsk_1'));
-    assert.equal(publisher.published.at(-1), result, 'the result comes after the run log');
+    const order = publisher.published.map((p) => p.event.type);
+    assert.ok(
+      order.indexOf('dev.keelson.task.completed.v1') < order.indexOf('dev.keelson.run.completed.v1'),
+      `the result is published before run.completed announces it, got ${order.join(', ')}`,
+    );
     const data = TaskResultSchema.parse(result!.event.data);
     assert.equal(data.status, 'succeeded');
     assert.match(data.output!, /You said: "summarise this"/);

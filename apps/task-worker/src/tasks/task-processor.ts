@@ -12,10 +12,8 @@ import {
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { runWithTenant } from '@keelson/observability';
-import type { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { RunLog, runLogged, settleRunLog, type AgentRegistry, type EventPublisher, type ProviderRegistry } from '@keelson/runtime';
 import type { TaskStore } from '@keelson/state';
-import { runLogged } from '../runs/logged-run';
-import { RunLog, type EventPublisher } from '../runs/run-log';
 import { resolveTaskId } from './task-id';
 import { TASK_WORKER_SOURCE, buildTaskResult, resultEvent, resultId, type TaskEnd } from './task-result';
 
@@ -119,12 +117,18 @@ export class TaskProcessor {
     });
     if (run.ok) {
       await this.finish(tenant, taskId, agentId, claim.attempts, { result: run.outcome });
+      // Stored first, announced second: a reader who sees run.completed finds the task succeeded.
+      await settleRunLog(log, run);
       return 'succeeded';
     }
-    if (!last) throw new AttemptFailedError(run.error);
+    if (!last) {
+      await settleRunLog(log, run);
+      throw new AttemptFailedError(run.error);
+    }
     // The last delivery: the task ends failed, with its result, and the message still goes to the
     // dead-letter stream (the runner dead-letters on this throw) for operators to inspect or replay.
     await this.finish(tenant, taskId, agentId, claim.attempts, { error: run.error });
+    await settleRunLog(log, run);
     throw new Error(`task ${taskId} failed on its last attempt (${msg.deliveryCount} of ${consumer.maxDeliver}): ${run.error.message}`);
   }
 

@@ -1,5 +1,5 @@
 import { EventTypes, type CloudEvent, type RunOutcome, type TaskError, type TaskResult } from '@keelson/contracts';
-import { tracedEvent } from '../runs/run-log';
+import { tracedEvent } from '@keelson/runtime';
 
 export const TASK_WORKER_SOURCE = '/keelson/task-worker';
 

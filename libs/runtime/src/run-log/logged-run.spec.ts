@@ -1,8 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { RunCompletedSchema, RunDeltaSchema, RunFailedSchema } from '@keelson/contracts';
-import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
-import { runLogged } from './logged-run';
+import { AgentRegistry } from '../agents/agent-registry';
+import { builtinAgents } from '../agents/builtin-agents';
+import { OfflineModel } from '../model/offline-model';
+import { ProviderRegistry } from '../model/provider';
+import { runLogged, settleRunLog } from './logged-run';
 import { RecordingPublisher } from './recording-publisher';
 import { RunLog } from './run-log';
 
@@ -16,11 +19,13 @@ function setup() {
 }
 
 describe('runLogged', () => {
-  it('logs started, the reply as ordered deltas, then completed with the outcome', async () => {
+  it('logs started and the reply as ordered deltas, and leaves completed to settleRunLog', async () => {
     const { publisher, log } = setup();
     const input = 'x'.repeat(200);
     const result = await runLogged({ agent, messages: [{ role: 'user', content: input }], providers, log });
     assert.ok(result.ok);
+    assert.ok(!publisher.types().includes('run.completed'), 'the terminal event waits until the caller stored the outcome');
+    await settleRunLog(log, result);
     const types = publisher.types();
     assert.equal(types[0], 'run.started');
     assert.equal(types.at(-1), 'run.completed');
@@ -38,6 +43,7 @@ describe('runLogged', () => {
   it('reports an agent failure as an outcome: run.failed with agent_failed, nothing thrown', async () => {
     const { publisher, log } = setup();
     const result = await runLogged({ agent, messages: [{ role: 'user', content: '__fail__' }], providers, log });
+    await settleRunLog(log, result);
     assert.equal(result.ok, false);
     assert.ok(!result.ok && result.error.code === 'agent_failed' && result.error.message.startsWith('model_error: '));
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);

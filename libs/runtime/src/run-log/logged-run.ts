@@ -1,5 +1,9 @@
 import { ErrorCodes, type ChatMessage, type RunOutcome, type TaskError } from '@keelson/contracts';
-import { DeltaCoalescer, RunError, runAgent, type AgentDefinition, type ProviderRegistry } from '@keelson/runtime';
+import type { AgentDefinition } from '../agents/agent-definition';
+import type { ProviderRegistry } from '../model/provider';
+import { DeltaCoalescer } from '../run/delta-coalescer';
+import { runAgent } from '../run/run-agent';
+import { RunError } from '../run/run-error';
 import type { RunLog } from './run-log';
 
 /** Deltas are batched before they are published: one event per token would flood NATS and every reader. */
@@ -18,11 +22,13 @@ export interface LoggedRunOptions {
 }
 
 /**
- * Runs an agent and writes its run log: started, coalesced deltas, then completed or failed.
+ * Runs an agent and writes the first part of its run log: started, then coalesced deltas. The terminal
+ * event is the caller's to publish with `settleRunLog`, after it has stored the outcome, so that a reader
+ * who sees run.completed and then reads the session or task finds the outcome already there.
  *
- * The agent failing (a RunError: model error, timeout) is an outcome: it is logged as run.failed and
- * returned. Anything else is thrown, in particular a publish that failed (NATS or the stream is down),
- * because then the caller's message must be retried rather than acknowledged with a half-written log.
+ * The agent failing (a RunError: model error, timeout) is an outcome: it is returned. Anything else is
+ * thrown, in particular a publish that failed (NATS or the stream is down), because then the caller's
+ * message must be retried rather than acknowledged with a half-written log.
  */
 export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult> {
   const { log } = opts;
@@ -66,14 +72,14 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
   if (publishFailure !== undefined) throw publishFailure;
   if (opts.signal?.aborted) throw opts.signal.reason;
 
-  if (outcome) {
-    await log.completed(outcome);
-    return { ok: true, outcome };
-  }
+  if (outcome) return { ok: true, outcome };
   if (!(runFailure instanceof RunError)) throw runFailure;
-  const error = agentFailure(runFailure);
-  await log.failed(error);
-  return { ok: false, error };
+  return { ok: false, error: agentFailure(runFailure) };
+}
+
+/** Ends a run log with run.completed or run.failed for the result runLogged returned. */
+export function settleRunLog(log: RunLog, result: LoggedRunResult): Promise<void> {
+  return result.ok ? log.completed(result.outcome) : log.failed(result.error);
 }
 
 /** The error a caller sees for a failed run: one stable code, the runtime's reason in the message. */
