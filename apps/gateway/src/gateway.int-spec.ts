@@ -231,3 +231,17 @@ describe('gateway over HTTP', () => {
     });
   });
 });
+
+describe('gateway start-up', () => {
+  it('refuses to start on a bad setting, naming it, instead of running half-configured', async () => {
+    await assert.rejects(
+      startApp({
+        name: 'gateway',
+        env: { PORT: 'not-a-port', KEELSON_API_KEYS_FILE: '/nonexistent.json', NATS_URL: 'nats://127.0.0.1:1' },
+        readyUrl: 'http://127.0.0.1:1/readyz',
+        readyTimeoutMs: 20_000,
+      }),
+      /PORT/,
+    );
+  });
+});
