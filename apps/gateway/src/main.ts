@@ -1,8 +1,6 @@
 // Tracing first: auto-instrumentation only patches modules loaded after it.
 import '@keelson/observability/dist/register';
+import { runService } from '@keelson/nest-kit';
 import { bootstrap } from './bootstrap';
 
-bootstrap().catch((err: unknown) => {
-  process.stderr.write(`gateway failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+void runService('gateway', () => bootstrap());

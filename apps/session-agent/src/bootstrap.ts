@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
-import { bootstrapService } from '@keelson/nest-kit';
+import { bootstrapService, runService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
 import { SERVICE, createSessionAgentModule } from './app.module';
 import { loadSessionAgentConfig } from './config';
@@ -20,13 +20,5 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<I
   });
 }
 
-/** The process entry: a start-up failure ends the process with one readable line, not a stack of promises. */
-export function bootstrap(): Promise<void> {
-  return createApp().then(
-    () => undefined,
-    (err: unknown) => {
-      process.stderr.write(`${SERVICE} did not start: ${err instanceof Error ? err.message : String(err)}\n`);
-      process.exit(1);
-    },
-  );
-}
+/** The process entry. */
+export const bootstrap = (): Promise<void> => runService(SERVICE, () => createApp());

@@ -11,3 +11,5 @@ export * from './transport/jetstream.context';
 export * from './transport/jetstream.server';
 export * from './http/json-body';
 export * from './agents/agents.module';
+export * from './bootstrap/health-only-service';
+export * from './bootstrap/run-service';

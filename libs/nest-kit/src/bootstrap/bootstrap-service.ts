@@ -29,6 +29,8 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new NestLogger(options.logger),
     bodyParser: false,
+    // Throw instead of exiting, so the process entry reports the failure in one line (runService).
+    abortOnError: false,
   });
   acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), bodyLimit);
   app.useGlobalFilters(new ErrorFilter(options.logger));
