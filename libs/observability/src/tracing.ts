@@ -44,6 +44,9 @@ export function startTracing(opts: TracingOptions): Tracing {
         // Our logger's own format adds trace_id/span_id; the instrumentation would add them twice and
         // bridge every line into the (unused) OTel logs pipeline.
         '@opentelemetry/instrumentation-winston': { enabled: false },
+        // A span per Nest guard, pipe and handler under the HTTP span says little and cost the gateway about
+        // an eighth of its CPU per request in the benchmark (docs/benchmarks.md).
+        '@opentelemetry/instrumentation-nestjs-core': { enabled: false },
       }),
     ],
   });
