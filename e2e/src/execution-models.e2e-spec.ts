@@ -91,6 +91,20 @@ describe('the three execution models through the whole mesh', () => {
     assert.deepEqual(userMessages, [1, 2, 3].map((t) => contentByTurn.get(t)));
   });
 
+  it('keeps every turn queued behind a slow one: none is skipped, all answer in order', async () => {
+    const { sessionId } = (await api.post('/v1/sessions', { agentId: 'assistant' })).body;
+    const slow = api.post(`/v1/sessions/${sessionId}/messages`, { content: '__slow:4000__' });
+    await waitFor(async () => ((await api.get(`/v1/sessions/${sessionId}`)).body ? true : undefined), { description: 'session' });
+    const rest = await Promise.all(
+      ['second', 'third', 'fourth'].map((content) => api.post(`/v1/sessions/${sessionId}/messages`, { content })),
+    );
+    const replies = [await slow, ...rest];
+    assert.deepEqual(replies.map((r) => r.status), [200, 200, 200, 200], JSON.stringify(replies.map((r) => r.body)));
+    const view = (await api.get(`/v1/sessions/${sessionId}`)).body;
+    assert.equal(view.turns, 4);
+    assert.equal(view.messages.length, 8, 'every turn kept its question and its answer');
+  });
+
   it('streams a reply as SSE events', async () => {
     const { sessionId } = (await api.post('/v1/sessions', { agentId: 'assistant' })).body;
     const res = await api.request(`/v1/sessions/${sessionId}/messages`, {

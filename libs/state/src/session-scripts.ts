@@ -6,20 +6,36 @@
 
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** ARGV: ttlSeconds. Returns {turn, agentId} or false when the session does not exist. */
+/**
+ * ARGV: ttlSeconds. Returns {turn, agentId} or false when the session does not exist.
+ * Records when each turn was reserved (field `r:<turn>`), so a turn that was reserved but never published
+ * can later be told from one that is merely waiting.
+ */
 export const RESERVE_TURN = `
+${NOW_MS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local turn = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
+redis.call('HSET', KEYS[1], 'r:' .. turn, now)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
 return {turn, redis.call('HGET', KEYS[1], 'agentId')}
 `;
 
+/** ARGV: turn. Marks a reserved turn whose publish failed, so the turns after it need not wait for it. */
+export const ABANDON_TURN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'a:' .. ARGV[1], 1)
+return 1
+`;
+
 /**
- * ARGV: turn, owner, leaseMs, skipMissing (0|1).
+ * ARGV: turn, owner, leaseMs, skipMissing (0|1), missingAfterMs.
  * Returns {'ok', agentId, history...} | {'done'} | {'wait'} | {'busy'} | {'gone'}.
- * skipMissing lets a turn pass a predecessor that was reserved but never arrived (its caller died between
- * reserving and publishing); it applies only while nobody holds the lease.
+ * Every call marks the turn as seen (field `s:<turn>`). A turn may pass the earlier turns it waits for only
+ * while nobody holds the lease, and only if each of them was abandoned by the gateway (its publish failed),
+ * or, with skipMissing, was reserved more than missingAfterMs ago and never seen by any replica (its
+ * gateway died between reserving and publishing). A turn that is merely waiting has been seen, so it is
+ * never skipped.
  */
 export const BEGIN_TURN = `
 ${NOW_MS}
@@ -27,16 +43,22 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return {'gone'} end
 local turn = tonumber(ARGV[1])
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 if turn <= done then return {'done'} end
+redis.call('HSET', KEYS[1], 's:' .. turn, 1)
 local owner = redis.call('HGET', KEYS[1], 'owner')
 local leaseUntil = tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0')
 local leased = owner and owner ~= '' and leaseUntil > now
 if leased and owner ~= ARGV[2] then return {'busy'} end
 if turn > done + 1 then
-  if ARGV[4] == '1' and not leased then
-    redis.call('HSET', KEYS[1], 'done', turn - 1)
-  else
-    return {'wait'}
+  if leased then return {'wait'} end
+  for p = done + 1, turn - 1 do
+    local abandoned = redis.call('HEXISTS', KEYS[1], 'a:' .. p) == 1
+    local reservedAt = tonumber(redis.call('HGET', KEYS[1], 'r:' .. p) or '0')
+    local lost = ARGV[4] == '1' and redis.call('HEXISTS', KEYS[1], 's:' .. p) == 0
+      and now - reservedAt > tonumber(ARGV[5])
+    if not (abandoned or lost) then return {'wait'} end
   end
+  for p = done + 1, turn - 1 do redis.call('HDEL', KEYS[1], 'a:' .. p, 'r:' .. p, 's:' .. p) end
+  redis.call('HSET', KEYS[1], 'done', turn - 1)
 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'leaseUntil', now + tonumber(ARGV[3]))
 local result = {'ok', redis.call('HGET', KEYS[1], 'agentId')}
@@ -56,6 +78,7 @@ if done + 1 ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 'owner') ~= ARGV
 for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('HSET', KEYS[1], 'done', ARGV[1], 'owner', '', 'leaseUntil', 0)
+redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 'ok'

@@ -95,13 +95,38 @@ describe('SessionStore against a real Redis', () => {
     assert.deepEqual((await store.get('dev', id))?.messages, [{ role: 'user', content: 'fresh' }]);
   });
 
-  it('skips a reserved turn that never arrived only when asked to', async () => {
+  it('skips a reserved turn that no replica ever saw, once it is old enough and only when asked to', async () => {
+    const quick = new SessionStore(redis, { ttlSeconds: 60, maxMessages: 10, missingTurnAfterMs: 100, keyPrefix: 'quick' });
+    const id = newId();
+    await quick.create('dev', id, 'assistant');
+    await quick.reserveTurn('dev', id);
+    await quick.reserveTurn('dev', id);
+    assert.deepEqual(await quick.beginTurn('dev', id, 2, 'a', 10_000, true), { kind: 'wait' }, 'too young to be called lost');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(await quick.beginTurn('dev', id, 2, 'a', 10_000, false), { kind: 'wait' }, 'not asked to skip');
+    assert.equal((await quick.beginTurn('dev', id, 2, 'a', 10_000, true)).kind, 'ok');
+  });
+
+  it('never skips an earlier turn that a replica has seen waiting, however long it waits', async () => {
+    const quick = new SessionStore(redis, { ttlSeconds: 60, maxMessages: 10, missingTurnAfterMs: 50, keyPrefix: 'quick' });
+    const id = newId();
+    await quick.create('dev', id, 'assistant');
+    for (let i = 0; i < 3; i++) await quick.reserveTurn('dev', id);
+    await quick.beginTurn('dev', id, 1, 'a', 10_000);
+    assert.deepEqual(await quick.beginTurn('dev', id, 2, 'b', 10_000, true), { kind: 'busy' }, 'turn 2 waits while turn 1 runs');
+    await quick.commitTurn('dev', id, 1, 'a', []);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await quick.beginTurn('dev', id, 3, 'c', 10_000, true), { kind: 'wait' }, 'turn 3 must not pass turn 2');
+    assert.equal((await quick.beginTurn('dev', id, 2, 'b', 10_000, true)).kind, 'ok');
+  });
+
+  it('lets the next turn pass a turn the gateway abandoned, at once', async () => {
     const id = newId();
     await store.create('dev', id, 'assistant');
     await store.reserveTurn('dev', id);
     await store.reserveTurn('dev', id);
-    assert.deepEqual(await store.beginTurn('dev', id, 2, 'a', 10_000, false), { kind: 'wait' });
-    assert.equal((await store.beginTurn('dev', id, 2, 'a', 10_000, true)).kind, 'ok');
+    await store.abandonTurn('dev', id, 1);
+    assert.equal((await store.beginTurn('dev', id, 2, 'a', 10_000)).kind, 'ok');
   });
 
   it('trims history to the newest maxMessages', async () => {

@@ -1,6 +1,6 @@
 import type { ChatMessage, SessionView } from '@keelson/contracts';
 import { LuaScript, type RedisScripting } from './redis-port';
-import { BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
+import { ABANDON_TURN, BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
 
 export interface SessionStoreOptions {
   /** Idle time after which a session expires; every turn refreshes it. */
@@ -8,6 +8,11 @@ export interface SessionStoreOptions {
   /** History kept per session; older messages are trimmed, so a long session cannot grow without bound. */
   maxMessages: number;
   keyPrefix?: string;
+  /**
+   * How long a reserved turn may go unseen by every replica before later turns may pass it as lost
+   * (its gateway died between reserving and publishing). Default 30 s.
+   */
+  missingTurnAfterMs?: number;
 }
 
 export type HistoryMessage = Pick<ChatMessage, 'content'> & { role: 'user' | 'assistant' };
@@ -23,6 +28,7 @@ const scripts = {
   create: new LuaScript(CREATE_SESSION),
   read: new LuaScript(READ_SESSION),
   reserve: new LuaScript(RESERVE_TURN),
+  abandon: new LuaScript(ABANDON_TURN),
   begin: new LuaScript(BEGIN_TURN),
   commit: new LuaScript(COMMIT_TURN),
 };
@@ -78,6 +84,11 @@ export class SessionStore {
     return raw ? { turn: Number(raw[0]), agentId: raw[1] } : undefined;
   }
 
+  /** The gateway could not publish a turn it reserved: the turns after it must not wait for it. */
+  async abandonTurn(tenant: string, sessionId: string, turn: number): Promise<void> {
+    await scripts.abandon.run(this.redis, this.keys(tenant, sessionId), [turn]);
+  }
+
   async beginTurn(
     tenant: string,
     sessionId: string,
@@ -91,6 +102,7 @@ export class SessionStore {
       owner,
       leaseMs,
       skipMissing ? 1 : 0,
+      this.options.missingTurnAfterMs ?? 30_000,
     ])) as string[];
     const [kind, agentId, ...history] = raw;
     if (kind === 'ok') return { kind, agentId: agentId!, history: history.map((m) => JSON.parse(m) as HistoryMessage) };

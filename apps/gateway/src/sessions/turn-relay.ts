@@ -66,7 +66,8 @@ export class TurnRelay {
       });
     } catch (err) {
       subscription.unsubscribe();
-      // The reserved turn number stays unused; the session-agent skips it (see SessionStore.beginTurn).
+      // The turns after this one must not wait for it; if even this fails, they pass it once it is old enough.
+      await this.sessions.abandonTurn(tenant, sessionId, turn).catch(() => undefined);
       throw new KeelsonError(503, ErrorCodes.unavailable, `the turn could not be queued: ${(err as Error).message}`);
     }
     return { turn, events: this.relay(subscription, turn), cancel: () => subscription.unsubscribe() };
