@@ -15,6 +15,8 @@ export const ErrorCodes = {
   timeout: 'timeout',
   unavailable: 'unavailable',
   agentFailed: 'agent_failed',
+  /** A task whose every allowed attempt ended without finishing (the last one died with its process). */
+  attemptsExhausted: 'attempts_exhausted',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

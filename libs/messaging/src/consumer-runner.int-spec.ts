@@ -209,6 +209,7 @@ describe('ConsumerRunner settles each message by its outcome', () => {
     // maxDeliver 1 with a short ack wait: the first delivery is left unsettled (no heartbeat), as if its process died.
     const { stream, spec, subject } = await setup({ maxDeliver: 1, ackWaitMs: 500 });
     const deliveries: number[] = [];
+    const exhausted: { data: unknown; deliveryCount: number }[] = [];
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
     const runner = new ConsumerRunner(
@@ -218,7 +219,13 @@ describe('ConsumerRunner settles each message by its outcome', () => {
         deliveries.push(msg.deliveryCount);
         await stuck;
       },
-      { logger, heartbeat: false },
+      {
+        logger,
+        heartbeat: false,
+        onExhausted: async (msg) => {
+          exhausted.push({ data: msg.data, deliveryCount: msg.deliveryCount });
+        },
+      },
     );
     runners.push(runner);
     await runner.start();
@@ -228,6 +235,7 @@ describe('ConsumerRunner settles each message by its outcome', () => {
     });
     assert.match(dlq[0]!.header.get(Headers.deadLetterReason), /^max_deliver reached: delivery 2 of 1/);
     assert.deepEqual(deliveries, [1], 'the handler ran only for the first delivery');
+    assert.deepEqual(exhausted, [{ data: { n: 6 }, deliveryCount: 2 }], 'onExhausted heard of the give-up first');
     release();
     await runner.stop();
   });

@@ -13,7 +13,7 @@ import { decodeJson } from './codec';
 import { Slots } from './concurrency';
 import { deadLetterInputFrom, publishDeadLetter } from './dead-letter';
 import { headersToRecord } from './headers';
-import { toInboundMessage, type MessageHandler } from './inbound-message';
+import { toInboundMessage, type InboundMessage, type MessageHandler } from './inbound-message';
 import { jsApiErrorCode } from './errors';
 import { errorMeta, stderrLogger, type MessagingLogger } from './logger';
 import { CONSUMER_NOT_FOUND, provisionConsumer } from './provisioning';
@@ -34,6 +34,12 @@ export interface ConsumerRunnerOptions {
   reprovision?: boolean;
   /** PubAck wait for a dead-letter publish; default 5 000 ms. */
   deadLetterTimeoutMs?: number;
+  /**
+   * Called, before the dead letter, for a message delivered past maxDeliver: its last attempt died with its
+   * process, so no handler ever settled it. The owner's chance to record the give-up (a task's failed
+   * result); an error here is logged and the message is dead-lettered all the same.
+   */
+  onExhausted?: (msg: InboundMessage) => Promise<void>;
 }
 
 type Outcome = 'ack' | 'nak' | 'defer' | 'dead-letter' | 'released';
@@ -68,6 +74,7 @@ export class ConsumerRunner {
   private readonly pullExpiresMs: number;
   private readonly reprovision: boolean;
   private readonly deadLetterTimeoutMs: number;
+  private readonly onExhausted: ConsumerRunnerOptions['onExhausted'];
   private readonly active = new Set<Promise<void>>();
   private readonly spanName: string;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -91,6 +98,7 @@ export class ConsumerRunner {
     this.pullExpiresMs = opts.pullExpiresMs ?? 30_000;
     this.reprovision = opts.reprovision ?? true;
     this.deadLetterTimeoutMs = opts.deadLetterTimeoutMs ?? 5_000;
+    this.onExhausted = opts.onExhausted;
     this.spanName = `process ${spec.filterSubject}`;
   }
 
@@ -302,6 +310,7 @@ export class ConsumerRunner {
         `max_deliver reached: delivery ${deliveryCount} of ${this.spec.maxDeliver}; ` +
         'the previous attempt did not finish (ack wait expired or its process stopped)';
       markFailed(span, new Error(reason));
+      await this.reportExhausted(msg, headers);
       return this.deadLetter(msg, reason, heartbeat);
     }
     let data: unknown;
@@ -333,6 +342,15 @@ export class ConsumerRunner {
     heartbeat.stop();
     this.settle(msg, 'ack');
     return 'ack';
+  }
+
+  private async reportExhausted(msg: JsMsg, headers: Record<string, string>): Promise<void> {
+    if (!this.onExhausted) return;
+    try {
+      await this.onExhausted(toInboundMessage(msg, decodeJson(msg.data), headers));
+    } catch (err) {
+      this.logger.warn('onExhausted failed; dead-lettering anyway', { ...this.where(msg), ...errorMeta(err) });
+    }
   }
 
   /** Dead-letter first, term after; if the dead letter cannot be stored, nak so the message is not lost. */

@@ -4,6 +4,7 @@ import { RunFailedSchema, Subjects, TaskResultSchema, type TaskStatus } from '@k
 import { DeferError, PoisonMessageError, silentLogger } from '@keelson/messaging';
 import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
 import type { ClaimResult } from '@keelson/state';
+import type { TaskView } from '@keelson/contracts';
 import { RecordingPublisher } from '@keelson/runtime';
 import { AttemptFailedError, TaskProcessor, type TaskDelivery } from './task-processor';
 import { resultId, type TaskEnd } from './task-result';
@@ -20,6 +21,11 @@ class FakeTasks {
 
   async finish(_tenant: string, taskId: string, end: TaskEnd) {
     this.finished.push({ taskId, end });
+  }
+
+  view: TaskView | undefined;
+  async get(): Promise<TaskView | undefined> {
+    return this.view;
   }
 }
 
@@ -140,5 +146,38 @@ describe('TaskProcessor', () => {
   it('refuses a subject with a malformed tenant as poison', async () => {
     const { processor } = setup();
     await assert.rejects(processor.handle(delivery({ subject: 'keelson.tasks.Dev!.assistant' })), PoisonMessageError);
+  });
+});
+
+describe('TaskProcessor.giveUp: the last attempt died with its process', () => {
+  const view = (status: TaskStatus): TaskView => ({
+    taskId: 'tsk_1',
+    agentId: 'assistant',
+    status,
+    attempts: 3,
+    createdAt: '2026-01-01T00:00:00Z',
+    updatedAt: '2026-01-01T00:00:00Z',
+  });
+
+  it('ends a task left running with one failed result, attempts_exhausted, and run.failed', async () => {
+    const { tasks, publisher, processor } = setup();
+    tasks.view = view('running');
+    assert.equal(await processor.giveUp(delivery({ deliveryCount: 4 })), 'failed');
+    const [result] = results(publisher);
+    const data = TaskResultSchema.parse(result!.event.data);
+    assert.equal(data.status, 'failed');
+    assert.equal(data.error?.code, 'attempts_exhausted');
+    assert.equal(data.attempts, 3);
+    assert.deepEqual(tasks.finished.map((f) => f.taskId), ['tsk_1']);
+    assert.equal(publisher.types().at(-1), 'run.failed');
+  });
+
+  it('leaves a task that did finish alone: no second result', async () => {
+    for (const status of ['succeeded', 'failed'] as TaskStatus[]) {
+      const { tasks, publisher, processor } = setup();
+      tasks.view = view(status);
+      assert.equal(await processor.giveUp(delivery({ deliveryCount: 4 })), 'already-done');
+      assert.deepEqual(publisher.published, []);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import {
   ErrorCodes,
+  TERMINAL_TASK_STATUSES,
   KeelsonError,
   Subjects,
   TENANT_ID_PATTERN,
@@ -31,7 +32,7 @@ export interface TaskDelivery {
 export type TaskSettlement = 'succeeded' | 'failed' | 'already-done' | 'held-elsewhere';
 
 export interface TaskProcessorDeps {
-  tasks: Pick<TaskStore, 'claim' | 'finish'>;
+  tasks: Pick<TaskStore, 'claim' | 'finish' | 'get'>;
   publisher: EventPublisher;
   agents: Pick<AgentRegistry, 'get'>;
   providers: ProviderRegistry;
@@ -70,6 +71,33 @@ export class TaskProcessor {
       this.deps.logger.debug('task settled', { taskId, agentId, settlement, delivery: msg.deliveryCount });
       return settlement;
     });
+  }
+
+  /**
+   * A task whose last allowed attempt died with its process (the message came back past maxDeliver): it ends
+   * failed, with a result that says so, unless an attempt did finish it. The runner dead-letters it after.
+   */
+  async giveUp(msg: TaskDelivery): Promise<'failed' | 'already-done'> {
+    const { tenant, agentId } = parseTaskRoute(msg.subject);
+    const body = parseTaskBody(msg.data);
+    const taskId = resolveTaskId({ tenant, bodyTaskId: body.taskId, msgId: msg.msgId, streamSeq: msg.streamSeq });
+    const view = await this.deps.tasks.get(tenant, taskId);
+    if (view && TERMINAL_TASK_STATUSES.includes(view.status)) return 'already-done';
+    const error = {
+      code: ErrorCodes.attemptsExhausted,
+      message: `no attempt finished within ${this.deps.consumer.maxDeliver} deliveries; the last one stopped with its process`,
+    };
+    await this.finish(tenant, taskId, agentId, view?.attempts ?? this.deps.consumer.maxDeliver, { error });
+    const log = new RunLog(this.deps.publisher, {
+      subject: Subjects.taskRun(tenant, taskId),
+      tenant,
+      runId: taskId,
+      attempt: msg.deliveryCount,
+      agentId,
+      source: TASK_WORKER_SOURCE,
+    });
+    await log.failed(error);
+    return 'failed';
   }
 
   private async process(

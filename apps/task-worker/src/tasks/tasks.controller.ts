@@ -1,7 +1,7 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, EventPattern } from '@nestjs/microservices';
 import { Consumers } from '@keelson/contracts';
-import { JetStreamContext } from '@keelson/nest-kit';
+import { JetStreamContext, exhaustedPattern } from '@keelson/nest-kit';
 import { TaskProcessor } from './task-processor';
 
 /**
@@ -15,5 +15,11 @@ export class TasksController {
   @EventPattern(Consumers.taskWorker.durable)
   async onTask(@Ctx() context: JetStreamContext): Promise<void> {
     await this.processor.handle(context.message);
+  }
+
+  /** The last attempt died with its replica: the task still ends, failed, with its one result. */
+  @EventPattern(exhaustedPattern(Consumers.taskWorker.durable))
+  async onExhausted(@Ctx() context: JetStreamContext): Promise<void> {
+    await this.processor.giveUp(context.message);
   }
 }

@@ -5,6 +5,12 @@ import type { NatsConnection } from 'nats';
 import { lastValueFrom } from 'rxjs';
 import { JetStreamContext } from './jetstream.context';
 
+/**
+ * The pattern of an optional second handler per consumer, called for a message whose last attempt died
+ * with its process (delivered past maxDeliver), just before it is dead-lettered.
+ */
+export const exhaustedPattern = (durable: string): string => `${durable}.exhausted`;
+
 export interface JetStreamServerOptions {
   natsUrl: string;
   serviceName: string;
@@ -40,15 +46,16 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const handler = this.getHandlerByPattern(spec.durable);
         if (!handler) throw new Error(`no @EventPattern('${spec.durable}') handler for consumer ${spec.durable}`);
         await provisionConsumer(this.connection, spec);
-        const runner = new ConsumerRunner(
-          this.connection,
-          spec,
-          async (message: InboundMessage) => {
-            const result = await handler(message.data, new JetStreamContext(message));
-            await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
-          },
-          { concurrency: this.options.concurrency ?? 16, logger: this.options.logger },
-        );
+        const exhausted = this.getHandlerByPattern(exhaustedPattern(spec.durable));
+        const invoke = (h: NonNullable<typeof handler>) => async (message: InboundMessage) => {
+          const result = await h(message.data, new JetStreamContext(message));
+          await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
+        };
+        const runner = new ConsumerRunner(this.connection, spec, invoke(handler), {
+          concurrency: this.options.concurrency ?? 16,
+          logger: this.options.logger,
+          ...(exhausted ? { onExhausted: invoke(exhausted) } : {}),
+        });
         await runner.start();
         this.runners.push(runner);
       }
