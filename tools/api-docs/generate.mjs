@@ -404,6 +404,10 @@ function openapi(schemas) {
             },
             ...bodyErrors,
             404: errorResponse('No such agent.', [E.agentNotFound]),
+            409: errorResponse(
+              'The idempotency key was taken, within the de-duplication window, by a NATS message that is not a task of this tenant; nothing was queued. Use another key.',
+              [E.idempotencyConflict],
+            ),
             503: errorResponse('JetStream did not acknowledge the task; nothing was queued. Retry with the same key.', [E.unavailable]),
           },
         },

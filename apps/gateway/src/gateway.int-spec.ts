@@ -14,7 +14,7 @@ import {
   type NatsServerHandle,
   type RedisServerHandle,
 } from '@keelson/testing';
-import { connect, type NatsConnection } from 'nats';
+import { JSONCodec, connect, headers, type NatsConnection } from 'nats';
 import { hashApiKey } from './auth/api-keys';
 
 const KEY = 'ks_test_gateway_key';
@@ -192,6 +192,18 @@ describe('gateway over HTTP', () => {
     assert.equal(second.body.taskId, first.body.taskId);
     assert.equal(second.body.duplicate, true);
     assert.equal(await taskMessages(), before + 1);
+  });
+
+  it('answers 409 when another tenant\'s message took the key\'s Nats-Msg-Id, instead of claiming a task that does not exist', async () => {
+    const h = headers();
+    h.set('Nats-Msg-Id', 'dev:victim-1');
+    await nc.jetstream().publish('keelson.tasks.evil.assistant', JSONCodec().encode({ input: 'squat' }), { headers: h });
+    const res = await json(
+      await call('/v1/tasks', { method: 'POST', body: JSON.stringify({ agentId: 'assistant', input: 'mine', idempotencyKey: 'victim-1' }) }),
+    );
+    assert.equal(res.status, 409);
+    assert.equal(res.body.error.code, 'idempotency_conflict');
+    assert.equal(res.body.error.field, 'idempotencyKey');
   });
 
   it('refuses an Idempotency-Key header that contradicts the body', async () => {

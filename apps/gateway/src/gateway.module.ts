@@ -70,9 +70,9 @@ export class GatewayModule {
         },
         {
           provide: TaskIntake,
-          inject: [JETSTREAM_PUBLISHER, TaskStore],
-          useFactory: (publisher: JetStreamPublisher, tasks: TaskStore) =>
-            new TaskIntake(publisher, tasks, { publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
+          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, TaskStore],
+          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, tasks: TaskStore) =>
+            new TaskIntake(nats, publisher, tasks, { publishTimeoutMs: config.PUBLISH_TIMEOUT_MS }),
         },
         {
           provide: SessionSocketServer,

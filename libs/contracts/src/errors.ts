@@ -12,6 +12,8 @@ export const ErrorCodes = {
   sessionNotFound: 'session_not_found',
   taskNotFound: 'task_not_found',
   methodNotAllowed: 'method_not_allowed',
+  /** An idempotency key already taken, within the de-duplication window, by a message that is not this tenant's. */
+  idempotencyConflict: 'idempotency_conflict',
   timeout: 'timeout',
   unavailable: 'unavailable',
   agentFailed: 'agent_failed',

@@ -33,6 +33,7 @@ describe('parseOrThrow', () => {
   it('refuses unknown fields, naming them', () => {
     const err = rejection(() => parseOrThrow(CreateTaskRequestSchema, { agentId: 'assistant', input: 'x', extra: 1 }));
     assert.match(err.message, /extra/);
+    assert.equal(err.field, 'extra');
   });
 
   it('prefixes paths with the given root', () => {

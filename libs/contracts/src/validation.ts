@@ -17,7 +17,9 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, roo
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details = result.error.issues.map((issue) => {
-    const path = fieldPath(issue.path as PropertyKey[]);
+    // A strict object reports unknown keys on the object itself; point at the first unknown key instead.
+    const keys = issue.code === 'unrecognized_keys' ? issue.keys : [];
+    const path = fieldPath([...(issue.path as PropertyKey[]), ...keys.slice(0, 1)]);
     const field = root && path ? `${root}.${path}` : root || path || '(body)';
     return { field, message: issue.message };
   });

@@ -1,7 +1,9 @@
 import {
   ErrorCodes,
   KeelsonError,
+  Streams,
   Subjects,
+  parseTaskSubject,
   newTaskId,
   taskIdForKey,
   taskMsgId,
@@ -10,6 +12,7 @@ import {
   type TaskMessage,
 } from '@keelson/contracts';
 import type { JetStreamPublisher } from '@keelson/messaging';
+import type { NatsConnection } from 'nats';
 import type { TaskStore } from '@keelson/state';
 
 /**
@@ -19,6 +22,7 @@ import type { TaskStore } from '@keelson/state';
  */
 export class TaskIntake {
   constructor(
+    private readonly nats: NatsConnection,
     private readonly publisher: JetStreamPublisher,
     private readonly tasks: TaskStore,
     private readonly options: { publishTimeoutMs: number },
@@ -33,17 +37,35 @@ export class TaskIntake {
     }
     // The same plain JSON a NATS publisher sends, so the worker has one format to read.
     const command: TaskMessage = { input: request.input, taskId };
-    let duplicate: boolean;
+    let ack: { seq: number; duplicate: boolean };
     try {
-      const ack = await this.publisher.publish(Subjects.task(tenant, request.agentId), command, {
+      ack = await this.publisher.publish(Subjects.task(tenant, request.agentId), command, {
         msgId: taskMsgId(tenant, key ?? taskId),
         timeoutMs: this.options.publishTimeoutMs,
       });
-      duplicate = ack.duplicate;
     } catch (err) {
       throw new KeelsonError(503, ErrorCodes.unavailable, `the task could not be queued: ${(err as Error).message}`);
     }
+    const duplicate = ack.duplicate;
+    if (duplicate && !(await this.tasks.get(tenant, taskId))) await this.assertOwnDuplicate(tenant, ack.seq);
     const status = await this.tasks.recordQueued(tenant, taskId, request.agentId).catch(() => 'queued' as const);
     return { taskId, status, duplicate };
+  }
+
+  /**
+   * JetStream de-duplicates by Nats-Msg-Id across the whole stream, and any NATS publisher may set one. A
+   * duplicate with no task record is either our own first copy, still queued, or another tenant's message
+   * that took this id: then the caller must not be told its task exists.
+   */
+  private async assertOwnDuplicate(tenant: string, seq: number): Promise<void> {
+    const jsm = await this.nats.jetstreamManager();
+    const original = await jsm.streams.getMessage(Streams.tasks.name, { seq }).catch(() => undefined);
+    if (original && parseTaskSubject(original.subject)?.tenant === tenant) return;
+    throw new KeelsonError(
+      409,
+      ErrorCodes.idempotencyConflict,
+      'this idempotency key was taken within the de-duplication window by a message that is not a task of yours; use another key',
+      'idempotencyKey',
+    );
   }
 }
