@@ -51,15 +51,15 @@ export function createEvent<T>(init: EventInit<T>): CloudEvent<T> {
   return event;
 }
 
-/** Event types carry a version, so a consumer can tell a v2 payload from a v1 one. */
+/**
+ * Event types carry a version, so a consumer can tell a v2 payload from a v1 one. Commands (a task, a
+ * session turn) are plain JSON on their subjects; what Keelson reports back is one of these events.
+ */
 export const EventTypes = {
-  taskSubmitted: 'dev.keelson.task.submitted.v1',
   taskCompleted: 'dev.keelson.task.completed.v1',
   taskFailed: 'dev.keelson.task.failed.v1',
-  sessionTurn: 'dev.keelson.session.turn.v1',
   runStarted: 'dev.keelson.run.started.v1',
   runDelta: 'dev.keelson.run.delta.v1',
   runCompleted: 'dev.keelson.run.completed.v1',
   runFailed: 'dev.keelson.run.failed.v1',
-  deadLetter: 'dev.keelson.dead-letter.v1',
 } as const;
