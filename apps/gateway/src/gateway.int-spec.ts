@@ -51,7 +51,7 @@ describe('gateway over HTTP', () => {
         KEELSON_API_KEYS_FILE: keysFile,
         BODY_LIMIT_BYTES: '4096',
         INVOKE_TIMEOUT_MS: '1000',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info',
       },
       readyUrl: `${base}/readyz`,
     });
@@ -142,6 +142,17 @@ describe('gateway over HTTP', () => {
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error.code, code, `${method} ${path}`);
     }
+  });
+
+  it('logs a failed request as one JSON line with the route template, status and tenant, never the raw id', async () => {
+    await call('/v1/tasks/tsk_logcheck123');
+    const line = await gateway.waitForLog(/"message":"http request".*tsk_logcheck123|"route":"\/v1\/tasks\/:taskId"/);
+    const entry = JSON.parse(line);
+    assert.equal(entry.route, '/v1/tasks/:taskId');
+    assert.equal(entry.status, 404);
+    assert.equal(entry.tenant, 'dev');
+    assert.equal(entry.service, 'gateway');
+    assert.ok(!line.includes('tsk_logcheck123'), 'the raw URL with its id stays out of the log');
   });
 
   it('answers an unknown route with 404 not_found', async () => {

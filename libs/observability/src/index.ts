@@ -5,6 +5,7 @@ export * from './logger';
 export * from './propagation';
 export * from './tenant-context';
 export * from './trace-format';
+export { shutdownTracing } from './tracing-shutdown';
 export type { Tracing, TracingOptions } from './tracing';
 
 /**

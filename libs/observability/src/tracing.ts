@@ -5,6 +5,7 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { registerTracingShutdown } from './tracing-shutdown';
 
 export interface TracingOptions {
   serviceName: string;
@@ -51,5 +52,7 @@ export function startTracing(opts: TracingOptions): Tracing {
     ],
   });
   sdk.start();
-  return { shutdown: () => sdk.shutdown() };
+  const shutdown = () => sdk.shutdown();
+  registerTracingShutdown(shutdown);
+  return { shutdown };
 }

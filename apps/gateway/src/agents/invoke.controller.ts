@@ -1,4 +1,4 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   ErrorCodes,
   InvokeRequestSchema,
@@ -14,6 +14,7 @@ import { NoRespondersError, RequestTimeoutError, request } from '@keelson/messag
 import { NATS_CONNECTION } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import type { GatewayConfig } from '../config';
 import { AgentCatalog } from './agent-catalog';
@@ -21,6 +22,7 @@ import { AgentCatalog } from './agent-catalog';
 /** Stateless request-response: the body carries the whole context, any agent replica answers. */
 @Controller('v1/agents')
 @UseGuards(AuthGuard)
+@UseInterceptors(TenantContextInterceptor)
 export class InvokeController {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   CreateSessionRequestSchema,
   ErrorCodes,
@@ -18,6 +18,7 @@ import { SessionStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import { AgentCatalog } from '../agents/agent-catalog';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
 import { requireResourceId } from './session-id';
 import { TurnRelay, type TurnInFlight } from './turn-relay';
@@ -26,6 +27,7 @@ const wantsEventStream = (accept: string | undefined) => (accept ?? '').includes
 
 @Controller('v1/sessions')
 @UseGuards(AuthGuard)
+@UseInterceptors(TenantContextInterceptor)
 export class SessionsController {
   constructor(
     @Inject(SessionStore) private readonly sessions: SessionStore,

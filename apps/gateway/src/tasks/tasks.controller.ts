@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
   CreateTaskRequestSchema,
   ErrorCodes,
@@ -12,6 +12,7 @@ import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
 import { requireResourceId } from '../sessions/session-id';
 import { streamTaskEvents } from './task-events';
@@ -29,6 +30,7 @@ function idempotencyKeyOf(body: unknown, header: string | undefined): unknown {
 
 @Controller('v1/tasks')
 @UseGuards(AuthGuard)
+@UseInterceptors(TenantContextInterceptor)
 export class TasksController {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,

@@ -5,6 +5,7 @@ import type { MessagingLogger } from '@keelson/messaging';
 import type { AddressInfo } from 'node:net';
 import { ErrorFilter } from '../http/error.filter';
 import { acceptJsonBodiesOnly } from '../http/json-body';
+import { logRequests } from '../http/request-log';
 import { NestLogger } from '../logging/nest-logger';
 import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
 
@@ -32,7 +33,9 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
     // Throw instead of exiting, so the process entry reports the failure in one line (runService).
     abortOnError: false,
   });
-  acceptJsonBodiesOnly(app.getHttpAdapter().getInstance(), bodyLimit);
+  const fastify = app.getHttpAdapter().getInstance();
+  acceptJsonBodiesOnly(fastify, bodyLimit);
+  logRequests(fastify, options.logger);
   app.useGlobalFilters(new ErrorFilter(options.logger));
   app.enableShutdownHooks();
   if (options.transport) {

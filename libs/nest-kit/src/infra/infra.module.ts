@@ -1,6 +1,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import type { StreamSpec } from '@keelson/contracts';
 import { JetStreamPublisher, connectNats, provisionStreams, type MessagingLogger } from '@keelson/messaging';
+import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { connectRedis, type RedisClient } from './redis';
 import { JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER } from './tokens';
@@ -25,6 +26,8 @@ class InfraLifecycle implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.nats.isClosed()) await this.nats.drain().catch(() => undefined);
     if (this.redis?.isOpen) await this.redis.close().catch(() => undefined);
+    // Last, so the spans of the drain itself are exported too.
+    await shutdownTracing().catch(() => undefined);
   }
 }
 
