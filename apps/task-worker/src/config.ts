@@ -11,6 +11,11 @@ export const taskWorkerConfigSchema = baseServiceConfig.extend({
   TASK_MAX_DELIVER: integer(Consumers.taskWorker.maxDeliver, 1, 100),
   /** Delays before the 2nd, 3rd... delivery after a failure, in ms; the last one repeats. */
   TASK_RETRY_BACKOFF_MS: integerList([...Consumers.taskWorker.retryBackoffMs]),
+  /**
+   * How long a delivered task may go without a heartbeat before JetStream offers it to another replica: the
+   * time to notice a dead worker. Running tasks send heartbeats, so this does not bound a task's run time.
+   */
+  TASK_ACK_WAIT_MS: integer(Consumers.taskWorker.ackWaitMs, 1_000, 3_600_000),
   /** Tasks run at once by this replica. */
   WORKER_CONCURRENCY: integer(32, 1, 1_024),
 });

@@ -215,3 +215,61 @@ describe('task-worker over NATS', () => {
     assert.equal(a + b, 50, 'no task was settled twice');
   });
 });
+
+/** The last allowed attempt dies with its process: the task must still end, with one result saying why. */
+describe('task-worker when the last attempt dies with its replica', () => {
+  let nats: NatsServerHandle;
+  let redis: RedisServerHandle;
+  let nc: NatsConnection;
+  const workers: AppHandle[] = [];
+
+  const startWorker = async () => {
+    const port = await freePort();
+    const worker = await startApp({
+      name: 'task-worker',
+      // One delivery allowed, and a dead worker noticed after 2 s instead of 30.
+      env: { NATS_URL: nats.url, REDIS_URL: redis.url, HEALTH_PORT: String(port), TASK_MAX_DELIVER: '1', TASK_ACK_WAIT_MS: '2000' },
+      readyUrl: `http://127.0.0.1:${port}/readyz`,
+    });
+    workers.push(worker);
+    return worker;
+  };
+
+  before(async () => {
+    [nats, redis] = await Promise.all([startNats(), startRedis()]);
+    nc = await connect({ servers: nats.url });
+  });
+  after(async () => {
+    await nc?.close();
+    await Promise.all(workers.map((w) => w.stop().catch(() => undefined)));
+    await Promise.all([nats?.stop(), redis?.stop()]);
+  });
+
+  it('publishes a failed result (attempts_exhausted) and dead-letters the task', async () => {
+    const first = await startWorker();
+    const jsm = await nc.jetstreamManager();
+    await nc.jetstream().publish(Subjects.task('dev', 'assistant'), encodeJson({ input: '__slow:60000__', taskId: 'tsk_orphan' }));
+    await waitFor(
+      async () => ((await jsm.streams.info(Streams.runs.name)).state.messages > 0 ? true : undefined),
+      { description: 'the first attempt to start', timeoutMs: 20_000 },
+    );
+    await first.kill('SIGKILL');
+    await startWorker();
+    const result = await waitFor(
+      async () => {
+        const stored = await readStream(jsm, Streams.results.name);
+        return stored.length ? TaskResultSchema.parse(CloudEventSchema.parse(stored[0]!.data).data) : undefined;
+      },
+      { description: 'the failed result of the orphaned task', timeoutMs: 30_000 },
+    );
+    assert.equal(result.taskId, 'tsk_orphan');
+    assert.equal(result.status, 'failed');
+    assert.equal(result.error?.code, 'attempts_exhausted');
+    const dead = await waitFor(async () => (await readStream(jsm, Streams.deadLetters.name))[0], {
+      description: 'the dead letter of the orphaned task',
+      timeoutMs: 20_000,
+    });
+    assert.match(dead.headers[Headers.deadLetterReason] ?? '', /max_deliver reached/);
+    assert.equal((await readStream(jsm, Streams.results.name)).length, 1, 'one result, no more');
+  });
+});
