@@ -10,3 +10,4 @@ export * from './run/run-error';
 export * from './run-log/logged-run';
 export * from './run-log/recording-publisher';
 export * from './run-log/run-log';
+export * from './providers/anthropic';

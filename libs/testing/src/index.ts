@@ -5,3 +5,4 @@ export type { ServerHandle } from './server-handle';
 export { waitFor, sleep, type WaitForOptions } from './wait-for';
 export { startApp, type AppHandle, type StartAppOptions } from './app';
 export { findRepoRoot } from './repo-root';
+export * from './fake-anthropic';

@@ -1,0 +1,74 @@
+import { strict as assert } from 'node:assert';
+import { after, describe, it } from 'node:test';
+import { startFakeAnthropic, type FakeAnthropicHandle } from '@keelson/testing';
+import type { AgentDefinition } from '../../agents/agent-definition';
+import { builtinAgents } from '../../agents/builtin-agents';
+import { ProviderRegistry } from '../../model/provider';
+import { runAgent } from '../../run/run-agent';
+import { RunError } from '../../run/run-error';
+import { TEST_KEY, providerFor } from './anthropic-test-helpers';
+
+// Built on the builtin assistant, so fields this test does not care about keep their defaults.
+const agent: AgentDefinition = {
+  ...builtinAgents()[0]!,
+  id: 'claude-helper',
+  model: { provider: 'anthropic', name: 'claude-test' },
+  systemPrompt: 'You are terse.',
+  limits: { maxOutputTokens: 200, maxSteps: 1, timeoutMs: 10_000 },
+};
+
+describe('runAgent over AnthropicProvider', () => {
+  const fakes: FakeAnthropicHandle[] = [];
+  after(() => Promise.all(fakes.map((f) => f.close())));
+  const fake = async (...args: Parameters<typeof startFakeAnthropic>) => {
+    const f = await startFakeAnthropic(...args);
+    fakes.push(f);
+    return f;
+  };
+
+  it('runs an agent end to end: system prompt and limits in the request, deltas, usage and finish in the outcome', async () => {
+    const server = await fake([{ stream: { blocks: [{ text: ['Hi', ', Ada.'] }], inputTokens: 20, outputTokens: 4 } }], { apiKey: TEST_KEY });
+    const deltas: string[] = [];
+    const outcome = await runAgent({
+      agent,
+      messages: [{ role: 'user', content: 'I am Ada' }],
+      providers: new ProviderRegistry([providerFor(server.baseUrl)]),
+      onDelta: (d) => deltas.push(d),
+    });
+    assert.deepEqual(outcome, {
+      agentId: 'claude-helper',
+      model: 'claude-test',
+      output: 'Hi, Ada.',
+      finishReason: 'stop',
+      usage: { inputTokens: 20, outputTokens: 4, totalTokens: 24 },
+    });
+    assert.deepEqual(deltas, ['Hi', ', Ada.']);
+    const body = server.requests[0]!.body;
+    assert.equal(body.system, 'You are terse.');
+    assert.equal(body.max_tokens, 200);
+    assert.deepEqual(body.messages, [{ role: 'user', content: 'I am Ada' }]);
+  });
+
+  it('fails the run with model_error when the stream is cut', async () => {
+    const server = await fake([{ stream: { blocks: [{ text: ['a', 'b', 'c'] }] }, cutAfterEvents: 4 }]);
+    await assert.rejects(
+      runAgent({ agent, messages: [{ role: 'user', content: 'hi' }], providers: new ProviderRegistry([providerFor(server.baseUrl)]) }),
+      (err: unknown) => err instanceof RunError && err.code === 'model_error' && /stream was cut/.test(err.message),
+    );
+  });
+
+  it('ends cancelled with the output so far when the caller aborts, and the upstream connection closes', async () => {
+    const server = await fake([{ stream: { blocks: [{ text: ['first', 'never'] }] }, holdOpenAfterEvents: 4 }]);
+    const abort = new AbortController();
+    const outcome = await runAgent({
+      agent,
+      messages: [{ role: 'user', content: 'hi' }],
+      providers: new ProviderRegistry([providerFor(server.baseUrl)]),
+      signal: abort.signal,
+      onDelta: () => abort.abort(),
+    });
+    assert.equal(outcome.finishReason, 'cancelled');
+    assert.equal(outcome.output, 'first');
+    assert.equal(await server.requests[0]!.closed, 'client_closed');
+  });
+});

@@ -1,0 +1,3 @@
+export * from './anthropic-error';
+export * from './anthropic-provider';
+export { toMessagesBody, type AnthropicMessagesBody } from './anthropic-request';

@@ -1,0 +1,2 @@
+export * from './anthropic-wire';
+export * from './fake-anthropic';
