@@ -11,3 +11,4 @@ export * from './run-log/logged-run';
 export * from './run-log/recording-publisher';
 export * from './run-log/run-log';
 export * from './providers/anthropic';
+export * from './providers/openai';

@@ -6,3 +6,4 @@ export { waitFor, sleep, type WaitForOptions } from './wait-for';
 export { startApp, type AppHandle, type StartAppOptions } from './app';
 export { findRepoRoot } from './repo-root';
 export * from './fake-anthropic';
+export * from './fake-openai';

@@ -1,0 +1,2 @@
+export * from './fake-openai-script';
+export { startFakeOpenAI, type FakeOpenAIHandle, type FakeOpenAIOptions } from './fake-openai-server';
