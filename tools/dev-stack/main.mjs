@@ -166,6 +166,7 @@ async function main() {
     natsUrl: env.NATS_URL || DEFAULT_NATS_URL,
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     keysFile: join(dataDir, 'api-keys.json'),
+    agentsDir: join(root, 'agents'),
   });
   await assertPortsFree(plan);
   const infra = await ensureInfra({ env, dataDir, logsDir, sup: infraSup, log: say });

@@ -5,12 +5,13 @@ import { StackError } from './ui.mjs';
 
 /**
  * The one service table. The gateway serves HTTP (and /readyz) on PORT; the others serve only their
- * health endpoints, on HEALTH_PORT = KEELSON_HEALTH_PORT_BASE + healthOffset.
+ * health endpoints, on HEALTH_PORT = KEELSON_HEALTH_PORT_BASE + healthOffset. Services marked `agents` read
+ * the agent files of AGENTS_DIR.
  */
 export const SERVICES = [
-  { name: 'gateway', portVar: 'PORT' },
-  { name: 'session-agent', portVar: 'HEALTH_PORT', healthOffset: 0 },
-  { name: 'task-worker', portVar: 'HEALTH_PORT', healthOffset: 1 },
+  { name: 'gateway', portVar: 'PORT', agents: true },
+  { name: 'session-agent', portVar: 'HEALTH_PORT', healthOffset: 0, agents: true },
+  { name: 'task-worker', portVar: 'HEALTH_PORT', healthOffset: 1, agents: true },
   { name: 'memory-service', portVar: 'HEALTH_PORT', healthOffset: 2 },
   { name: 'audit-service', portVar: 'HEALTH_PORT', healthOffset: 3 },
   { name: 'guard-service', portVar: 'HEALTH_PORT', healthOffset: 4 },
@@ -26,9 +27,10 @@ function portFrom(env, name, fallback) {
 
 /**
  * Everything needed to spawn each service.
- * @param {{ env: NodeJS.ProcessEnv, appsDir: string, natsUrl: string, redisUrl: string, keysFile: string }} o
+ * @param {{ env: NodeJS.ProcessEnv, appsDir: string, natsUrl: string, redisUrl: string, keysFile: string, agentsDir: string }} o
+ *   agentsDir: the repo's agents/ folder, used unless the environment sets AGENTS_DIR
  */
-export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile }) {
+export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile, agentsDir }) {
   const gatewayPort = portFrom(env, 'PORT', 8080);
   const base = portFrom(env, 'KEELSON_HEALTH_PORT_BASE', 8081);
   return SERVICES.map((s) => {
@@ -40,6 +42,7 @@ export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile }) {
     delete childEnv.HEALTH_PORT;
     childEnv[s.portVar] = String(port);
     if (s.name === 'gateway') childEnv.KEELSON_API_KEYS_FILE = keysFile;
+    if (s.agents) childEnv.AGENTS_DIR = env.AGENTS_DIR || agentsDir;
     return { name: s.name, port, script: join(appsDir, s.name, 'dist', 'main.js'), env: childEnv };
   });
 }

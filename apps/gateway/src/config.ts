@@ -13,6 +13,8 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   INVOKE_TIMEOUT_MS: integer(30_000, 100),
   TURN_TIMEOUT_MS: integer(60_000, 100),
   PUBLISH_TIMEOUT_MS: integer(5_000, 100),
+  /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */
+  AGENTS_DIR: z.string().min(1, 'set it to a directory of agent files, or leave it unset').optional(),
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

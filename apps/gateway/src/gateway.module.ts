@@ -1,7 +1,8 @@
 import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { allStreams, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
-import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-kit';
+import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import { agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import { SessionStore, TaskStore } from '@keelson/state';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from './agents/agent-catalog';
@@ -16,11 +17,12 @@ import { TurnRelay } from './sessions/turn-relay';
 import { TaskIntake } from './tasks/task-intake';
 import { TasksController } from './tasks/tasks.controller';
 
-/** Attaches the session WebSocket to the HTTP server once it exists, and closes it on shutdown. */
+/** Attaches the session WebSocket to the HTTP server once it exists; on shutdown closes it and stops watching agent files. */
 class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(SessionSocketServer) private readonly sockets: SessionSocketServer,
     @Inject(HttpAdapterHost) private readonly http: HttpAdapterHost,
+    @Inject(AgentCatalog) private readonly agents: AgentCatalog,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -29,6 +31,7 @@ class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.sockets.close();
+    this.agents.close();
   }
 }
 
@@ -46,7 +49,12 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
-        { provide: AgentCatalog, useValue: new AgentCatalog() },
+        {
+          provide: AgentCatalog,
+          inject: [SERVICE_LOGGER],
+          useFactory: (serviceLogger: MessagingLogger) =>
+            new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
+        },
         AuthGuard,
         {
           provide: SessionStore,

@@ -20,7 +20,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
         logger,
       }),
       HealthModule,
-      AgentsModule,
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR }),
       InvokeModule,
       SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
     ],

@@ -10,6 +10,8 @@ export const sessionAgentConfigSchema = baseServiceConfig.extend({
   SESSION_MAX_MESSAGES: integer(200, 2),
   /** Turns handled at once by this replica (each one a different session: a session's turns queue). */
   TURN_CONCURRENCY: integer(16, 1, 1_024),
+  /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */
+  AGENTS_DIR: z.string().min(1, 'set it to a directory of agent files, or leave it unset').optional(),
 });
 export type SessionAgentConfig = z.infer<typeof sessionAgentConfigSchema>;
 

@@ -20,7 +20,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
         logger,
       }),
       HealthModule,
-      AgentsModule,
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR }),
       TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer }),
     ],
   })

@@ -18,6 +18,8 @@ export const taskWorkerConfigSchema = baseServiceConfig.extend({
   TASK_ACK_WAIT_MS: integer(Consumers.taskWorker.ackWaitMs, 1_000, 3_600_000),
   /** Tasks run at once by this replica. */
   WORKER_CONCURRENCY: integer(32, 1, 1_024),
+  /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */
+  AGENTS_DIR: z.string().min(1, 'set it to a directory of agent files, or leave it unset').optional(),
 });
 export type TaskWorkerConfig = z.infer<typeof taskWorkerConfigSchema>;
 

@@ -1,4 +1,5 @@
 export * from './agents/agent-definition';
+export * from './agents/agent-files';
 export * from './agents/agent-registry';
 export * from './agents/builtin-agents';
 export * from './model/offline-model';

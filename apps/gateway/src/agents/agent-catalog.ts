@@ -1,9 +1,17 @@
 import { ErrorCodes, KeelsonError } from '@keelson/contracts';
-import { AgentRegistry, builtinAgents } from '@keelson/runtime';
+import { AgentFileRegistry, AgentRegistry, builtinAgents } from '@keelson/runtime';
 
-/** The agents the gateway routes to; an unknown agent is refused here, before anything is queued. */
+/**
+ * The agents the gateway routes to; an unknown agent is refused here, before anything is queued. With
+ * AGENTS_DIR it reads the same files as session-agent and task-worker, and sees a new file without a restart.
+ */
 export class AgentCatalog {
   constructor(private readonly registry: AgentRegistry = new AgentRegistry(builtinAgents())) {}
+
+  /** Stops watching the agent directory, if there is one. */
+  close(): void {
+    if (this.registry instanceof AgentFileRegistry) this.registry.close();
+  }
 
   require(agentId: string): void {
     if (!this.registry.has(agentId)) {

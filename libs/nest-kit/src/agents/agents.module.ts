@@ -1,17 +1,44 @@
-import { Global, Module } from '@nestjs/common';
-import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
+import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import { AgentFileRegistry, AgentRegistry, OfflineModel, ProviderRegistry, agentRegistryFor, builtinAgents } from '@keelson/runtime';
+import type { MessagingLogger } from '@keelson/messaging';
+import { SERVICE_LOGGER } from '../infra/tokens';
+
+export interface AgentsModuleOptions {
+  /** A directory of agent files (AGENTS_DIR), watched and reloaded; unset serves the built-in agents. */
+  agentsDir?: string | undefined;
+}
+
+/** Stops watching the agent directory when the app shuts down. */
+class AgentFilesLifecycle implements OnApplicationShutdown {
+  constructor(@Inject(AgentRegistry) private readonly agents: AgentRegistry) {}
+
+  onApplicationShutdown(): void {
+    if (this.agents instanceof AgentFileRegistry) this.agents.close();
+  }
+}
 
 /**
- * The agents this replica can run and the model providers they run on. Only the built-in agents and the
- * offline development model exist so far; real providers and agent files come with the agent runtime issue.
- * The classes themselves are the injection tokens.
+ * The agents this replica can run and the model providers they run on: the agent files of `agentsDir`
+ * when it is set (reloaded without a restart), else the built-in agents; only the offline model so far.
+ * The classes themselves are the injection tokens; SERVICE_LOGGER (from InfraModule) logs reloads.
  */
 @Global()
-@Module({
-  providers: [
-    { provide: AgentRegistry, useFactory: () => new AgentRegistry(builtinAgents()) },
-    { provide: ProviderRegistry, useFactory: () => new ProviderRegistry([new OfflineModel()]) },
-  ],
-  exports: [AgentRegistry, ProviderRegistry],
-})
-export class AgentsModule {}
+@Module({})
+export class AgentsModule {
+  static forRoot(options: AgentsModuleOptions = {}): DynamicModule {
+    return {
+      module: AgentsModule,
+      global: true,
+      providers: [
+        {
+          provide: AgentRegistry,
+          inject: [SERVICE_LOGGER],
+          useFactory: (logger: MessagingLogger) => agentRegistryFor(options.agentsDir, builtinAgents, { logger }),
+        },
+        { provide: ProviderRegistry, useFactory: () => new ProviderRegistry([new OfflineModel()]) },
+        AgentFilesLifecycle,
+      ],
+      exports: [AgentRegistry, ProviderRegistry],
+    };
+  }
+}

@@ -1,6 +1,22 @@
 import { z } from 'zod';
 import { AGENT_ID_PATTERN } from '@keelson/contracts';
 
+const POSITIVE_INTEGER = 'expected a positive integer';
+const positiveInteger = () => z.number({ error: POSITIVE_INTEGER }).int(POSITIVE_INTEGER).positive(POSITIVE_INTEGER);
+
+/** The names function-calling APIs accept for a tool (OpenAI and Anthropic agree on this much). */
+export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
+/**
+ * What an agent remembers between runs. `none` (the default) gives it only the session's history;
+ * `semantic` recalls the `topK` most relevant memories before each run (once memory-service exists).
+ */
+export const MemoryPolicySchema = z.discriminatedUnion('recall', [
+  z.object({ recall: z.literal('none') }).strict(),
+  z.object({ recall: z.literal('semantic'), topK: positiveInteger().max(100, 'expected at most 100').default(5) }).strict(),
+]);
+export type MemoryPolicy = z.infer<typeof MemoryPolicySchema>;
+
 export const AgentDefinitionSchema = z
   .object({
     id: z.string().regex(AGENT_ID_PATTERN, 'must be a lowercase agent id (a-z, 0-9, _ and -)'),
@@ -8,18 +24,27 @@ export const AgentDefinitionSchema = z
     description: z.string(),
     model: z.object({ provider: z.string().min(1), name: z.string().min(1) }).strict(),
     systemPrompt: z.string(),
+    /** Names of the tools the agent may call; validated and carried, run by the agent loop (later). */
+    tools: z
+      .array(z.string().regex(TOOL_NAME_PATTERN, 'must be a tool name (letters, digits, _ and -, at most 64)'))
+      .refine((names) => new Set(names).size === names.length, 'lists a tool twice')
+      .default([]),
     limits: z
       .object({
-        maxOutputTokens: z.number().int().positive(),
+        maxOutputTokens: positiveInteger(),
         /** Model calls per run; a plain chat run is one step, tool use (later) takes more. */
-        maxSteps: z.number().int().positive(),
-        timeoutMs: z.number().int().positive(),
+        maxSteps: positiveInteger(),
+        timeoutMs: positiveInteger(),
       })
       .strict(),
+    memory: MemoryPolicySchema.default({ recall: 'none' }),
   })
   // Strict, so a typo in an agent file (`systemPromt`) is an error rather than a silently ignored key.
   .strict();
+/** A validated definition: every default filled in. */
 export type AgentDefinition = z.infer<typeof AgentDefinitionSchema>;
+/** What may be written (in code or an agent file): the fields with defaults may be left out. */
+export type AgentDefinitionInput = z.input<typeof AgentDefinitionSchema>;
 
 /** A definition that failed validation; `field` is the first bad path, e.g. `limits.timeoutMs`. */
 export class AgentDefinitionError extends Error {
@@ -34,8 +59,9 @@ export class AgentDefinitionError extends Error {
 }
 
 /**
- * Validates an agent definition from anywhere: code today, agent files on disk later. `source` names where
- * it came from (a file path, `builtin`) so the error says which definition to fix.
+ * Validates an agent definition from anywhere: code or an agent file on disk. `source` names where it came
+ * from (a file path, `builtin`), so the error reads `agents/assistant.yaml: limits.timeoutMs: expected a
+ * positive integer`.
  */
 export function parseAgentDefinition(raw: unknown, source = 'inline'): AgentDefinition {
   const result = AgentDefinitionSchema.safeParse(raw);
@@ -45,5 +71,5 @@ export function parseAgentDefinition(raw: unknown, source = 'inline'): AgentDefi
     message: issue.message,
   }));
   const list = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
-  throw new AgentDefinitionError(source, problems[0]!.field, `invalid agent definition (${source}): ${list}`);
+  throw new AgentDefinitionError(source, problems[0]!.field, `${source}: ${list}`);
 }

@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { AgentDefinitionError, type AgentDefinition } from './agent-definition';
+import { AgentDefinitionError, type AgentDefinitionInput } from './agent-definition';
 import { AgentRegistry } from './agent-registry';
 import { builtinAgents } from './builtin-agents';
 
-const valid = (): AgentDefinition => ({
+const valid = (): AgentDefinitionInput => ({
   id: 'summariser',
   version: '2',
   description: 'Summarises text',

@@ -2,7 +2,8 @@ import { parseAgentDefinition, type AgentDefinition } from './agent-definition';
 
 /** The agents a service can run, by id. Every definition is validated on the way in. */
 export class AgentRegistry {
-  private readonly agents = new Map<string, AgentDefinition>();
+  /** Replaced whole by subclasses that reload (AgentFileRegistry), so a reader never sees half a reload. */
+  protected agents = new Map<string, AgentDefinition>();
 
   constructor(definitions: Iterable<unknown> = []) {
     for (const definition of definitions) this.register(definition);

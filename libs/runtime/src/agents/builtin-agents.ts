@@ -9,7 +9,9 @@ export function builtinAgents(): AgentDefinition[] {
       description: 'A general helpful assistant. Runs on the offline development model until a real provider is configured.',
       model: { provider: 'offline', name: 'offline-echo' },
       systemPrompt: 'You are a helpful assistant. Answer clearly and briefly, and say so when you do not know.',
+      tools: [],
       limits: { maxOutputTokens: 1024, maxSteps: 1, timeoutMs: 60_000 },
+      memory: { recall: 'none' },
     },
   ];
 }

@@ -1,0 +1,257 @@
+import { readFileSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { AgentDefinitionError, parseAgentDefinition, type AgentDefinition } from './agent-definition';
+import { AgentRegistry } from './agent-registry';
+
+/** The file kinds read as agent definitions; anything else in the directory (README, .swp) is ignored. */
+export const AGENT_FILE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
+
+/** One agent file, parsed and validated. `source` is how messages name it: `agents/assistant.yaml`. */
+export interface AgentFile {
+  file: string;
+  source: string;
+  definition: AgentDefinition;
+}
+
+/** A file that was refused, with the field at fault (`id` for a duplicate, `(file)` when it is not YAML/JSON). */
+export interface AgentFileProblem {
+  file: string;
+  source: string;
+  field: string;
+  message: string;
+}
+
+export interface AgentFileSet {
+  agents: AgentFile[];
+  problems: AgentFileProblem[];
+}
+
+/** The part of a logger this needs; @keelson/observability's Logger fits. */
+export interface AgentFileLogger {
+  info(msg: string, meta?: object): void;
+  warn(msg: string, meta?: object): void;
+  error(msg: string, meta?: object): void;
+}
+
+const ignore = (): void => undefined;
+const silent: AgentFileLogger = { info: ignore, warn: ignore, error: ignore };
+
+const isAgentFile = (name: string) =>
+  !name.startsWith('.') && (AGENT_FILE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+
+/** Agent file names in `dir`, sorted, so "the later file" of two with one id is the same on every replica. */
+export function listAgentFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && isAgentFile(entry.name))
+    .map((entry) => entry.name)
+    .sort();
+}
+
+/** Reads and validates one file; throws AgentDefinitionError naming the file and the field. */
+export function readAgentFile(dir: string, file: string): AgentFile {
+  const source = join(basename(dir), file);
+  const text = readFileSync(join(dir, file), 'utf8');
+  let raw: unknown;
+  try {
+    raw = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new AgentDefinitionError(source, '(file)', `${source}: (file): not valid ${extname(file).slice(1).toUpperCase()}: ${reason}`);
+  }
+  return { file, source, definition: parseAgentDefinition(raw, source) };
+}
+
+const problemOf = (file: string, source: string, err: unknown): AgentFileProblem =>
+  err instanceof AgentDefinitionError
+    ? { file, source, field: err.field, message: err.message }
+    : { file, source, field: '(file)', message: `${source}: (file): ${err instanceof Error ? err.message : String(err)}` };
+
+/**
+ * Keeps one file per agent id. The file that already serves an id (`owners`) keeps it; otherwise the first
+ * by name wins. Every other file with that id is refused, naming both files.
+ */
+function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, string> = new Map()): AgentFileSet {
+  const byId = new Map<string, AgentFile[]>();
+  for (const candidate of candidates) {
+    const list = byId.get(candidate.definition.id) ?? [];
+    list.push(candidate);
+    byId.set(candidate.definition.id, list);
+  }
+  const agents: AgentFile[] = [];
+  const problems: AgentFileProblem[] = [];
+  for (const [id, files] of byId) {
+    const winner = files.find((f) => f.file === owners.get(id)) ?? files[0]!;
+    agents.push(winner);
+    for (const loser of files) {
+      if (loser === winner) continue;
+      problems.push({
+        file: loser.file,
+        source: loser.source,
+        field: 'id',
+        message: `${loser.source}: id: agent "${id}" is already defined in ${winner.source}; this file is refused`,
+      });
+    }
+  }
+  agents.sort((a, b) => a.file.localeCompare(b.file));
+  return { agents, problems };
+}
+
+/**
+ * Every agent file in `dir`, validated. Invalid files and duplicate ids come back as problems rather than
+ * throwing, so one bad file does not hide the others. Throws only when the directory cannot be read.
+ */
+export function loadAgentFiles(dir: string): AgentFileSet {
+  const candidates: AgentFile[] = [];
+  const problems: AgentFileProblem[] = [];
+  for (const file of listAgentFiles(dir)) {
+    try {
+      candidates.push(readAgentFile(dir, file));
+    } catch (err) {
+      problems.push(problemOf(file, join(basename(dir), file), err));
+    }
+  }
+  const resolved = resolveDuplicates(candidates);
+  return { agents: resolved.agents, problems: [...problems, ...resolved.problems] };
+}
+
+export interface AgentFileRegistryOptions {
+  logger?: AgentFileLogger;
+  /** Watch the directory and reload on change; default true. `reload()` works either way. */
+  watch?: boolean;
+  /** Quiet time after the last change before reloading (editors write a file in several steps); default 150 ms. */
+  debounceMs?: number;
+}
+
+/**
+ * The agents defined by the files of one directory, with AgentRegistry's `get/has/list`, reloaded when the
+ * directory changes. A file that becomes invalid is refused (logged with the field) and its last good
+ * definition keeps serving; a deleted file takes its agent away; a new version is logged.
+ */
+export class AgentFileRegistry extends AgentRegistry {
+  private readonly logger: AgentFileLogger;
+  /** The last definition of each file that was valid, kept while the file is invalid. */
+  private lastGood = new Map<string, AgentFile>();
+  /** Which file serves each agent id. */
+  private owners = new Map<string, string>();
+  private watcher: FSWatcher | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastProblems: AgentFileProblem[] = [];
+
+  /** Loads the directory once; throws if it cannot be read (a misconfigured AGENTS_DIR stops the start). */
+  constructor(
+    readonly dir: string,
+    private readonly options: AgentFileRegistryOptions = {},
+  ) {
+    super();
+    this.logger = options.logger ?? silent;
+    listAgentFiles(dir);
+    this.reload();
+    if (options.watch ?? true) this.startWatching();
+  }
+
+  /** Agents come only from files here. */
+  override register(): AgentDefinition {
+    throw new Error(`agents are defined by the files in ${this.dir}; add a file there instead`);
+  }
+
+  /** Files refused by the last reload. */
+  problems(): AgentFileProblem[] {
+    return [...this.lastProblems];
+  }
+
+  /** Re-reads the directory now and swaps in the result; returns what was refused. */
+  reload(): AgentFileProblem[] {
+    let names: string[];
+    try {
+      names = listAgentFiles(this.dir);
+    } catch (err) {
+      this.logger.error('agent directory unreadable; keeping the agents already loaded', { dir: this.dir, error: String(err) });
+      return this.lastProblems;
+    }
+    const candidates: AgentFile[] = [];
+    const problems: AgentFileProblem[] = [];
+    const lastGood = new Map<string, AgentFile>();
+    for (const file of names) {
+      try {
+        const loaded = readAgentFile(this.dir, file);
+        candidates.push(loaded);
+        lastGood.set(file, loaded);
+      } catch (err) {
+        const problem = problemOf(file, join(basename(this.dir), file), err);
+        problems.push(problem);
+        const previous = this.lastGood.get(file);
+        if (previous) {
+          candidates.push(previous);
+          lastGood.set(file, previous);
+        }
+        this.logger.warn('agent file refused', {
+          file: problem.source,
+          field: problem.field,
+          error: problem.message,
+          ...(previous ? { serving: `${previous.definition.id}@${previous.definition.version} (last good)` } : {}),
+        });
+      }
+    }
+    const resolved = resolveDuplicates(candidates, this.owners);
+    for (const problem of resolved.problems) {
+      this.logger.warn('agent file refused', { file: problem.source, field: problem.field, error: problem.message });
+    }
+    this.swapIn(resolved.agents);
+    this.lastGood = lastGood;
+    this.lastProblems = [...problems, ...resolved.problems];
+    return this.problems();
+  }
+
+  /** Stops watching; safe to call twice. */
+  close(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.watcher?.close();
+    this.watcher = undefined;
+  }
+
+  private swapIn(files: AgentFile[]): void {
+    const previous = this.agents;
+    const next = new Map<string, AgentDefinition>();
+    const owners = new Map<string, string>();
+    for (const { file, source, definition } of files) {
+      next.set(definition.id, definition);
+      owners.set(definition.id, file);
+      const before = previous.get(definition.id);
+      if (!before) this.logger.info('agent loaded', { agent: definition.id, version: definition.version, file: source });
+      else if (before.version !== definition.version) {
+        this.logger.info('agent version changed', { agent: definition.id, from: before.version, to: definition.version, file: source });
+      }
+    }
+    for (const id of previous.keys()) {
+      if (!next.has(id)) this.logger.info('agent removed', { agent: id, file: join(basename(this.dir), this.owners.get(id) ?? '?') });
+    }
+    this.agents = next;
+    this.owners = owners;
+  }
+
+  private startWatching(): void {
+    const debounceMs = this.options.debounceMs ?? 150;
+    this.watcher = watch(this.dir, { persistent: false }, () => {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.reload();
+      }, debounceMs);
+      this.timer.unref();
+    });
+    this.watcher.on('error', (err) => {
+      this.logger.error('agent directory watch failed; call reload() or restart to pick up changes', { dir: this.dir, error: String(err) });
+    });
+  }
+}
+
+/** The agents a service runs: the files of `dir` when one is configured, else the built-in agents. */
+export function agentRegistryFor(
+  dir: string | undefined,
+  fallback: () => Iterable<unknown>,
+  options: AgentFileRegistryOptions = {},
+): AgentRegistry {
+  return dir ? new AgentFileRegistry(dir, options) : new AgentRegistry(fallback());
+}
