@@ -85,3 +85,4 @@ describe('JetStreamPublisher', () => {
     }
   });
 });
+

@@ -1,3 +1,4 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
@@ -94,6 +95,7 @@ export class ManagedProcess {
     } catch {
       // gone already
     }
+    if (signal === 'SIGSTOP') return this.untilStopped();
     if (!TERMINATING.has(signal)) return;
     if (signal !== 'SIGKILL') {
       // A stopped (SIGSTOP) process only acts on SIGTERM once it runs again.
@@ -115,6 +117,23 @@ export class ManagedProcess {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * SIGSTOP takes effect asynchronously: on a busy machine a thread may still answer one more request after
+   * kill() returns. On Linux, wait until every thread reports the stopped state, so a test that freezes a
+   * server really talks to a frozen one.
+   */
+  private async untilStopped(): Promise<void> {
+    const dir = `/proc/${this.child.pid}/task`;
+    const stopped = () => {
+      try {
+        return readdirSync(dir).every((tid) => /\) [Tt] /.test(readFileSync(`${dir}/${tid}/stat`, 'utf8')));
+      } catch {
+        return true; // no /proc (not Linux), or the process is gone
+      }
+    };
+    for (let i = 0; i < 500 && !stopped(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   /**

@@ -19,7 +19,7 @@ export interface ServerHandle {
   stop(): Promise<void>;
   /**
    * Sends `signal` (default SIGKILL) and, for SIGKILL/SIGTERM/SIGINT/SIGQUIT, waits for the exit.
-   * Other signals (SIGSTOP to freeze the server, SIGCONT to resume it) return at once. The data stays.
+   * SIGSTOP returns once the server is frozen (every thread stopped); SIGCONT resumes it at once. The data stays.
    */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Stops the server if it runs, then starts it again on the same port with the same data directory. */
