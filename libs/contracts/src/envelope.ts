@@ -60,6 +60,8 @@ export const EventTypes = {
   taskFailed: 'dev.keelson.task.failed.v1',
   runStarted: 'dev.keelson.run.started.v1',
   runDelta: 'dev.keelson.run.delta.v1',
+  runToolCall: 'dev.keelson.run.tool_call.v1',
+  runToolResult: 'dev.keelson.run.tool_result.v1',
   runCompleted: 'dev.keelson.run.completed.v1',
   runFailed: 'dev.keelson.run.failed.v1',
 } as const;

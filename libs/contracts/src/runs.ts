@@ -24,6 +24,30 @@ export const RunFailedSchema = z.object({
   attempt: z.number().int().positive(),
   error: TaskErrorSchema,
 });
+/**
+ * The model asked for a tool. `seq` is the seq the next run.delta will carry, placing the call in the text;
+ * `arguments` is the model's JSON text as it came (it may be invalid: the result then says so).
+ */
+export const RunToolCallSchema = z.object({
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  seq: z.number().int().nonnegative().optional(),
+  callId: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+});
+/** A tool call's result as given back to the model: `content` when ok, `error` when the call failed. */
+export const RunToolResultSchema = z.object({
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  callId: z.string(),
+  name: z.string(),
+  ok: z.boolean(),
+  content: z.string().optional(),
+  error: z.string().optional(),
+});
+export type RunToolCall = z.infer<typeof RunToolCallSchema>;
+export type RunToolResult = z.infer<typeof RunToolResultSchema>;
 export type RunStarted = z.infer<typeof RunStartedSchema>;
 export type RunDelta = z.infer<typeof RunDeltaSchema>;
 export type RunCompleted = z.infer<typeof RunCompletedSchema>;
@@ -33,6 +57,8 @@ export type RunFailed = z.infer<typeof RunFailedSchema>;
 export const RunEventNames = {
   started: 'run.started',
   delta: 'run.delta',
+  toolCall: 'run.tool_call',
+  toolResult: 'run.tool_result',
   completed: 'run.completed',
   failed: 'run.failed',
 } as const;

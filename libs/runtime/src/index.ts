@@ -13,3 +13,4 @@ export * from './run-log/recording-publisher';
 export * from './run-log/run-log';
 export * from './providers/anthropic';
 export * from './providers/openai';
+export * from './tools';

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
 import { SessionStore } from '@keelson/state';
 import { processOwnerId } from './owner';
 import { TurnHandler } from './turn-handler';
@@ -44,6 +44,7 @@ export class SessionsModule {
               publisher,
               agents,
               providers,
+              tools: builtinTools(),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees
               // the session about when its turn is redelivered elsewhere.

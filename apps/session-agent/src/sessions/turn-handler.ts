@@ -11,7 +11,15 @@ import {
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { runWithTenant } from '@keelson/observability';
-import { RunLog, runLogged, settleRunLog, type AgentRegistry, type EventPublisher, type ProviderRegistry } from '@keelson/runtime';
+import {
+  RunLog,
+  runLogged,
+  settleRunLog,
+  type AgentRegistry,
+  type EventPublisher,
+  type ProviderRegistry,
+  type ToolRegistry,
+} from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
 import { LeaseLostError, keepLease } from './lease-keeper';
 
@@ -35,6 +43,8 @@ export interface TurnHandlerDeps {
   publisher: EventPublisher;
   agents: Pick<AgentRegistry, 'get'>;
   providers: ProviderRegistry;
+  /** The tools agents may call (each agent only those it lists); none when absent. */
+  tools?: ToolRegistry;
   /** This process, as the sessions' lease owner. */
   owner: string;
   leaseMs: number;
@@ -126,7 +136,7 @@ export class TurnHandler {
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
       const messages = [...begun.history, { role: 'user' as const, content }];
-      result = await runLogged({ agent, messages, providers: this.deps.providers, log, signal: lease.signal });
+      result = await runLogged({ agent, messages, providers: this.deps.providers, tools: this.deps.tools, log, signal: lease.signal });
     } catch (err) {
       if (!(err instanceof LeaseLostError)) throw err;
       logger.warn('turn abandoned: its lease was lost while the agent ran', { sessionId, turn, reason: err.kind });

@@ -13,7 +13,15 @@ import {
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { runWithTenant } from '@keelson/observability';
-import { RunLog, runLogged, settleRunLog, type AgentRegistry, type EventPublisher, type ProviderRegistry } from '@keelson/runtime';
+import {
+  RunLog,
+  runLogged,
+  settleRunLog,
+  type AgentRegistry,
+  type EventPublisher,
+  type ProviderRegistry,
+  type ToolRegistry,
+} from '@keelson/runtime';
 import type { TaskStore } from '@keelson/state';
 import { resolveTaskId } from './task-id';
 import { TASK_WORKER_SOURCE, buildTaskResult, resultEvent, resultId, type TaskEnd } from './task-result';
@@ -36,6 +44,8 @@ export interface TaskProcessorDeps {
   publisher: EventPublisher;
   agents: Pick<AgentRegistry, 'get'>;
   providers: ProviderRegistry;
+  /** The tools agents may call (each agent only those it lists); none when absent. */
+  tools?: ToolRegistry;
   /** The consumer as provisioned: its maxDeliver says which delivery is the last. */
   consumer: Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs'>;
   logger: MessagingLogger;
@@ -141,6 +151,7 @@ export class TaskProcessor {
       agent,
       messages: [{ role: 'user', content: task.input }],
       providers: this.deps.providers,
+      tools: this.deps.tools,
       log,
     });
     if (run.ok) {

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
 import { TaskStore } from '@keelson/state';
 import { TaskProcessor } from './task-processor';
 import { TasksController } from './tasks.controller';
@@ -37,7 +37,7 @@ export class TasksModule {
             agents: AgentRegistry,
             providers: ProviderRegistry,
             logger: MessagingLogger,
-          ) => new TaskProcessor({ tasks, publisher, agents, providers, consumer: options.consumer, logger }),
+          ) => new TaskProcessor({ tasks, publisher, agents, providers, tools: builtinTools(), consumer: options.consumer, logger }),
         },
       ],
     };

@@ -7,6 +7,9 @@ const positiveInteger = () => z.number({ error: POSITIVE_INTEGER }).int(POSITIVE
 /** The names function-calling APIs accept for a tool (OpenAI and Anthropic agree on this much). */
 export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
 
+/** An allowlist entry of `http.allowHosts`: a host name or IPv4 address, or `*.` and a domain. */
+const HOST_PATTERN = /^(\*\.)?[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+
 /**
  * What an agent remembers between runs. `none` (the default) gives it only the session's history;
  * `semantic` recalls the `topK` most relevant memories before each run (once memory-service exists).
@@ -24,7 +27,7 @@ export const AgentDefinitionSchema = z
     description: z.string(),
     model: z.object({ provider: z.string().min(1), name: z.string().min(1) }).strict(),
     systemPrompt: z.string(),
-    /** Names of the tools the agent may call; validated and carried, run by the agent loop (later). */
+    /** Names of the tools the agent may call (offered to the model when the runtime registers them). */
     tools: z
       .array(z.string().regex(TOOL_NAME_PATTERN, 'must be a tool name (letters, digits, _ and -, at most 64)'))
       .refine((names) => new Set(names).size === names.length, 'lists a tool twice')
@@ -32,12 +35,19 @@ export const AgentDefinitionSchema = z
     limits: z
       .object({
         maxOutputTokens: positiveInteger(),
-        /** Model calls per run; a plain chat run is one step, tool use (later) takes more. */
+        /** Model calls per run; a plain chat run is one step, each round of tool calls adds one. */
         maxSteps: positiveInteger(),
         timeoutMs: positiveInteger(),
       })
       .strict(),
     memory: MemoryPolicySchema.default({ recall: 'none' }),
+    /** Hosts the http_fetch tool may reach: exact hosts or `*.example.com` (subdomains); none when absent. */
+    http: z
+      .object({
+        allowHosts: z.array(z.string().regex(HOST_PATTERN, 'must be a host name or *.domain, without scheme or port')),
+      })
+      .strict()
+      .optional(),
   })
   // Strict, so a typo in an agent file (`systemPromt`) is an error rather than a silently ignored key.
   .strict();

@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
-import { RunCompletedSchema, RunDeltaSchema, RunFailedSchema } from '@keelson/contracts';
+import { RunCompletedSchema, RunDeltaSchema, RunFailedSchema, RunToolCallSchema, RunToolResultSchema } from '@keelson/contracts';
 import { AgentRegistry } from '../agents/agent-registry';
 import { builtinAgents } from '../agents/builtin-agents';
 import { OfflineModel } from '../model/offline-model';
-import { ProviderRegistry } from '../model/provider';
+import { ProviderRegistry, type ModelChunk } from '../model/provider';
+import { ToolRegistry } from '../tools/tool-registry';
 import { runLogged, settleRunLog } from './logged-run';
 import { RecordingPublisher } from './recording-publisher';
 import { RunLog } from './run-log';
@@ -68,5 +69,34 @@ describe('runLogged', () => {
     setTimeout(() => abort.abort(reason), 20);
     await assert.rejects(running, (err) => err === reason);
     assert.deepEqual(publisher.types(), ['run.started']);
+  });
+
+  it('logs each tool call and result in its place among the deltas', async () => {
+    const { publisher, log } = setup();
+    const steps: ModelChunk[][] = [
+      [{ type: 'text', text: 'Checking. ' }, { type: 'tool_call', id: 'c1', name: 'echo', argumentsDelta: '{"text":"hi"}' }, { type: 'finish', reason: 'tool_calls' }],
+      [{ type: 'tool_call', id: 'c2', name: 'echo', argumentsDelta: '{"text":' }, { type: 'finish', reason: 'tool_calls' }],
+      [{ type: 'text', text: 'Done.' }, { type: 'finish', reason: 'stop' }],
+    ];
+    let step = 0;
+    const scripted = new ProviderRegistry([{ name: agent.model.provider, stream: async function* () { yield* steps[step++]!; } }]);
+    const tools = new ToolRegistry([
+      { name: 'echo', description: 'echo', parameters: { type: 'object', properties: { text: { type: 'string' } } }, run: async (a) => String(a['text']) },
+    ]);
+    const toolAgent = { ...agent, tools: ['echo'], limits: { ...agent.limits, maxSteps: 3 } };
+    const result = await runLogged({ agent: toolAgent, messages: [{ role: 'user', content: 'go' }], providers: scripted, log, tools });
+    await settleRunLog(log, result);
+    assert.ok(result.ok);
+    assert.deepEqual(publisher.types(), ['run.started', 'run.delta', 'run.tool_call', 'run.tool_result', 'run.tool_call', 'run.tool_result', 'run.delta', 'run.completed']);
+    const data = publisher.published.map((p) => p.event.data);
+    assert.deepEqual(RunToolCallSchema.parse(data[2]), { runId: 't1', attempt: 1, seq: 1, callId: 'c1', name: 'echo', arguments: '{"text":"hi"}' });
+    assert.deepEqual(RunToolResultSchema.parse(data[3]), { runId: 't1', attempt: 1, callId: 'c1', name: 'echo', ok: true, content: 'hi' });
+    const failed = RunToolResultSchema.parse(data[5]);
+    assert.ok(!failed.ok && failed.callId === 'c2' && /not valid JSON/.test(failed.error ?? ''));
+    assert.deepEqual(RunDeltaSchema.parse(data[6]).seq, 1);
+    assert.deepEqual(
+      publisher.published.map((p) => p.msgId).slice(2, 6),
+      ['dev:t1:1:tool_call:0', 'dev:t1:1:tool_result:0', 'dev:t1:1:tool_call:1', 'dev:t1:1:tool_result:1'],
+    );
   });
 });

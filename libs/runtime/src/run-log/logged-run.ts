@@ -1,6 +1,7 @@
 import { ErrorCodes, type ChatMessage, type RunOutcome, type TaskError } from '@keelson/contracts';
 import type { AgentDefinition } from '../agents/agent-definition';
 import type { ProviderRegistry } from '../model/provider';
+import type { ToolRegistry } from '../tools/tool-registry';
 import { DeltaCoalescer } from '../run/delta-coalescer';
 import { runAgent } from '../run/run-agent';
 import { RunError } from '../run/run-error';
@@ -19,10 +20,14 @@ export interface LoggedRunOptions {
   log: RunLog;
   /** Aborting it cancels the run; the run then throws `signal.reason` instead of logging an outcome. */
   signal?: AbortSignal;
+  /** The tools the run may use (see runAgent); each call and result is logged as run.tool_call / run.tool_result. */
+  tools?: ToolRegistry;
+  toolTimeoutMs?: number;
 }
 
 /**
- * Runs an agent and writes the first part of its run log: started, then coalesced deltas. The terminal
+ * Runs an agent and writes the first part of its run log: started, then coalesced deltas, with each tool
+ * call and result in its place among them. The terminal
  * event is the caller's to publish with `settleRunLog`, after it has stored the outcome, so that a reader
  * who sees run.completed and then reads the session or task finds the outcome already there.
  *
@@ -34,20 +39,21 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
   const { log } = opts;
   await log.started();
 
-  // The coalescer flushes synchronously; publishes are chained so deltas reach the stream in seq order.
+  // The coalescer flushes synchronously; publishes are chained so events reach the stream in order.
   let published: Promise<void> = Promise.resolve();
   let publishFailure: unknown;
+  const enqueue = (publish: () => Promise<void>) => {
+    published = published.then(async () => {
+      if (publishFailure !== undefined) return;
+      await publish().catch((err: unknown) => {
+        publishFailure = err;
+      });
+    });
+  };
   const coalescer = new DeltaCoalescer({
     maxChars: DELTA_MAX_CHARS,
     maxDelayMs: DELTA_MAX_DELAY_MS,
-    flush: (text) => {
-      published = published.then(async () => {
-        if (publishFailure !== undefined) return;
-        await log.delta(text).catch((err: unknown) => {
-          publishFailure = err;
-        });
-      });
-    },
+    flush: (text) => enqueue(() => log.delta(text)),
   });
 
   let outcome: RunOutcome | undefined;
@@ -58,10 +64,21 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
       messages: opts.messages,
       providers: opts.providers,
       signal: opts.signal,
+      tools: opts.tools,
+      toolTimeoutMs: opts.toolTimeoutMs,
       onDelta: (text) => {
         // Stop the model as soon as the log cannot be written; runAgent rethrows this as is.
         if (publishFailure !== undefined) throw publishFailure;
         coalescer.push(text);
+      },
+      onToolCall: (call) => {
+        if (publishFailure !== undefined) throw publishFailure;
+        coalescer.flush(); // the text before the call goes out before it
+        enqueue(() => log.toolCall(call));
+      },
+      onToolResult: (result) => {
+        if (publishFailure !== undefined) throw publishFailure;
+        enqueue(() => log.toolResult(result));
       },
     });
   } catch (err) {

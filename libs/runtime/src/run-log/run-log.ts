@@ -7,11 +7,15 @@ import {
   type RunFailed,
   type RunOutcome,
   type RunStarted,
+  type RunToolCall,
+  type RunToolResult,
+  type ToolCall,
   type TaskError,
   type CloudEvent,
   type EventInit,
 } from '@keelson/contracts';
 import { injectTraceContext } from '@keelson/messaging';
+import type { ToolResult } from '../tools/tool';
 
 /** The slice of JetStreamPublisher the run log needs; unit tests pass a recording fake. */
 export interface EventPublisher {
@@ -31,13 +35,16 @@ export interface RunLogInit {
 }
 
 /**
- * The run log of one attempt: run.started, run.delta..., then run.completed or run.failed, each a CloudEvent
+ * The run log of one attempt: run.started, run.delta... (with run.tool_call and run.tool_result among them
+ * when the agent uses tools), then run.completed or run.failed, each a CloudEvent
  * published (PubAck awaited) on the run's subject, in order. Every event has a deterministic id (tenant, run,
- * attempt, kind, delta seq), used as the CloudEvent id and as the Nats-Msg-Id: a publish retried after a lost PubAck
+ * attempt, kind, delta or tool event number), used as the CloudEvent id and as the Nats-Msg-Id: a publish retried after a lost PubAck
  * is dropped by JetStream instead of repeating text on every reader's screen.
  */
 export class RunLog {
   private nextSeq = 0;
+  private nextToolCall = 0;
+  private nextToolResult = 0;
 
   constructor(
     private readonly publisher: EventPublisher,
@@ -53,6 +60,19 @@ export class RunLog {
     const seq = this.nextSeq++;
     const data: RunDelta = { runId: this.init.runId, attempt: this.init.attempt, seq, text };
     return this.emit(EventTypes.runDelta, `delta:${seq}`, data);
+  }
+
+  /** A tool call, placed in the text by `seq`: the seq of the next delta. */
+  toolCall(call: ToolCall): Promise<void> {
+    const data: RunToolCall = { runId: this.init.runId, attempt: this.init.attempt, seq: this.nextSeq, callId: call.id, name: call.name, arguments: call.arguments };
+    return this.emit(EventTypes.runToolCall, `tool_call:${this.nextToolCall++}`, data);
+  }
+
+  /** A tool call's result, as given back to the model. */
+  toolResult(result: ToolResult): Promise<void> {
+    const base = { runId: this.init.runId, attempt: this.init.attempt, callId: result.callId, name: result.name };
+    const data: RunToolResult = result.ok ? { ...base, ok: true, content: result.content } : { ...base, ok: false, error: result.error };
+    return this.emit(EventTypes.runToolResult, `tool_result:${this.nextToolResult++}`, data);
   }
 
   completed(outcome: RunOutcome): Promise<void> {

@@ -30,6 +30,12 @@ export class DeltaCoalescer {
     else this.timer ??= setTimeout(() => this.flushFromTimer(), this.options.maxDelayMs);
   }
 
+  /** Flushes what is buffered now, e.g. before another event that must follow the text so far. */
+  flush(): void {
+    this.rethrowFailure();
+    this.flushNow();
+  }
+
   /** Flushes what is left; call it when the stream ends, whichever way. Safe to call twice. */
   end(): void {
     if (this.ended) return;

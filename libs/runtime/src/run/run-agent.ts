@@ -1,7 +1,9 @@
-import type { ChatMessage, FinishReason, RunOutcome, Usage } from '@keelson/contracts';
+import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage } from '@keelson/contracts';
 import type { AgentDefinition } from '../agents/agent-definition';
-import type { ModelChunk, ProviderRegistry } from '../model/provider';
+import type { ModelChunk, ModelProvider, ModelRequest, ProviderRegistry } from '../model/provider';
 import { countTokens } from '../model/tokens';
+import type { ToolResult } from '../tools/tool';
+import type { ToolRegistry } from '../tools/tool-registry';
 import { RunError } from './run-error';
 
 export interface RunAgentOptions {
@@ -13,11 +15,39 @@ export interface RunAgentOptions {
   signal?: AbortSignal;
   /** Each text delta as it streams; an error thrown here ends the run and reaches the caller as is. */
   onDelta?: (text: string) => void;
+  /**
+   * The tools this runtime offers. The model is offered those the agent's `tools` lists; without a
+   * registry it is offered none, and any call it makes anyway is answered as an unknown tool.
+   */
+  tools?: ToolRegistry;
+  /** Longest one tool call may run; default 30 s. The run's own timeout still applies. */
+  toolTimeoutMs?: number;
+  /** Each tool call, complete, before it runs; an error thrown here reaches the caller as is. */
+  onToolCall?: (call: ToolCall) => void;
+  /** Each tool call's result, as it is given back to the model; an error thrown here reaches the caller as is. */
+  onToolResult?: (result: ToolResult) => void;
+}
+
+/** What one model call produced. */
+interface Step {
+  text: string;
+  calls: ToolCall[];
+  finish: FinishReason;
+  usage: Usage;
 }
 
 /**
- * Runs one agent turn on its model and reports the outcome. Enforces `limits.timeoutMs` even against a
- * provider that ignores its abort signal (throws RunError 'timeout'), and turns provider failures into
+ * Runs one agent turn: the agent loop. Calls the model; when it asks for tools, runs them (in parallel),
+ * gives the results back and calls it again, until it answers without tool calls. Every call is one step:
+ * a model still asking for tools on step `limits.maxSteps` ends the run with RunError 'max_steps' (its
+ * calls are not run), since there is no answer to report. A bad tool call (unknown or disallowed tool,
+ * invalid JSON or arguments, a tool that throws or times out) is answered as a failed result, so the
+ * model can recover; it never fails the run.
+ *
+ * `output` is all the text the model streamed, over every step (what onDelta saw); `usage` is summed
+ * over steps (estimated for a step whose provider reported none). Enforces `limits.timeoutMs` over the
+ * whole loop, tools included, even against a provider that ignores its abort signal (RunError 'timeout');
+ * the caller's cancel ends the run 'cancelled' in a model call or between steps; provider failures are
  * RunError 'model_error'.
  */
 export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
@@ -26,11 +56,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   if (!provider) {
     throw new RunError('provider_not_found', `agent "${agent.id}" needs model provider "${agent.model.provider}", which is not configured`);
   }
-  const messages: ChatMessage[] = agent.systemPrompt
+  const conversation: ChatMessage[] = agent.systemPrompt
     ? [{ role: 'system', content: agent.systemPrompt }, ...opts.messages]
-    : opts.messages;
+    : [...opts.messages];
+  const tools = opts.tools?.specsFor(agent) ?? [];
 
-  // One signal for the provider, fired by the caller's cancel or by the timeout; `timedOut` tells them apart.
+  // One signal for the provider and the tools, fired by the caller's cancel or by the timeout.
   const abort = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {
@@ -40,46 +71,114 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   const onCallerAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onCallerAbort, { once: true });
   if (opts.signal?.aborted) onCallerAbort();
+  const timeoutError = (cause?: unknown) =>
+    new RunError('timeout', `agent "${agent.id}" did not finish within ${agent.limits.timeoutMs} ms`, { cause });
 
   let output = '';
-  let usage: Usage | undefined;
+  const usages: Usage[] = [];
   let finishReason: FinishReason = 'stop';
-  const req = { model: agent.model.name, messages, maxOutputTokens: agent.limits.maxOutputTokens };
-  const iterator = deferred(() => provider.stream(req, abort.signal));
-  let done = false;
   try {
-    while (!done) {
-      let step: IteratorResult<ModelChunk>;
-      try {
-        step = await untilAborted(iterator.next(), abort.signal);
-      } catch (err) {
-        if (timedOut) throw new RunError('timeout', `agent "${agent.id}" did not finish within ${agent.limits.timeoutMs} ms`, { cause: err });
-        if (opts.signal?.aborted) {
-          finishReason = 'cancelled';
-          break;
-        }
-        throw new RunError('model_error', `model "${agent.model.name}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    for (let step = 1; ; step++) {
+      if (abort.signal.aborted) {
+        if (timedOut) throw timeoutError();
+        finishReason = 'cancelled';
+        break;
       }
-      done = step.done === true;
-      if (done) break;
-      const chunk = step.value;
-      if (chunk.type === 'text') {
-        output += chunk.text;
-        opts.onDelta?.(chunk.text);
-      } else if (chunk.type === 'usage') usage = chunk.usage;
-      else if (chunk.type === 'finish') finishReason = chunk.reason;
-      else throw new RunError('model_error', `model "${agent.model.name}" called tool "${chunk.name}", but this runtime has no tools yet`);
+      const req: ModelRequest = { model: agent.model.name, messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
+      if (tools.length > 0) req.tools = tools;
+      const result = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError);
+      output += result.text;
+      usages.push(result.usage);
+      if (result.calls.length === 0 || result.finish === 'cancelled') {
+        if (timedOut) throw timeoutError();
+        finishReason = result.finish === 'tool_calls' ? 'stop' : result.finish;
+        break;
+      }
+      if (step >= agent.limits.maxSteps) {
+        throw new RunError(
+          'max_steps',
+          `agent "${agent.id}" still called tools (${result.calls.map((c) => c.name).join(', ')}) after ${step} model calls, its limits.maxSteps`,
+        );
+      }
+      for (const call of result.calls) opts.onToolCall?.(call);
+      const results = await Promise.all(
+        result.calls.map(async (call) => {
+          const done = opts.tools
+            ? await opts.tools.execute(call, { agent, signal: abort.signal, timeoutMs: opts.toolTimeoutMs })
+            : ({ callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` } as const);
+          opts.onToolResult?.(done);
+          return done;
+        }),
+      );
+      conversation.push({ role: 'assistant', content: result.text, toolCalls: result.calls });
+      for (const r of results) {
+        conversation.push(
+          r.ok
+            ? { role: 'tool', toolCallId: r.callId, name: r.name, content: r.content }
+            : { role: 'tool', toolCallId: r.callId, name: r.name, content: `Error: ${r.error}`, isError: true },
+        );
+      }
     }
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onCallerAbort);
-    // However the loop ended early, let the provider close its connection; its answer no longer matters,
+  }
+  return { agentId: agent.id, model: agent.model.name, output, finishReason, usage: sumUsage(usages) };
+}
+
+/** One model call: its text (to onDelta as it streams), its tool calls assembled from their fragments, finish, usage. */
+async function modelStep(
+  provider: ModelProvider,
+  req: ModelRequest,
+  signal: AbortSignal,
+  opts: RunAgentOptions,
+  timedOut: () => boolean,
+  timeoutError: (cause: unknown) => RunError,
+): Promise<Step> {
+  const iterator = deferred(() => provider.stream(req, signal));
+  let text = '';
+  let usage: Usage | undefined;
+  let finish: FinishReason = 'stop';
+  // Fragments by call id, in the order the calls began.
+  const calls = new Map<string, ToolCall>();
+  let done = false;
+  try {
+    while (!done) {
+      let next: IteratorResult<ModelChunk>;
+      try {
+        next = await untilAborted(iterator.next(), signal);
+      } catch (err) {
+        if (timedOut()) throw timeoutError(err);
+        if (opts.signal?.aborted) {
+          finish = 'cancelled';
+          break;
+        }
+        throw new RunError('model_error', `model "${req.model}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }
+      done = next.done === true;
+      if (done) break;
+      const chunk = next.value;
+      if (chunk.type === 'text') {
+        text += chunk.text;
+        opts.onDelta?.(chunk.text);
+      } else if (chunk.type === 'usage') usage = chunk.usage;
+      else if (chunk.type === 'finish') finish = chunk.reason;
+      else {
+        const call = calls.get(chunk.id) ?? { id: chunk.id, name: chunk.name, arguments: '' };
+        if (!call.name && chunk.name) call.name = chunk.name;
+        call.arguments += chunk.argumentsDelta;
+        calls.set(chunk.id, call);
+      }
+    }
+  } finally {
+    // However the step ended early, let the provider close its connection; its answer no longer matters,
     // and a provider that hangs must not hold up the caller, so this is not awaited.
     if (!done) iterator.return(undefined).catch(() => undefined);
   }
+  const toolCalls = finish === 'cancelled' ? [] : [...calls.values()];
   // A provider that reports no usage still gets a figure, estimated: quotas need one.
-  usage ??= estimateUsage(messages, output);
-  return { agentId: agent.id, model: agent.model.name, output, finishReason, usage };
+  usage ??= estimateUsage(req.messages, text + toolCalls.map((c) => c.name + c.arguments).join(''));
+  return { text, calls: toolCalls, finish, usage };
 }
 
 /** The provider's stream, started on the first next(): a provider that throws at once is a failed step too. */
@@ -107,7 +206,19 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 function estimateUsage(messages: ChatMessage[], output: string): Usage {
-  const inputTokens = messages.reduce((sum, m) => sum + countTokens(m.content), 0);
+  const inputTokens = messages.reduce((sum, m) => sum + countTokens(m.content) + (m.role === 'assistant' && 'toolCalls' in m ? countTokens(JSON.stringify(m.toolCalls)) : 0), 0);
   const outputTokens = countTokens(output);
   return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+}
+
+/** Usage over steps; `cachedInputTokens` only when some step reported it. */
+function sumUsage(usages: Usage[]): Usage {
+  const sum: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+  for (const u of usages) {
+    sum.inputTokens += u.inputTokens;
+    sum.outputTokens += u.outputTokens;
+    sum.totalTokens += u.totalTokens;
+    if (u.cachedInputTokens !== undefined) sum.cachedInputTokens = (sum.cachedInputTokens ?? 0) + u.cachedInputTokens;
+  }
+  return sum;
 }

@@ -20,7 +20,7 @@ describe('AnthropicProvider streaming', () => {
       { type: 'text', text: 'Hel' },
       { type: 'text', text: 'lo' },
       { type: 'text', text: ' there' },
-      { type: 'usage', usage: { inputTokens: 15, outputTokens: 7, totalTokens: 22 } },
+      { type: 'usage', usage: { inputTokens: 15, outputTokens: 7, totalTokens: 22, cachedInputTokens: 3 } },
       { type: 'finish', reason: 'stop' },
     ]);
   });
@@ -74,7 +74,50 @@ describe('AnthropicProvider streaming', () => {
     assert.ok(calls.every((c) => c.id === 'toolu_01' && c.name === 'weather'));
     assert.deepEqual(JSON.parse(calls.map((c) => c.argumentsDelta).join('')), { city: 'Paris' });
     assert.deepEqual(chunks[0], { type: 'text', text: 'Let me check.' });
-    assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' }); // stop_reason tool_use
+    assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'tool_calls' }); // stop_reason tool_use
+  });
+
+  it('sends tool turns as tool_use blocks and a user turn of tool_result blocks', async () => {
+    const server = await fake([{ stream: { blocks: [{ text: ['ok'] }] } }]);
+    await collect(providerFor(server.baseUrl), {
+      model: 'claude-test',
+      maxOutputTokens: 64,
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Oslo?' },
+        {
+          role: 'assistant',
+          content: 'Checking.',
+          toolCalls: [
+            { id: 'toolu_1', name: 'weather', arguments: '{"city":"Paris"}' },
+            { id: 'toolu_2', name: 'weather', arguments: '{"city":' },
+          ],
+        },
+        { role: 'tool', toolCallId: 'toolu_1', name: 'weather', content: 'sunny' },
+        { role: 'tool', toolCallId: 'toolu_2', name: 'weather', content: 'Error: invalid JSON', isError: true },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'toolu_3', name: 'weather', arguments: '{"city":"Oslo"}' }] },
+        { role: 'tool', toolCallId: 'toolu_3', name: 'weather', content: 'snow' },
+      ],
+    });
+    assert.deepEqual((server.requests[0]!.body as { messages: unknown }).messages, [
+      { role: 'user', content: 'Weather in Paris and Oslo?' },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Checking.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'weather', input: { city: 'Paris' } },
+          { type: 'tool_use', id: 'toolu_2', name: 'weather', input: {} },
+        ],
+      },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'toolu_1', content: 'sunny' },
+          { type: 'tool_result', tool_use_id: 'toolu_2', content: 'Error: invalid JSON', is_error: true },
+        ],
+      },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_3', name: 'weather', input: { city: 'Oslo' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_3', content: 'snow' }] },
+    ]);
   });
 
   it('maps stop_reason max_tokens to finish length', async () => {

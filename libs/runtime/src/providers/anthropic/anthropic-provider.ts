@@ -32,6 +32,7 @@ export interface AnthropicProviderOptions {
 /** What a stream has told us so far: usage, stop reason, and the tool call each content block carries. */
 interface StreamState {
   inputTokens: number;
+  cachedInputTokens: number;
   outputTokens: number;
   stopReason?: string;
   toolBlocks: Map<number, { id: string; name: string }>;
@@ -41,8 +42,7 @@ interface StreamState {
  * The Anthropic Messages API (`POST /v1/messages`, `stream: true`) as a ModelProvider. Retries 429, 529,
  * 5xx, timeouts and network failures only while nothing has been yielded; a stream that ends without
  * `message_stop` throws 'stream_cut'; the abort signal closes the upstream connection and ends the stream
- * with finish 'cancelled'. Stop reason `tool_use` maps to finish 'stop' (FinishReason has no tool value;
- * the tool_call chunks say it), `max_tokens` to 'length'.
+ * with finish 'cancelled'. Stop reason `tool_use` maps to finish 'tool_calls', `max_tokens` to 'length'.
  */
 export class AnthropicProvider implements ModelProvider {
   readonly name: string;
@@ -82,7 +82,7 @@ export class AnthropicProvider implements ModelProvider {
     signal?.addEventListener('abort', onAbort, { once: true });
     let timer = setTimeout(() => ((timedOut = 'headers'), controller.abort()), this.options.timeoutMs ?? 60_000);
     const idleMs = this.options.idleTimeoutMs ?? 60_000;
-    const state: StreamState = { inputTokens: 0, outputTokens: 0, toolBlocks: new Map() };
+    const state: StreamState = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, toolBlocks: new Map() };
     let response: Response | undefined;
     try {
       response = await fetch(`${(this.options.baseUrl ?? 'https://api.anthropic.com').replace(/\/+$/, '')}/v1/messages`, {
@@ -146,6 +146,7 @@ function handleEvent(event: string, data: EventData, state: StreamState, apiKey:
     case 'message_start': {
       const usage = data.message?.usage ?? {};
       state.inputTokens = num(usage['input_tokens']) + num(usage['cache_read_input_tokens']) + num(usage['cache_creation_input_tokens']);
+      state.cachedInputTokens = num(usage['cache_read_input_tokens']);
       state.outputTokens = num(usage['output_tokens']);
       return [];
     }
@@ -210,11 +211,15 @@ function parseData(data: string): EventData {
   throw new AnthropicProviderError('upstream_error', `anthropic: an event's data is not a JSON object: ${data.slice(0, 200)}`);
 }
 
+/** Usage; `cachedInputTokens` (the cache reads, counted in inputTokens too) only when there were any. */
 function usageOf(state: StreamState): Usage {
-  return { inputTokens: state.inputTokens, outputTokens: state.outputTokens, totalTokens: state.inputTokens + state.outputTokens };
+  const usage: Usage = { inputTokens: state.inputTokens, outputTokens: state.outputTokens, totalTokens: state.inputTokens + state.outputTokens };
+  if (state.cachedInputTokens > 0) usage.cachedInputTokens = state.cachedInputTokens;
+  return usage;
 }
 
 function finishReason(stopReason: string | undefined): FinishReason {
+  if (stopReason === 'tool_use') return 'tool_calls';
   return stopReason === 'max_tokens' ? 'length' : 'stop';
 }
 

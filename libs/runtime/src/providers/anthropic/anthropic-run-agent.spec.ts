@@ -6,6 +6,7 @@ import { builtinAgents } from '../../agents/builtin-agents';
 import { ProviderRegistry } from '../../model/provider';
 import { runAgent } from '../../run/run-agent';
 import { RunError } from '../../run/run-error';
+import { ToolRegistry } from '../../tools/tool-registry';
 import { TEST_KEY, providerFor } from './anthropic-test-helpers';
 
 // Built on the builtin assistant, so fields this test does not care about keep their defaults.
@@ -47,6 +48,35 @@ describe('runAgent over AnthropicProvider', () => {
     assert.equal(body.system, 'You are terse.');
     assert.equal(body.max_tokens, 200);
     assert.deepEqual(body.messages, [{ role: 'user', content: 'I am Ada' }]);
+  });
+
+  it('runs a tool loop: tool_use, then the tool_result in the next request, then the answer', async () => {
+    const server = await fake([
+      { stream: { blocks: [{ toolUse: { id: 'toolu_9', name: 'upper', partialJson: ['{"te', 'xt":"keel"}'] } }], inputTokens: 30, outputTokens: 8 } },
+      { stream: { blocks: [{ text: ['KEEL'] }], inputTokens: 50, outputTokens: 2 } },
+    ]);
+    const tools = new ToolRegistry([
+      {
+        name: 'upper',
+        description: 'Upper-cases text',
+        parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        run: async (args) => String(args['text']).toUpperCase(),
+      },
+    ]);
+    const outcome = await runAgent({
+      agent: { ...agent, tools: ['upper'], limits: { ...agent.limits, maxSteps: 3 } },
+      messages: [{ role: 'user', content: 'shout keel' }],
+      providers: new ProviderRegistry([providerFor(server.baseUrl)]),
+      tools,
+    });
+    assert.equal(outcome.output, 'KEEL');
+    assert.deepEqual(outcome.usage, { inputTokens: 80, outputTokens: 10, totalTokens: 90 });
+    assert.deepEqual(server.requests[0]!.body.tools, [{ name: 'upper', description: 'Upper-cases text', input_schema: tools.get('upper')!.parameters }]);
+    assert.deepEqual(server.requests[1]!.body.messages, [
+      { role: 'user', content: 'shout keel' },
+      { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_9', name: 'upper', input: { text: 'keel' } }] },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_9', content: 'KEEL' }] },
+    ]);
   });
 
   it('fails the run with model_error when the stream is cut', async () => {

@@ -1,4 +1,4 @@
-import type { FinishReason, Usage } from '@keelson/contracts';
+import type { ChatMessage, FinishReason, Usage } from '@keelson/contracts';
 import type { ModelRequest } from '../../model/provider';
 
 /** The request and stream-chunk shapes of OpenAI's Chat Completions API, as far as this provider uses them. */
@@ -22,15 +22,32 @@ export interface WireChunk {
   error?: { message?: string };
 }
 
-/** Usage with the prompt-cache figure; contracts' Usage has no field for it yet, so it travels as an extra. */
-export interface UsageWithCache extends Usage {
-  cachedInputTokens?: number;
+/** Usage with the prompt-cache figure (now part of contracts' Usage; the name stays for existing imports). */
+export type UsageWithCache = Usage;
+
+/** A message on the wire: tool calls as `tool_calls` of an assistant message, results as `role: 'tool'`. */
+export type WireMessage =
+  | { role: 'system' | 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: { id: string; type: 'function'; function: { name: string; arguments: string } }[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export function toWireMessage(m: ChatMessage): WireMessage {
+  if (m.role === 'tool') return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
+  if (m.role === 'assistant' && 'toolCalls' in m && m.toolCalls.length > 0) {
+    return {
+      role: 'assistant',
+      // The API takes null content next to tool calls; an empty string is refused by some servers.
+      content: m.content === '' ? null : m.content,
+      tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.arguments } })),
+    };
+  }
+  return { role: m.role, content: m.content };
 }
 
 export function requestBody(req: ModelRequest, model: string): Record<string, unknown> {
   return {
     model,
-    messages: req.messages.map((m) => ({ role: m.role, content: m.content })),
+    messages: req.messages.map(toWireMessage),
     ...(req.tools?.length
       ? { tools: req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })) }
       : {}),
@@ -53,12 +70,12 @@ export function toUsage(usage: NonNullable<WireChunk['usage']>): UsageWithCache 
 }
 
 /**
- * OpenAI's finish reasons in contracts' terms. Contracts' FinishReason has no 'tool_calls' (nor a filter
- * reason): a turn that ends in tool calls is a normal 'stop' whose chunks carry the calls, and
- * 'content_filter' is 'error'.
+ * OpenAI's finish reasons in contracts' terms: 'tool_calls' (and the legacy 'function_call') is
+ * 'tool_calls', 'content_filter' is 'error' (contracts have no filter reason).
  */
 export function toFinishReason(reason: string): FinishReason {
   if (reason === 'length') return 'length';
+  if (reason === 'tool_calls' || reason === 'function_call') return 'tool_calls';
   if (reason === 'content_filter') return 'error';
   return 'stop';
 }

@@ -4,6 +4,7 @@ import { startFakeOpenAI, type FakeOpenAIHandle, type FakeReply } from '@keelson
 import { builtinAgents } from '../../agents/builtin-agents';
 import { ProviderRegistry, type ModelRequest } from '../../model/provider';
 import { runAgent } from '../../run/run-agent';
+import { ToolRegistry } from '../../tools/tool-registry';
 import { collectChunks } from './collect-chunks';
 import { OpenAICompatibleProvider } from './openai-compatible-provider';
 
@@ -50,14 +51,35 @@ describe('OpenAICompatibleProvider streaming', () => {
     });
   });
 
-  it('carries a tool call id and name over its argument fragments; tool_calls finishes as stop', async () => {
+  it('carries a tool call id and name over its argument fragments; finish_reason tool_calls is tool_calls', async () => {
     const { provider } = await setup([{ toolCalls: [{ id: 'call_abc', name: 'lookup', arguments: ['{"wo', 'rd":', '"keel"}'] }] }]);
     const chunks = await collectChunks(provider, req);
     const calls = chunks.filter((c) => c.type === 'tool_call');
     assert.ok(calls.every((c) => c.id === 'call_abc' && c.name === 'lookup'));
     assert.equal(calls.map((c) => c.argumentsDelta).join(''), '{"word":"keel"}');
     assert.equal(calls.length, 4, 'the opening fragment and three argument fragments');
-    assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'stop' });
+    assert.deepEqual(chunks.at(-1), { type: 'finish', reason: 'tool_calls' });
+  });
+
+  it('sends tool turns as assistant tool_calls and role tool messages', async () => {
+    const { fake, provider } = await setup([{ text: 'ok' }]);
+    await collectChunks(provider, {
+      model: 'gpt-test',
+      messages: [
+        { role: 'user', content: 'Look up keel' },
+        { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'lookup', arguments: '{"word":"keel"}' }] },
+        { role: 'tool', toolCallId: 'call_1', name: 'lookup', content: 'the spine of a ship' },
+        { role: 'assistant', content: 'One more.', toolCalls: [{ id: 'call_2', name: 'lookup', arguments: '{"word":' }] },
+        { role: 'tool', toolCallId: 'call_2', name: 'lookup', content: 'Error: invalid JSON', isError: true },
+      ],
+    });
+    assert.deepEqual((fake.requests[0]!.body as { messages: unknown }).messages, [
+      { role: 'user', content: 'Look up keel' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '{"word":"keel"}' } }] },
+      { role: 'tool', tool_call_id: 'call_1', content: 'the spine of a ship' },
+      { role: 'assistant', content: 'One more.', tool_calls: [{ id: 'call_2', type: 'function', function: { name: 'lookup', arguments: '{"word":' } }] },
+      { role: 'tool', tool_call_id: 'call_2', content: 'Error: invalid JSON' },
+    ]);
   });
 
   it('maps finish_reason length', async () => {
@@ -90,5 +112,30 @@ describe('OpenAICompatibleProvider streaming', () => {
     assert.equal(deltas.join(''), 'Hi from the fake.');
     assert.equal(outcome.finishReason, 'stop');
     assert.deepEqual({ ...outcome.usage }, { inputTokens: 20, outputTokens: 5, totalTokens: 25, cachedInputTokens: 0 });
+  });
+
+  it('runs a tool loop end to end: tool_calls, then the tool message in the next request, then the answer', async () => {
+    const { fake, provider } = await setup([
+      { toolCalls: [{ id: 'call_up', name: 'upper', arguments: ['{"text"', ':"keel"}'] }], usage: { promptTokens: 30, completionTokens: 8 } },
+      { text: 'KEEL', usage: { promptTokens: 50, completionTokens: 2 } },
+    ]);
+    const tools = new ToolRegistry([
+      {
+        name: 'upper',
+        description: 'Upper-cases text',
+        parameters: { type: 'object', properties: { text: { type: 'string' } }, required: ['text'] },
+        run: async (args) => String(args['text']).toUpperCase(),
+      },
+    ]);
+    const base = builtinAgents()[0]!;
+    const agent = { ...base, systemPrompt: '', tools: ['upper'], limits: { ...base.limits, maxSteps: 3 }, model: { provider: 'local-openai', name: 'gpt-test' } };
+    const outcome = await runAgent({ agent, messages: [{ role: 'user', content: 'shout keel' }], providers: new ProviderRegistry([provider]), tools });
+    assert.equal(outcome.output, 'KEEL');
+    assert.equal(outcome.usage.totalTokens, 90);
+    assert.deepEqual((fake.requests[1]!.body as { messages: unknown }).messages, [
+      { role: 'user', content: 'shout keel' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'call_up', type: 'function', function: { name: 'upper', arguments: '{"text":"keel"}' } }] },
+      { role: 'tool', tool_call_id: 'call_up', content: 'KEEL' },
+    ]);
   });
 });
