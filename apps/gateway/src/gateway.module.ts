@@ -11,6 +11,8 @@ import { ApiKeys } from './auth/api-keys';
 import { AuthGuard } from './auth/auth.guard';
 import type { GatewayConfig } from './config';
 import { GATEWAY_CONFIG } from './gateway.tokens';
+import { OpenAIController } from './openai/openai.controller';
+import { OpenAIErrorHook } from './openai/openai-errors';
 import { SessionSocketServer } from './sessions/session-socket';
 import { SessionsController } from './sessions/sessions.controller';
 import { TurnRelay } from './sessions/turn-relay';
@@ -45,7 +47,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
         HealthModule,
       ],
-      controllers: [InvokeController, SessionsController, TasksController],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -89,6 +91,7 @@ export class GatewayModule {
             new SessionSocketServer({ keys, sessions, relay, logger, maxPayload: config.BODY_LIMIT_BYTES }),
         },
         SocketLifecycle,
+        OpenAIErrorHook,
       ],
     };
   }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ChatMessageSchema, RunOutcomeSchema } from './agents';
-import { AGENT_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
+import { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
 
 /** Stateless request-response: the call carries its full context, one of `input` or `messages`. */
 export const InvokeRequestSchema = z
@@ -23,6 +23,14 @@ export const InvokeRpcRequestSchema = z.object({
   tenant: z.string().regex(TENANT_ID_PATTERN),
   agentId: z.string().regex(AGENT_ID_PATTERN),
   messages: z.array(ChatMessageSchema).min(1),
+  /**
+   * Asks for the run's events as well as the reply: the responder publishes run.started, coalesced
+   * run.delta and run.completed / run.failed on `Subjects.invokeRun(tenant, runId)` before it replies.
+   * The caller subscribes to that subject before sending the request.
+   */
+  runId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
+  /** Caps the agent's output tokens for this call (never above the agent's own limit). */
+  maxOutputTokens: z.number().int().positive().optional(),
 });
 export type InvokeRpcRequest = z.infer<typeof InvokeRpcRequestSchema>;
 

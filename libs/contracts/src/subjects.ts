@@ -20,6 +20,10 @@ export const Subjects = {
   taskRun: (tenant: string, taskId: string) => `keelson.runs.${tenant}.tasks.${taskId}`,
   sessionRun: (tenant: string, sessionId: string, turn: number) =>
     `keelson.runs.${tenant}.sessions.${sessionId}.${turn}`,
+  /** Every turn's events of one session: the filter a session stream is replayed and followed with. */
+  sessionRuns: (tenant: string, sessionId: string) => `keelson.runs.${tenant}.sessions.${sessionId}.>`,
+  /** The events of one streamed stateless invocation (the invoke RPC with a `runId`). */
+  invokeRun: (tenant: string, runId: string) => `keelson.runs.${tenant}.invokes.${runId}`,
   allRuns: 'keelson.runs.>',
   /** Messages that were given up on, with the reason, for operators to inspect and replay. */
   deadLetter: (stream: string) => `keelson.dlq.${stream.toLowerCase()}`,

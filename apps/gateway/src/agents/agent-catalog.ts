@@ -13,6 +13,15 @@ export class AgentCatalog {
     if (this.registry instanceof AgentFileRegistry) this.registry.close();
   }
 
+  /** The ids of the agents it routes to, in registration order. */
+  list(): string[] {
+    return this.registry.list().map((agent) => agent.id);
+  }
+
+  has(agentId: string): boolean {
+    return this.registry.has(agentId);
+  }
+
   require(agentId: string): void {
     if (!this.registry.has(agentId)) {
       throw new KeelsonError(404, ErrorCodes.agentNotFound, `no agent "${agentId}"`, 'agentId');

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { InvokeRpcReplySchema } from '@keelson/contracts';
-import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
+import { AgentRegistry, OfflineModel, ProviderRegistry, RecordingPublisher, builtinAgents } from '@keelson/runtime';
 import { answerInvoke } from './answer-invoke';
 
 const deps = { agents: new AgentRegistry(builtinAgents()), providers: new ProviderRegistry([new OfflineModel()]) };
@@ -45,5 +45,36 @@ describe('answerInvoke', () => {
     assert.equal(reply.status, 502);
     assert.equal(reply.code, 'agent_failed');
     assert.match(reply.message, /failed on purpose/);
+  });
+
+  it('with a runId, publishes started, deltas and completed on the invoke run subject before replying', async () => {
+    const publisher = new RecordingPublisher();
+    const reply = await answerInvoke(request({ runId: 'inv_abc' }), { ...deps, publisher });
+    assert.ok(reply.ok);
+    assert.ok(publisher.published.every((p) => p.subject === 'keelson.runs.dev.invokes.inv_abc'));
+    const types = publisher.types();
+    assert.equal(types[0], 'run.started');
+    assert.equal(types.at(-1), 'run.completed');
+    assert.ok(types.includes('run.delta'));
+    const text = publisher.published
+      .filter((p) => p.event.type.includes('run.delta'))
+      .map((p) => p.event.data['text'] as string)
+      .join('');
+    assert.equal(text, reply.outcome.output);
+  });
+
+  it('with a runId, a failed run publishes run.failed and replies 502', async () => {
+    const publisher = new RecordingPublisher();
+    const reply = await answerInvoke(request({ runId: 'inv_f', messages: [{ role: 'user', content: '__fail__' }] }), { ...deps, publisher });
+    assert.ok(!reply.ok);
+    assert.equal(reply.status, 502);
+    assert.equal(publisher.types().at(-1), 'run.failed');
+  });
+
+  it('caps output tokens at maxOutputTokens', async () => {
+    const long = 'word '.repeat(200);
+    const capped = await answerInvoke(request({ messages: [{ role: 'user', content: long }], maxOutputTokens: 3 }), deps);
+    assert.ok(capped.ok);
+    assert.ok(capped.outcome.usage.outputTokens <= 3, `${capped.outcome.usage.outputTokens}`);
   });
 });

@@ -1,13 +1,14 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { QueueGroups, Subjects } from '@keelson/contracts';
-import { serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
+import { JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { answerInvoke } from './answer-invoke';
 
 /**
- * Answers stateless invocations over core NATS request-reply, as one member of the agents queue group.
+ * Answers stateless invocations over core NATS request-reply, as one member of the agents queue group;
+ * a request with a `runId` also gets its run's events published (the gateway's streamed invocations).
  * Starts once the application has initialised; stops (answering what it already received) before the
  * NATS connection drains on shutdown.
  */
@@ -18,6 +19,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
+    @Inject(JETSTREAM_PUBLISHER) private readonly publisher: JetStreamPublisher,
     private readonly agents: AgentRegistry,
     private readonly providers: ProviderRegistry,
   ) {}
@@ -27,7 +29,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
       this.nats,
       Subjects.invokeRpc,
       QueueGroups.agents,
-      (request: unknown) => answerInvoke(request, { agents: this.agents, providers: this.providers }),
+      (request: unknown) => answerInvoke(request, { agents: this.agents, providers: this.providers, publisher: this.publisher }),
       { logger: this.logger },
     );
     this.logger.info('answering invoke requests', { subject: Subjects.invokeRpc, queue: QueueGroups.agents });

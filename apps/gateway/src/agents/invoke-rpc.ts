@@ -1,0 +1,24 @@
+import { ErrorCodes, KeelsonError, Subjects, type ErrorCode, type InvokeRpcReply, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
+import { NoRespondersError, RequestTimeoutError, request } from '@keelson/messaging';
+import type { NatsConnection } from 'nats';
+
+/**
+ * Sends the invoke RPC to whichever agent replica answers first and returns the outcome; every failure is
+ * a KeelsonError (503 nobody answering, 504 timeout, or the responder's own error reply).
+ */
+export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, timeoutMs: number): Promise<RunOutcome> {
+  let reply: InvokeRpcReply;
+  try {
+    reply = await request<InvokeRpcReply>(nats, Subjects.invokeRpc, rpc, { timeoutMs });
+  } catch (err) {
+    if (err instanceof NoRespondersError) {
+      throw new KeelsonError(503, ErrorCodes.unavailable, 'no agent runtime is running; try again shortly');
+    }
+    if (err instanceof RequestTimeoutError) {
+      throw new KeelsonError(504, ErrorCodes.timeout, `the agent did not answer within ${timeoutMs} ms`);
+    }
+    throw err;
+  }
+  if (!reply.ok) throw new KeelsonError(reply.status, reply.code as ErrorCode, reply.message, reply.field);
+  return reply.outcome;
+}
