@@ -302,8 +302,8 @@ function openapi(schemas) {
             '',
             'With `Accept: text/event-stream` the reply is Server-Sent Events: `run.started`, `run.delta`..., then',
             '`run.completed` or `run.failed`; each `data` line is a CloudEvent (see `x-sse-events`). An error after the stream',
-            'started arrives as `event: error` with `{code, message, field?}`. SSE ids here are opaque: a turn cannot be resumed',
-            'with Last-Event-ID; read `GET /v1/sessions/{id}` for the stored reply.',
+            'started arrives as `event: error` with `{code, message, field?}`. Each event\'s `id` is its run-log sequence: a',
+            'client cut off mid-turn reconnects to `GET /v1/sessions/{id}/events` with that `Last-Event-ID` and gets the rest.',
           ].join('\n'),
           parameters: [
             sessionIdParam,
@@ -338,6 +338,50 @@ function openapi(schemas) {
           },
         },
       },
+      '/v1/sessions/{sessionId}/events': {
+        get: {
+          tags: ['sessions'],
+          operationId: 'streamSessionEvents',
+          summary: 'The session\'s run log as Server-Sent Events: replay, resume, follow',
+          description: [
+            'Every turn\'s run events, in order, each with `id: <run-log sequence>`: replayed from the start of the tenant\'s',
+            'replay window (RUN_LOG_RETENTION, RUN_LOG_RETENTION_BY_TENANT; 24 h by default), or after `Last-Event-ID`, then',
+            'followed live until the client disconnects. A client that reconnects with the id of the last event it saw gets',
+            'each missed event once, then the live ones. Errors after the stream started arrive as `event: error`.',
+          ].join('\n'),
+          parameters: [
+            sessionIdParam,
+            {
+              name: 'Last-Event-ID',
+              in: 'header',
+              required: false,
+              description: 'The id (run-log sequence) of the last event the client saw; the stream resumes after it. `0` or absent: from the start of the window.',
+              schema: { type: 'string', pattern: '^\\d+$' },
+            },
+          ],
+          responses: {
+            200: {
+              description: 'Server-Sent Events, open until the client goes.',
+              content: {
+                'text/event-stream': {
+                  schema: { type: 'string', description: 'Server-Sent Events; see `x-sse-events` for each event\'s data.' },
+                  'x-sse-events': { ...runSseEvents, error: schemas.ErrorBody.properties.error },
+                },
+              },
+            },
+            400: errorResponse(
+              '`Last-Event-ID` is not digits, is past the end of the run log, or is an event of another session; `field` is `Last-Event-ID`.',
+              [E.validationFailed],
+            ),
+            ...readErrors,
+            404: errorResponse('No such session for this tenant.', [E.sessionNotFound]),
+            410: errorResponse(
+              '`Last-Event-ID` is older than the tenant\'s replay window, or the run log no longer holds it. Reconnect without it to replay what is kept.',
+              [E.replayWindowExceeded],
+            ),
+          },
+        },
+      },
       '/v1/sessions/{sessionId}/ws': {
         get: {
           tags: ['sessions'],
@@ -348,15 +392,30 @@ function openapi(schemas) {
             'before the upgrade: a bad key or unknown session is a plain HTTP error response and no socket.',
             '',
             'Client frames: text frames holding JSON `{"content": "..."}` (SendMessageRequest), one turn each, up to BODY_LIMIT_BYTES.',
-            'Server frames: `{"event": "run.started" | "run.delta" | "run.completed" | "run.failed", "data": <CloudEvent>}` for each',
-            'run event of each turn, and `{"event": "error", "data": {"code", "message", "field"?}}` when a frame cannot be',
-            'handled (binary frame or bad JSON: `invalid_json`/`validation_failed`; session gone: `session_not_found`). The socket',
-            'stays open after an error. Closing the socket stops the relay; a queued turn still runs and is stored.',
+            'Server frames: `{"event": "run.started" | "run.delta" | "run.completed" | "run.failed", "seq": <run-log sequence>,',
+            '"data": <CloudEvent>}` for each run event of each turn, and `{"event": "error", "data": {"code", "message", "field"?}}`',
+            'when a frame cannot be handled (binary frame or bad JSON: `invalid_json`/`validation_failed`; session gone:',
+            '`session_not_found`). The socket stays open after an error. Closing the socket stops the relay; a queued turn still',
+            'runs and is stored.',
+            '',
+            'Resume: the client frame `{"resumeFrom": <seq>}` replays the session\'s events (every turn) after that sequence, `0`',
+            'meaning the start of the tenant\'s replay window, then follows new ones live. While following, a turn sent on the',
+            'socket is delivered by the follower, once. A bad `resumeFrom` is an error frame with `field: "resumeFrom"`',
+            '(`validation_failed`), one older than the replay window `replay_window_exceeded`.',
             'A plain GET without the upgrade headers is 404 `not_found`.',
           ].join('\n'),
           parameters: [sessionIdParam],
           'x-websocket-frames': {
-            client: ref('SendMessageRequest'),
+            client: {
+              oneOf: [
+                ref('SendMessageRequest'),
+                {
+                  type: 'object',
+                  properties: { resumeFrom: { type: 'integer', minimum: 0, description: 'The seq of the last event frame received.' } },
+                  required: ['resumeFrom'],
+                },
+              ],
+            },
             server: { oneOf: [...Object.entries(runSseEvents).map(([name, schema]) => wsFrame(name, schema)), ref('WsErrorFrame')] },
           },
           responses: {
@@ -483,7 +542,11 @@ function openapi(schemas) {
 }
 
 function wsFrame(name, schema) {
-  return { type: 'object', properties: { event: { const: name }, data: schema }, required: ['event', 'data'] };
+  return {
+    type: 'object',
+    properties: { event: { const: name }, seq: { type: 'integer', description: 'The event\'s run-log sequence, for resumeFrom.' }, data: schema },
+    required: ['event', 'seq', 'data'],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------

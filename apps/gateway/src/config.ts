@@ -1,5 +1,6 @@
 import { baseServiceConfig, integer, loadConfig, port } from '@keelson/config';
 import { z } from 'zod';
+import { runLogRetention, runLogRetentionByTenant } from './run-log/retention';
 
 export const gatewayConfigSchema = baseServiceConfig.extend({
   ...port('PORT', 8080),
@@ -15,6 +16,10 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   PUBLISH_TIMEOUT_MS: integer(5_000, 100),
   /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */
   AGENTS_DIR: z.string().min(1, 'set it to a directory of agent files, or leave it unset').optional(),
+  /** How far back a session stream may be replayed or resumed (docs/operations.md); default the run log's max age. */
+  RUN_LOG_RETENTION: runLogRetention,
+  /** Per-tenant replay windows as JSON, e.g. `{"acme":"2h"}`; tenants not named use RUN_LOG_RETENTION. */
+  RUN_LOG_RETENTION_BY_TENANT: runLogRetentionByTenant,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

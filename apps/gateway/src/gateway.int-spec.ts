@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Streams } from '@keelson/contracts';
+import { EventTypes, Streams, Subjects } from '@keelson/contracts';
 import {
   freePort,
   startApp,
@@ -133,6 +133,7 @@ describe('gateway over HTTP', () => {
       ['DELETE', '/v1/sessions/ses_missing', 'session_not_found'],
       ['POST', '/v1/sessions/ses_missing/messages', 'session_not_found'],
       ['GET', '/v1/sessions/not.a.valid.id', 'session_not_found'],
+      ['GET', '/v1/sessions/ses_missing/events', 'session_not_found'],
       ['GET', '/v1/tasks/tsk_missing', 'task_not_found'],
       ['GET', '/v1/tasks/tsk_missing/events', 'task_not_found'],
     ];
@@ -159,6 +160,42 @@ describe('gateway over HTTP', () => {
     const res = await json(await call('/v1/nothing-here'));
     assert.equal(res.status, 404);
     assert.equal(res.body.error.code, 'not_found');
+  });
+
+  it('replays a session\'s run log as SSE after Last-Event-ID, follows it live, and checks the resume point', async () => {
+    const sessionId = (await json(await call('/v1/sessions', { method: 'POST', body: '{"agentId":"assistant"}' }))).body.sessionId;
+    const other = (await json(await call('/v1/sessions', { method: 'POST', body: '{"agentId":"assistant"}' }))).body.sessionId;
+    const js = nc.jetstream();
+    const logEvent = async (session: string, turn: number, type: string, id: string) =>
+      (await js.publish(Subjects.sessionRun('dev', session, turn), JSONCodec().encode({ specversion: '1.0', id, type, source: '/t', data: {} }))).seq;
+    const seqs = [
+      await logEvent(sessionId, 1, EventTypes.runStarted, 'a'),
+      await logEvent(sessionId, 1, EventTypes.runDelta, 'b'),
+      await logEvent(sessionId, 1, EventTypes.runCompleted, 'c'),
+    ];
+    const foreign = await logEvent(other, 1, EventTypes.runStarted, 'x');
+
+    const abort = new AbortController();
+    const res = await call(`/v1/sessions/${sessionId}/events`, { headers: { 'last-event-id': String(seqs[0]) }, signal: abort.signal });
+    assert.equal(res.status, 200);
+    const live = logEvent(sessionId, 2, EventTypes.runStarted, 'd');
+    let text = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      text += decoder.decode(chunk, { stream: true });
+      if ((text.match(/\n\n/g) ?? []).length >= 3) break;
+    }
+    abort.abort();
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(ids, [seqs[1], seqs[2], await live]);
+    assert.deepEqual([...text.matchAll(/^event: (.+)$/gm)].map((m) => m[1]), ['run.delta', 'run.completed', 'run.started']);
+
+    const refuse = async (value: string) => json(await call(`/v1/sessions/${sessionId}/events`, { headers: { 'last-event-id': value } }));
+    for (const bad of ['abc', String(foreign), '999999999']) {
+      const refused = await refuse(bad);
+      assert.equal(refused.status, 400, bad);
+      assert.equal(refused.body.error.field, 'Last-Event-ID');
+    }
   });
 
   it('creates, reads and deletes a session', async () => {

@@ -13,6 +13,7 @@ import type { GatewayConfig } from './config';
 import { GATEWAY_CONFIG } from './gateway.tokens';
 import { OpenAIController } from './openai/openai.controller';
 import { OpenAIErrorHook } from './openai/openai-errors';
+import { RetentionPolicy } from './run-log/retention';
 import { SessionSocketServer } from './sessions/session-socket';
 import { SessionsController } from './sessions/sessions.controller';
 import { TurnRelay } from './sessions/turn-relay';
@@ -58,6 +59,7 @@ export class GatewayModule {
             new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
         },
         AuthGuard,
+        { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,
           inject: [REDIS_CLIENT],
@@ -86,9 +88,9 @@ export class GatewayModule {
         },
         {
           provide: SessionSocketServer,
-          inject: [SessionStore, TurnRelay],
-          useFactory: (sessions: SessionStore, relay: TurnRelay) =>
-            new SessionSocketServer({ keys, sessions, relay, logger, maxPayload: config.BODY_LIMIT_BYTES }),
+          inject: [SessionStore, TurnRelay, NATS_CONNECTION, RetentionPolicy],
+          useFactory: (sessions: SessionStore, relay: TurnRelay, nats: NatsConnection, retention: RetentionPolicy) =>
+            new SessionSocketServer({ keys, sessions, relay, nats, retention, logger, maxPayload: config.BODY_LIMIT_BYTES }),
         },
         SocketLifecycle,
         OpenAIErrorHook,

@@ -20,7 +20,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
         logger,
       }),
       HealthModule,
-      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR }),
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config }),
       InvokeModule,
       SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
     ],

@@ -1,7 +1,8 @@
-import { baseServiceConfig, integer, loadConfig, port } from '@keelson/config';
+import { baseServiceConfig, modelProviderSettings, integer, loadConfig, port } from '@keelson/config';
 import { z } from 'zod';
 
 export const sessionAgentConfigSchema = baseServiceConfig.extend({
+  ...modelProviderSettings,
   ...port('HEALTH_PORT', 8081),
   HOST: z.string().min(1).default('127.0.0.1'),
   // The gateway reads the same two settings with the same bounds: both sides must agree on a session's

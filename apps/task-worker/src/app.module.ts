@@ -20,7 +20,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
         logger,
       }),
       HealthModule,
-      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR }),
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config }),
       TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer }),
     ],
   })

@@ -1,8 +1,9 @@
-import { baseServiceConfig, integer, integerList, loadConfig, port } from '@keelson/config';
+import { baseServiceConfig, modelProviderSettings, integer, integerList, loadConfig, port } from '@keelson/config';
 import { Consumers } from '@keelson/contracts';
 import { z } from 'zod';
 
 export const taskWorkerConfigSchema = baseServiceConfig.extend({
+  ...modelProviderSettings,
   ...port('HEALTH_PORT', 8082),
   HOST: z.string().min(1).default('127.0.0.1'),
   /** How long a task's record outlives its last change; the gateway reads the same setting. */

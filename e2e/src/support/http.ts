@@ -37,6 +37,12 @@ export interface SseEvent {
 /** Parses a text/event-stream body into events, until the server ends the stream. */
 export async function readSse(res: Response): Promise<SseEvent[]> {
   const events: SseEvent[] = [];
+  for await (const event of sseEvents(res)) events.push(event);
+  return events;
+}
+
+/** The events of a text/event-stream body as they arrive; stop early with break (and abort the request). */
+export async function* sseEvents(res: Response): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -56,9 +62,8 @@ export async function readSse(res: Response): Promise<SseEvent[]> {
         else if (field === 'data') event.dataLines.push(value);
       }
       if (event.dataLines.length) {
-        events.push({ event: event.event ?? 'message', ...(event.id ? { id: event.id } : {}), data: JSON.parse(event.dataLines.join('\n')) });
+        yield { event: event.event ?? 'message', ...(event.id ? { id: event.id } : {}), data: JSON.parse(event.dataLines.join('\n')) };
       }
     }
   }
-  return events;
 }

@@ -14,6 +14,8 @@ export const ErrorCodes = {
   methodNotAllowed: 'method_not_allowed',
   /** An idempotency key already taken, within the de-duplication window, by a message that is not this tenant's. */
   idempotencyConflict: 'idempotency_conflict',
+  /** A resume point (Last-Event-ID, resumeFrom) older than the tenant's replay window or gone from the run log. */
+  replayWindowExceeded: 'replay_window_exceeded',
   timeout: 'timeout',
   unavailable: 'unavailable',
   agentFailed: 'agent_failed',

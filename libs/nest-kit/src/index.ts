@@ -13,3 +13,4 @@ export * from './http/json-body';
 export * from './agents/agents.module';
 export * from './bootstrap/health-only-service';
 export * from './bootstrap/run-service';
+export * from './agents/model-providers';

@@ -1,26 +1,43 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ErrorCodes, KeelsonError, SendMessageRequestSchema, parseOrThrow, type ErrorBody } from '@keelson/contracts';
+import { ErrorCodes, KeelsonError, SendMessageRequestSchema, Subjects, parseOrThrow, type ErrorBody } from '@keelson/contracts';
 import type { MessagingLogger } from '@keelson/messaging';
 import { toErrorResponse } from '@keelson/nest-kit';
+import type { NatsConnection } from 'nats';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ApiKeys } from '../auth/api-keys';
 import { authenticate } from '../auth/authenticate';
 import type { SessionStore } from '@keelson/state';
+import { resumePoint } from '../run-log/resume-point';
+import type { RetentionPolicy } from '../run-log/retention';
+import { readRunLog } from '../run-log/run-log-reader';
 import type { TurnRelay } from './turn-relay';
 
 const PATH = /^\/v1\/sessions\/([A-Za-z0-9_-]{1,128})\/ws$/;
 
 /**
  * `GET /v1/sessions/{id}/ws`: each text frame `{"content": "..."}` is one turn; its run events come back as
- * `{"event": "run.delta", "data": <CloudEvent>}` frames, errors as `{"event": "error", "data": {code, message, field}}`.
- * Authentication happens before the upgrade, so a bad key gets a plain HTTP 401 and no socket.
+ * `{"event": "run.delta", "seq": 42, "data": <CloudEvent>}` frames, `seq` being the event's run-log sequence;
+ * errors as `{"event": "error", "data": {code, message, field}}`.
+ *
+ * A frame `{"resumeFrom": <seq>}` (0: from the start of the tenant's replay window) replays the session's
+ * events after that sequence, every turn, then follows new ones live until the socket closes or another
+ * resume frame replaces it. While following, turns sent on the socket are delivered by the follower only, so
+ * no event arrives twice. Authentication happens before the upgrade, so a bad key gets a plain HTTP 401.
  */
 export class SessionSocketServer {
   private readonly wss: WebSocketServer;
 
   constructor(
-    private readonly deps: { keys: ApiKeys; sessions: SessionStore; relay: TurnRelay; logger: MessagingLogger; maxPayload: number },
+    private readonly deps: {
+      keys: ApiKeys;
+      sessions: SessionStore;
+      relay: TurnRelay;
+      nats: NatsConnection;
+      retention: RetentionPolicy;
+      logger: MessagingLogger;
+      maxPayload: number;
+    },
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayload });
   }
@@ -54,9 +71,36 @@ export class SessionSocketServer {
   }
 
   private serve(ws: WebSocket, tenant: string, sessionId: string): void {
-    const send = (event: string, data: unknown) => {
-      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ event, data }));
+    const send = (event: string, data: unknown, seq?: number) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(seq === undefined ? { event, data } : { event, seq, data }));
     };
+    /** The live follower started by the latest resume frame, if any. */
+    let follower: AbortController | undefined;
+    /** Turns relayed directly; a resume takes them over. */
+    const relayed = new Set<() => void>();
+    ws.once('close', () => {
+      follower?.abort();
+      for (const cancel of relayed) cancel();
+    });
+
+    const resume = async (resumeFrom: unknown) => {
+      if (typeof resumeFrom !== 'number' || !Number.isSafeInteger(resumeFrom) || resumeFrom < 0) {
+        throw new KeelsonError(400, ErrorCodes.validationFailed, 'resumeFrom must be the seq (a whole number) of an event you received', 'resumeFrom');
+      }
+      const filter = Subjects.sessionRuns(tenant, sessionId);
+      const { nats, retention } = this.deps;
+      const start = await resumePoint({ nats, retention, tenant, filter, value: String(resumeFrom), field: 'resumeFrom' });
+      follower?.abort();
+      const abort = new AbortController();
+      follower = abort;
+      for (const cancel of relayed) cancel();
+      try {
+        for await (const frame of readRunLog(nats, filter, start, abort.signal)) send(frame.name, frame.event, frame.seq);
+      } finally {
+        if (follower === abort) follower = undefined;
+      }
+    };
+
     ws.on('message', (raw, isBinary) => {
       void (async () => {
         try {
@@ -67,10 +111,19 @@ export class SessionSocketServer {
           } catch {
             throw new KeelsonError(400, ErrorCodes.invalidJson, 'the frame is not valid JSON', 'frame');
           }
+          if (typeof body === 'object' && body !== null && 'resumeFrom' in body) {
+            await resume(body.resumeFrom);
+            return;
+          }
           const { content } = parseOrThrow(SendMessageRequestSchema, body);
           const turn = await this.deps.relay.send(tenant, sessionId, content);
-          ws.once('close', () => turn.cancel());
-          for await (const frame of turn.events) send(frame.name, frame.event);
+          if (follower) return; // the follower delivers this turn's events
+          relayed.add(turn.cancel);
+          try {
+            for await (const frame of turn.events) send(frame.name, frame.event, frame.seq);
+          } finally {
+            relayed.delete(turn.cancel);
+          }
         } catch (err) {
           const { status, body } = toErrorResponse(err);
           if (status >= 500) this.deps.logger.error('websocket turn failed', { error: err });

@@ -5,6 +5,7 @@ import {
   KeelsonError,
   RunEventNames,
   SendMessageRequestSchema,
+  Subjects,
   newSessionId,
   parseOrThrow,
   type RunCompleted,
@@ -13,13 +14,17 @@ import {
   type SessionView,
   type TurnReply,
 } from '@keelson/contracts';
-import { toErrorResponse } from '@keelson/nest-kit';
+import { NATS_CONNECTION, toErrorResponse } from '@keelson/nest-kit';
 import { SessionStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
+import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
+import { resumePoint } from '../run-log/resume-point';
+import { RetentionPolicy } from '../run-log/retention';
+import { readRunLog } from '../run-log/run-log-reader';
 import { requireResourceId } from './session-id';
 import { TurnRelay, type TurnInFlight } from './turn-relay';
 
@@ -33,6 +38,8 @@ export class SessionsController {
     @Inject(SessionStore) private readonly sessions: SessionStore,
     @Inject(TurnRelay) private readonly relay: TurnRelay,
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
+    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(RetentionPolicy) private readonly retention: RetentionPolicy,
   ) {}
 
   @Post()
@@ -47,9 +54,35 @@ export class SessionsController {
 
   @Get(':sessionId')
   async get(@Tenant() tenant: string, @Param('sessionId') sessionId: string): Promise<SessionView> {
-    const view = await this.sessions.get(tenant, requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId'));
-    if (!view) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
-    return view;
+    return this.require(tenant, sessionId);
+  }
+
+  /**
+   * The session's run log as SSE, every turn, each event's `id` its run-log sequence: replayed from the
+   * start of the tenant's replay window, or after `Last-Event-ID`, then followed live until the client goes.
+   */
+  @Get(':sessionId/events')
+  async events(
+    @Tenant() tenant: string,
+    @Param('sessionId') sessionId: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.require(tenant, sessionId);
+    const filter = Subjects.sessionRuns(tenant, sessionId);
+    const start = await resumePoint({ nats: this.nats, retention: this.retention, tenant, filter, value: lastEventId, field: 'Last-Event-ID' });
+    reply.hijack();
+    const sse = new SseStream(reply.raw);
+    const abort = new AbortController();
+    void sse.closed.then(() => abort.abort());
+    try {
+      for await (const frame of readRunLog(this.nats, filter, start, abort.signal)) sse.send(frame.name, frame.event, String(frame.seq));
+    } catch (err) {
+      sse.send('error', toErrorResponse(err).body.error);
+    } finally {
+      abort.abort();
+      sse.end();
+    }
   }
 
   @Delete(':sessionId')
@@ -59,7 +92,10 @@ export class SessionsController {
     if (!deleted) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
   }
 
-  /** One turn: a JSON reply by default, or the reply's run events as SSE with `Accept: text/event-stream`. */
+  /**
+   * One turn: a JSON reply by default, or the reply's run events as SSE with `Accept: text/event-stream`, each
+   * `id` its run-log sequence: a client cut off mid-turn resumes with GET events and that Last-Event-ID.
+   */
   @Post(':sessionId/messages')
   async send(
     @Tenant() tenant: string,
@@ -78,12 +114,18 @@ export class SessionsController {
     }
     await reply.status(200).send(await collectTurn(sessionId, turn));
   }
+
+  private async require(tenant: string, sessionId: string): Promise<SessionView> {
+    const view = await this.sessions.get(tenant, requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId'));
+    if (!view) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
+    return view;
+  }
 }
 
 async function streamTurn(turn: TurnInFlight, sse: SseStream): Promise<void> {
   void sse.closed.then(() => turn.cancel());
   try {
-    for await (const frame of turn.events) sse.send(frame.name, frame.event, `${turn.turn}:${frame.event.id}`);
+    for await (const frame of turn.events) sse.send(frame.name, frame.event, String(frame.seq));
   } catch (err) {
     sse.send('error', toErrorResponse(err).body.error);
   } finally {

@@ -1,48 +1,25 @@
-import {
-  ErrorCodes,
-  EventTypes,
-  KeelsonError,
-  RunEventNames,
-  Subjects,
-  type CloudEvent,
-  type SessionTurn,
-} from '@keelson/contracts';
-import { decodeJson, type JetStreamPublisher } from '@keelson/messaging';
+import { ErrorCodes, KeelsonError, Subjects, type SessionTurn } from '@keelson/contracts';
+import type { JetStreamPublisher } from '@keelson/messaging';
 import type { SessionStore } from '@keelson/state';
-import type { NatsConnection, Subscription } from 'nats';
+import type { NatsConnection } from 'nats';
+import { isTerminal, readRunLog, type LoggedFrame } from '../run-log/run-log-reader';
 
-export interface RunEventFrame {
-  /** SSE event name: run.started, run.delta, run.completed, run.failed. */
-  name: string;
-  event: CloudEvent;
-}
+/** Kept here too for callers that decode run events themselves; the run-log reader owns them. */
+export { frameOf, isTerminal, type RunEventFrame } from '../run-log/run-log-reader';
 
 export interface TurnInFlight {
   turn: number;
-  /** Events of this turn in order, ending after run.completed or run.failed. */
-  events: AsyncIterable<RunEventFrame>;
+  /** Events of this turn in order, each with its run-log sequence, ending after run.completed or run.failed. */
+  events: AsyncIterable<LoggedFrame>;
   /** Stops listening (the turn itself still runs to completion on its owner). */
   cancel(): void;
 }
 
-const namesByType: Record<string, string> = {
-  [EventTypes.runStarted]: RunEventNames.started,
-  [EventTypes.runDelta]: RunEventNames.delta,
-  [EventTypes.runCompleted]: RunEventNames.completed,
-  [EventTypes.runFailed]: RunEventNames.failed,
-};
-
-export const isTerminal = (name: string): boolean => name === RunEventNames.completed || name === RunEventNames.failed;
-
-export function frameOf(event: CloudEvent): RunEventFrame | undefined {
-  const name = namesByType[event.type];
-  return name ? { name, event } : undefined;
-}
-
 /**
- * Queues a session turn on JetStream for the session's owner and relays its run events back.
- * The subscription to the turn's run subject is made before the turn is published, so no event can be
- * missed between the two.
+ * Queues a session turn on JetStream for the session's owner and relays its run events back from the run
+ * log. The turn's subject is new (its number was just reserved), so reading that subject from the start of
+ * the log sees every event of the turn, whenever the read begins, and each comes with the sequence a client
+ * can resume from (GET /v1/sessions/{id}/events with Last-Event-ID).
  */
 export class TurnRelay {
   constructor(
@@ -56,7 +33,6 @@ export class TurnRelay {
     const reserved = await this.sessions.reserveTurn(tenant, sessionId);
     if (!reserved) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
     const { turn } = reserved;
-    const subscription = this.nats.subscribe(Subjects.sessionRun(tenant, sessionId, turn));
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
       const command: SessionTurn = { sessionId, turn, content };
@@ -65,24 +41,26 @@ export class TurnRelay {
         timeoutMs: this.options.publishTimeoutMs,
       });
     } catch (err) {
-      subscription.unsubscribe();
       // The turns after this one must not wait for it; if even this fails, they pass it once it is old enough.
       await this.sessions.abandonTurn(tenant, sessionId, turn).catch(() => undefined);
       throw new KeelsonError(503, ErrorCodes.unavailable, `the turn could not be queued: ${(err as Error).message}`);
     }
-    return { turn, events: this.relay(subscription, turn), cancel: () => subscription.unsubscribe() };
+    const abort = new AbortController();
+    return {
+      turn,
+      events: this.relay(Subjects.sessionRun(tenant, sessionId, turn), turn, abort),
+      cancel: () => abort.abort(),
+    };
   }
 
-  private async *relay(subscription: Subscription, turn: number): AsyncGenerator<RunEventFrame> {
+  private async *relay(subject: string, turn: number, abort: AbortController): AsyncGenerator<LoggedFrame> {
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      subscription.unsubscribe();
+      abort.abort();
     }, this.options.turnTimeoutMs);
     try {
-      for await (const message of subscription) {
-        const frame = frameOf(decodeJson(message.data) as CloudEvent);
-        if (!frame) continue;
+      for await (const frame of readRunLog(this.nats, subject, {}, abort.signal)) {
         yield frame;
         if (isTerminal(frame.name)) return;
       }
@@ -95,7 +73,7 @@ export class TurnRelay {
       }
     } finally {
       clearTimeout(timer);
-      subscription.unsubscribe();
+      abort.abort();
     }
   }
 }

@@ -1,11 +1,15 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
-import { AgentFileRegistry, AgentRegistry, OfflineModel, ProviderRegistry, agentRegistryFor, builtinAgents } from '@keelson/runtime';
+import type { ModelProviderSettings } from '@keelson/config';
+import { AgentFileRegistry, AgentRegistry, ProviderRegistry, agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import type { MessagingLogger } from '@keelson/messaging';
 import { SERVICE_LOGGER } from '../infra/tokens';
+import { providersFrom } from './model-providers';
 
 export interface AgentsModuleOptions {
   /** A directory of agent files (AGENTS_DIR), watched and reloaded; unset serves the built-in agents. */
   agentsDir?: string | undefined;
+  /** Real model providers to offer besides the offline model. */
+  providers?: ModelProviderSettings;
 }
 
 /** Stops watching the agent directory when the app shuts down. */
@@ -19,7 +23,8 @@ class AgentFilesLifecycle implements OnApplicationShutdown {
 
 /**
  * The agents this replica can run and the model providers they run on: the agent files of `agentsDir`
- * when it is set (reloaded without a restart), else the built-in agents; only the offline model so far.
+ * when it is set (reloaded without a restart), else the built-in agents; the offline model plus the real
+ * providers configured (see providersFrom).
  * The classes themselves are the injection tokens; SERVICE_LOGGER (from InfraModule) logs reloads.
  */
 @Global()
@@ -35,7 +40,7 @@ export class AgentsModule {
           inject: [SERVICE_LOGGER],
           useFactory: (logger: MessagingLogger) => agentRegistryFor(options.agentsDir, builtinAgents, { logger }),
         },
-        { provide: ProviderRegistry, useFactory: () => new ProviderRegistry([new OfflineModel()]) },
+        { provide: ProviderRegistry, useFactory: () => providersFrom(options.providers ?? {}) },
         AgentFilesLifecycle,
       ],
       exports: [AgentRegistry, ProviderRegistry],
