@@ -59,7 +59,7 @@ export async function answerInvoke(raw: unknown, deps: InvokeDeps): Promise<Invo
         agentId: agent.id,
         source: INVOKE_EVENT_SOURCE,
       });
-      const result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log });
+      const result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true });
       await settleRunLog(log, result);
       return result.ok ? { ok: true, outcome: result.outcome } : errorReply(new KeelsonError(502, ErrorCodes.agentFailed, result.error.message));
     }

@@ -136,7 +136,15 @@ export class TurnHandler {
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
       const messages = [...begun.history, { role: 'user' as const, content }];
-      result = await runLogged({ agent, messages, providers: this.deps.providers, tools: this.deps.tools, log, signal: lease.signal });
+      result = await runLogged({
+        agent,
+        messages,
+        providers: this.deps.providers,
+        tools: this.deps.tools,
+        log,
+        signal: lease.signal,
+        interactive: true,
+      });
     } catch (err) {
       if (!(err instanceof LeaseLostError)) throw err;
       logger.warn('turn abandoned: its lease was lost while the agent ran', { sessionId, turn, reason: err.kind });

@@ -23,6 +23,8 @@ export interface LoggedRunOptions {
   /** The tools the run may use (see runAgent); each call and result is logged as run.tool_call / run.tool_result. */
   tools?: ToolRegistry;
   toolTimeoutMs?: number;
+  /** Someone is watching the stream: publish the first text at once (see DeltaCoalescer.firstImmediately). */
+  interactive?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
   const coalescer = new DeltaCoalescer({
     maxChars: DELTA_MAX_CHARS,
     maxDelayMs: DELTA_MAX_DELAY_MS,
+    firstImmediately: opts.interactive ?? false,
     flush: (text) => enqueue(() => log.delta(text)),
   });
 

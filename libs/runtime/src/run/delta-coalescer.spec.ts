@@ -81,4 +81,16 @@ describe('DeltaCoalescer', () => {
     assert.equal(await deltasOf(0), 1);
     assert.ok((await deltasOf(5)) > 1);
   });
+
+  it('sends the first text at once when someone is watching, then batches the rest', () => {
+    const flushed: string[] = [];
+    const coalescer = new DeltaCoalescer({ maxChars: 256, maxDelayMs: 60_000, firstImmediately: true, flush: (t) => flushed.push(t) });
+    coalescer.push('Hel');
+    assert.deepEqual(flushed, ['Hel'], 'the first token is not held back');
+    coalescer.push('lo ');
+    coalescer.push('world');
+    assert.deepEqual(flushed, ['Hel']);
+    coalescer.end();
+    assert.deepEqual(flushed, ['Hel', 'lo world']);
+  });
 });

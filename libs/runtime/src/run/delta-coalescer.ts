@@ -3,6 +3,11 @@ export interface DeltaCoalescerOptions {
   maxChars: number;
   /** Otherwise flush this long after the first unflushed push, so a slow model still streams. */
   maxDelayMs: number;
+  /**
+   * Send the first text at once, and batch only what follows: someone is watching, and time to first token
+   * is what they feel. Costs one more event per run, so async tasks leave it off.
+   */
+  firstImmediately?: boolean;
   flush: (text: string) => void;
 }
 
@@ -16,6 +21,7 @@ export class DeltaCoalescer {
   private buffer = '';
   private timer: NodeJS.Timeout | undefined;
   private ended = false;
+  private flushedAny = false;
   // A flush that throws from the timer has no caller to tell; it is rethrown by the next push() or end().
   private failure: unknown;
 
@@ -26,7 +32,7 @@ export class DeltaCoalescer {
     if (this.ended) throw new Error('DeltaCoalescer: push() after end()');
     if (text === '') return;
     this.buffer += text;
-    if (this.buffer.length >= this.options.maxChars) this.flushNow();
+    if (this.buffer.length >= this.options.maxChars || (this.options.firstImmediately && !this.flushedAny)) this.flushNow();
     else this.timer ??= setTimeout(() => this.flushFromTimer(), this.options.maxDelayMs);
   }
 
@@ -58,6 +64,7 @@ export class DeltaCoalescer {
     if (this.buffer === '') return;
     const text = this.buffer;
     this.buffer = '';
+    this.flushedAny = true;
     this.options.flush(text);
   }
 
