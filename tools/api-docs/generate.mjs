@@ -97,6 +97,8 @@ const components = [
   ['RunDeltaEvent', eventOf(c.EventTypes.runDelta, c.RunDeltaSchema), undefined, 'both'],
   ['RunCompletedEvent', eventOf(c.EventTypes.runCompleted, c.RunCompletedSchema), undefined, 'both'],
   ['RunFailedEvent', eventOf(c.EventTypes.runFailed, c.RunFailedSchema), undefined, 'both'],
+  ['RunToolCallEvent', eventOf(c.EventTypes.runToolCall, c.RunToolCallSchema), 'The model asked for a tool; its arguments as the model wrote them.', 'both'],
+  ['RunToolResultEvent', eventOf(c.EventTypes.runToolResult, c.RunToolResultSchema), 'What the tool returned to the model; `ok: false` for a refused or failed call.', 'both'],
   ['TaskResult', c.TaskResultSchema, 'The one final result of a task: `output` and `usage` on success, `error` on failure.', 'nats'],
   ['TaskCompletedEvent', eventOf(c.EventTypes.taskCompleted, c.TaskResultSchema), undefined, 'nats'],
   ['TaskFailedEvent', eventOf(c.EventTypes.taskFailed, c.TaskResultSchema), undefined, 'nats'],
@@ -162,6 +164,25 @@ const err = {
   internal: errorResponse('An unexpected failure, for example Redis not answering. Not caused by the request.', [E.internal]),
 };
 
+
+const openaiModel = {
+  type: 'object',
+  required: ['id', 'object', 'created', 'owned_by'],
+  properties: { id: { type: 'string' }, object: { const: 'model' }, created: { type: 'integer' }, owned_by: { const: 'keelson' } },
+};
+
+/** An error in OpenAI's shape, which only the OpenAI-compatible routes use. */
+function openaiError(description) {
+  return {
+    description,
+    content: json({
+      type: 'object',
+      required: ['error'],
+      properties: { error: { type: 'object', properties: { message: { type: 'string' }, type: { type: 'string' }, param: { type: ['string', 'null'] }, code: { type: ['string', 'null'] } } } },
+    }),
+  };
+}
+
 const bodyErrors = { 400: err.badBody, 401: err.unauthorized, 413: err.tooLarge, 415: err.mediaType, 500: err.internal };
 const readErrors = { 401: err.unauthorized, 500: err.internal };
 
@@ -211,8 +232,58 @@ function openapi(schemas) {
       { name: 'stateless', description: 'Request-response: the body carries the whole context, nothing is stored.' },
       { name: 'sessions', description: 'Stateful sessions: the history lives in Redis, turns run one at a time in order.' },
       { name: 'tasks', description: 'Async tasks: 202 once JetStream holds the task; poll, stream, or subscribe on NATS for the result.' },
+      { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: {
+      '/v1/models': {
+        get: {
+          tags: ['openai'],
+          operationId: 'listModels',
+          summary: 'The agents this gateway serves, as OpenAI models',
+          responses: {
+            200: {
+              description: '`{object: "list", data: [{id, object: "model", created, owned_by: "keelson"}]}`, one entry per agent.',
+              content: json({ type: 'object', required: ['object', 'data'], properties: { object: { const: 'list' }, data: { type: 'array', items: openaiModel } } }),
+            },
+            401: openaiError('Missing or unknown API key.'),
+          },
+        },
+      },
+      '/v1/models/{model}': {
+        get: {
+          tags: ['openai'],
+          operationId: 'getModel',
+          summary: 'One agent, as an OpenAI model',
+          parameters: [pathParam('model', 'An agent id.')],
+          responses: { 200: { description: 'The model.', content: json(openaiModel) }, 401: openaiError('Missing or unknown API key.'), 404: openaiError('No such agent (`code: model_not_found`).') },
+        },
+      },
+      '/v1/chat/completions': {
+        post: {
+          tags: ['openai'],
+          operationId: 'createChatCompletion',
+          summary: 'OpenAI chat completions, run by a Keelson agent (stateless)',
+          description: [
+            'The OpenAI request shape: `model` (an agent id), `messages` (system, user and assistant; string content or text parts),',
+            '`stream`, `stream_options.include_usage`, `max_tokens` / `max_completion_tokens` (cap the agent\'s limit), `n` = 1 only.',
+            'Unknown fields are ignored, as OpenAI clients send many. `tools` are not taken over this API yet.',
+            'Non-streamed: a `chat.completion` object. Streamed: `text/event-stream` of `chat.completion.chunk` objects',
+            '(the role first, content deltas, a chunk with `finish_reason`, a usage chunk when asked), then `data: [DONE]`.',
+          ].join('\n'),
+          requestBody: { required: true, content: json({ type: 'object', required: ['model', 'messages'], additionalProperties: true, properties: { model: { type: 'string' }, messages: { type: 'array', items: { type: 'object' } }, stream: { type: 'boolean' } } }) },
+          responses: {
+            200: {
+              description: 'A `chat.completion` object, or with `stream: true` a stream of `chat.completion.chunk` events ending with `[DONE]`.',
+              content: { ...json({ type: 'object', description: 'OpenAI `chat.completion`' }), 'text/event-stream': { schema: { type: 'string' } } },
+            },
+            400: openaiError('The request is not a valid chat completion request; `param` names the field.'),
+            401: openaiError('Missing or unknown API key.'),
+            404: openaiError('No such agent (`code: model_not_found`).'),
+            503: openaiError('No agent runtime is running.'),
+            504: openaiError('The agent did not answer in time.'),
+          },
+        },
+      },
       '/healthz': {
         get: {
           tags: ['health'],
@@ -728,6 +799,8 @@ function asyncapi(schemas) {
           runDelta: runEventMessage('RunDelta', 'RunDeltaEvent'),
           runCompleted: runEventMessage('RunCompleted', 'RunCompletedEvent'),
           runFailed: runEventMessage('RunFailed', 'RunFailedEvent'),
+          runToolCall: runEventMessage('RunToolCall', 'RunToolCallEvent'),
+          runToolResult: runEventMessage('RunToolResult', 'RunToolResultEvent'),
         },
         'x-jetstream': jetstream(c.Streams.runs),
       },
@@ -742,6 +815,8 @@ function asyncapi(schemas) {
           runDelta: runEventMessage('RunDelta', 'RunDeltaEvent'),
           runCompleted: runEventMessage('RunCompleted', 'RunCompletedEvent'),
           runFailed: runEventMessage('RunFailed', 'RunFailedEvent'),
+          runToolCall: runEventMessage('RunToolCall', 'RunToolCallEvent'),
+          runToolResult: runEventMessage('RunToolResult', 'RunToolResultEvent'),
         },
         'x-jetstream': jetstream(c.Streams.runs),
       },
@@ -786,6 +861,20 @@ function asyncapi(schemas) {
           }),
         },
         'x-jetstream': jetstream(c.Streams.deadLetters),
+      },
+      invokeRuns: {
+        address: sub(c.Subjects.invokeRun, 'tenant', 'runId'),
+        title: 'Run log of a streamed stateless invoke',
+        description:
+          'When the gateway streams a stateless run (`POST /v1/chat/completions` with `stream: true`), the session-agent publishes the run\'s events here while it answers the request; the gateway subscribes before it sends the request.',
+        parameters: { tenant: params.tenant, runId: param('The run id the gateway chose for this request.') },
+        messages: {
+          runStarted: runEventMessage('RunStarted', 'RunStartedEvent'),
+          runDelta: runEventMessage('RunDelta', 'RunDeltaEvent'),
+          runCompleted: runEventMessage('RunCompleted', 'RunCompletedEvent'),
+          runFailed: runEventMessage('RunFailed', 'RunFailedEvent'),
+        },
+        'x-jetstream': jetstream(c.Streams.runs),
       },
       invokeRpc: {
         address: c.Subjects.invokeRpc,

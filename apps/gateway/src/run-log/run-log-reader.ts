@@ -26,6 +26,8 @@ const namesByType: Record<string, string> = {
   [EventTypes.runDelta]: RunEventNames.delta,
   [EventTypes.runCompleted]: RunEventNames.completed,
   [EventTypes.runFailed]: RunEventNames.failed,
+  [EventTypes.runToolCall]: RunEventNames.toolCall,
+  [EventTypes.runToolResult]: RunEventNames.toolResult,
 };
 
 export const isTerminal = (name: string): boolean => name === RunEventNames.completed || name === RunEventNames.failed;
