@@ -99,6 +99,12 @@ const components = [
   ['RunFailedEvent', eventOf(c.EventTypes.runFailed, c.RunFailedSchema), undefined, 'both'],
   ['RunToolCallEvent', eventOf(c.EventTypes.runToolCall, c.RunToolCallSchema), 'The model asked for a tool; its arguments as the model wrote them.', 'both'],
   ['RunToolResultEvent', eventOf(c.EventTypes.runToolResult, c.RunToolResultSchema), 'What the tool returned to the model; `ok: false` for a refused or failed call.', 'both'],
+  [
+    'SessionPolicyEvent',
+    eventOf(c.EventTypes.sessionPolicy, c.SessionPolicyDecisionSchema),
+    'A concurrency decision (onBusy): a message that arrived while another turn ran was queued, rejected or interrupted it.',
+    'both',
+  ],
   ['TaskResult', c.TaskResultSchema, 'The one final result of a task: `output` and `usage` on success, `error` on failure.', 'nats'],
   ['TaskCompletedEvent', eventOf(c.EventTypes.taskCompleted, c.TaskResultSchema), undefined, 'nats'],
   ['TaskFailedEvent', eventOf(c.EventTypes.taskFailed, c.TaskResultSchema), undefined, 'nats'],
@@ -205,6 +211,7 @@ const runSseEvents = {
   [c.RunEventNames.delta]: ref('RunDeltaEvent'),
   [c.RunEventNames.completed]: ref('RunCompletedEvent'),
   [c.RunEventNames.failed]: ref('RunFailedEvent'),
+  [c.RunEventNames.policy]: ref('SessionPolicyEvent'),
 };
 
 function openapi(schemas) {
@@ -400,6 +407,10 @@ function openapi(schemas) {
             },
             ...bodyErrors,
             404: errorResponse('No such session for this tenant, or it expired or was deleted while the turn waited.', [E.sessionNotFound]),
+            409: errorResponse(
+              '`session_busy`: the session is running a turn and the policy (onBusy, or the agent\'s concurrency) is reject; `error.runId` is that run, nothing was queued. `run_cancelled` (JSON mode): a later message with the interrupt policy cancelled this turn.',
+              [E.sessionBusy, E.runCancelled],
+            ),
             502: errorResponse('The agent failed on this turn (JSON mode). The turn still counts and the next one runs.', [E.agentFailed]),
             503: errorResponse('The turn could not be queued (JetStream unavailable).', [E.unavailable]),
             504: errorResponse(

@@ -73,11 +73,13 @@ export class GatewayModule {
         },
         {
           provide: TurnRelay,
-          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, SessionStore],
-          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, sessions: SessionStore) =>
+          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, SessionStore, AgentCatalog],
+          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, sessions: SessionStore, agents: AgentCatalog) =>
             new TurnRelay(nats, publisher, sessions, {
               turnTimeoutMs: config.TURN_TIMEOUT_MS,
               publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+              agents,
+              logger,
             }),
         },
         {

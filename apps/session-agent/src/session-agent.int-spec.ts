@@ -75,7 +75,7 @@ describe('session-agent over NATS and Redis', () => {
   /** Reserves the next turn and queues it, as the gateway's TurnRelay does. */
   const sendTurn = async (sessionId: string, content: string): Promise<number> => {
     const reserved = await sessions.reserveTurn('dev', sessionId);
-    assert.ok(reserved, `session ${sessionId} exists`);
+    assert.ok(reserved?.kind === 'reserved', `session ${sessionId} exists`);
     const turn: SessionTurn = { sessionId, turn: reserved.turn, content };
     await publisher.publish(Subjects.sessionTurn('dev', sessionId), turn, { msgId: `dev:${sessionId}:${reserved.turn}` });
     return reserved.turn;

@@ -64,4 +64,5 @@ export const EventTypes = {
   runToolResult: 'dev.keelson.run.tool_result.v1',
   runCompleted: 'dev.keelson.run.completed.v1',
   runFailed: 'dev.keelson.run.failed.v1',
+  sessionPolicy: 'dev.keelson.session.policy.v1',
 } as const;

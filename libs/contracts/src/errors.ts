@@ -16,6 +16,10 @@ export const ErrorCodes = {
   idempotencyConflict: 'idempotency_conflict',
   /** A resume point (Last-Event-ID, resumeFrom) older than the tenant's replay window or gone from the run log. */
   replayWindowExceeded: 'replay_window_exceeded',
+  /** A message refused because its session is running a turn and the policy is `reject`; `runId` names that run. */
+  sessionBusy: 'session_busy',
+  /** A session turn cancelled by a later message with the `interrupt` policy. */
+  runCancelled: 'run_cancelled',
   timeout: 'timeout',
   unavailable: 'unavailable',
   agentFailed: 'agent_failed',
@@ -30,6 +34,8 @@ export const ErrorBodySchema = z.object({
     code: z.string(),
     message: z.string(),
     field: z.string().optional(),
+    /** With session_busy: the run the session is busy with. */
+    runId: z.string().optional(),
     details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
   }),
 });
@@ -43,6 +49,7 @@ export class KeelsonError extends Error {
     message: string,
     readonly field?: string,
     readonly details?: { field: string; message: string }[],
+    readonly runId?: string,
   ) {
     super(message);
     this.name = 'KeelsonError';
@@ -51,6 +58,7 @@ export class KeelsonError extends Error {
   toBody(): ErrorBody {
     const error: ErrorBody['error'] = { code: this.code, message: this.message };
     if (this.field !== undefined) error.field = this.field;
+    if (this.runId !== undefined) error.runId = this.runId;
     if (this.details !== undefined) error.details = this.details;
     return { error };
   }

@@ -61,4 +61,6 @@ export const RunEventNames = {
   toolResult: 'run.tool_result',
   completed: 'run.completed',
   failed: 'run.failed',
+  /** A concurrency decision of the session (see SessionPolicyDecisionSchema); not a run event, but on the run log. */
+  policy: 'session.policy',
 } as const;

@@ -22,8 +22,19 @@ export const SessionViewSchema = z.object({
 });
 export type SessionView = z.infer<typeof SessionViewSchema>;
 
+/**
+ * What a message does when its session already has a turn reserved and not finished: `reject` (409
+ * session_busy with the running run's id, nothing queued), `enqueue` (queued behind it, answered in order)
+ * or `interrupt` (the running turn, and any queued before this one, are cancelled; this one runs next).
+ * The agent definition's `concurrency` is the default; a message's `onBusy` overrides it.
+ */
+export const ConcurrencyPolicySchema = z.enum(['reject', 'enqueue', 'interrupt']);
+export type ConcurrencyPolicy = z.infer<typeof ConcurrencyPolicySchema>;
+
 /** `POST /v1/sessions/{id}/messages`, and one frame sent over the session WebSocket. */
-export const SendMessageRequestSchema = z.object({ content: z.string().min(1).max(100_000) }).strict();
+export const SendMessageRequestSchema = z
+  .object({ content: z.string().min(1).max(100_000), onBusy: ConcurrencyPolicySchema.optional() })
+  .strict();
 export type SendMessageRequest = z.infer<typeof SendMessageRequestSchema>;
 
 /** The reply of a non-streamed turn. */
@@ -35,5 +46,23 @@ export const SessionTurnSchema = z.object({
   sessionId: z.string(),
   turn: z.number().int().positive(),
   content: z.string().min(1),
+  /** The policy the gateway applied when it reserved the turn (absent from older gateways: enqueue). */
+  onBusy: ConcurrencyPolicySchema.optional(),
 });
 export type SessionTurn = z.infer<typeof SessionTurnSchema>;
+
+/**
+ * A concurrency decision, on the session's run log (`dev.keelson.session.policy.v1`), written by the gateway
+ * whenever a message arrives while another turn is running: `queued` and `interrupted` on the new turn's
+ * subject (before its first run event), `rejected` on the running turn's subject (the rejected message has
+ * no turn). `affectedRunId` is the running run, `{sessionId}:{turn}`.
+ */
+export const SessionPolicyDecisionSchema = z.object({
+  sessionId: z.string(),
+  /** The new message's turn; absent when it was rejected. */
+  turn: z.number().int().positive().optional(),
+  policy: ConcurrencyPolicySchema,
+  decision: z.enum(['queued', 'rejected', 'interrupted']),
+  affectedRunId: z.string(),
+});
+export type SessionPolicyDecision = z.infer<typeof SessionPolicyDecisionSchema>;

@@ -16,6 +16,12 @@ export const Subjects = {
   /** A turn of a stateful session, queued for the session's owner. */
   sessionTurn: (tenant: string, sessionId: string) => `keelson.sessions.turns.${tenant}.${sessionId}`,
   allSessionTurns: 'keelson.sessions.turns.>',
+  /**
+   * Core NATS (no stream): the gateway asks the session-agent running a session's turn to cancel every turn
+   * before `beforeTurn` (the `interrupt` policy). The Redis mark is the durable record; this is the fast path.
+   */
+  sessionCancel: (tenant: string, sessionId: string) => `keelson.sessions.cancel.${tenant}.${sessionId}`,
+  allSessionCancels: 'keelson.sessions.cancel.>',
   /** The run log: the events of one task run or one session turn, in order. */
   taskRun: (tenant: string, taskId: string) => `keelson.runs.${tenant}.tasks.${taskId}`,
   sessionRun: (tenant: string, sessionId: string, turn: number) =>
@@ -56,5 +62,11 @@ export interface SessionTurnSubject {
 export function parseSessionTurnSubject(subject: string): SessionTurnSubject | undefined {
   const parts = subject.split('.');
   if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'turns') return undefined;
+  return { tenant: parts[3]!, sessionId: parts[4]! };
+}
+
+export function parseSessionCancelSubject(subject: string): SessionTurnSubject | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'cancel') return undefined;
   return { tenant: parts[3]!, sessionId: parts[4]! };
 }

@@ -7,18 +7,38 @@
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * ARGV: ttlSeconds. Returns {turn, agentId} or false when the session does not exist.
+ * ARGV: ttlSeconds, policy ('enqueue' | 'reject' | 'interrupt'), missingAfterMs. Returns {turn, agentId,
+ * running} or false when the session does not exist. `running` is the turn the session is busy with: the
+ * first reserved and not done, passing turns that later turns may pass too (abandoned by the gateway, or
+ * unseen and older than missingAfterMs: see BEGIN_TURN), so such a turn cannot make `reject` refuse forever;
+ * 0 when idle. With 'reject' and a busy session nothing is reserved and turn is 0. With
+ * 'interrupt' every earlier unfinished turn is marked cancelled (field `c:<turn>`): BEGIN_TURN reports it,
+ * so a running turn learns it at its next lease renewal and a queued one when it begins.
  * Records when each turn was reserved (field `r:<turn>`), so a turn that was reserved but never published
  * can later be told from one that is merely waiting.
  */
 export const RESERVE_TURN = `
 ${NOW_MS}
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local agentId = redis.call('HGET', KEYS[1], 'agentId')
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+local running = 0
+for p = done + 1, reserved do
+  local abandoned = redis.call('HEXISTS', KEYS[1], 'a:' .. p) == 1
+  local lost = redis.call('HEXISTS', KEYS[1], 's:' .. p) == 0
+    and now - tonumber(redis.call('HGET', KEYS[1], 'r:' .. p) or '0') > tonumber(ARGV[3])
+  if not (abandoned or lost) then running = p; break end
+end
+if ARGV[2] == 'reject' and running > 0 then return {0, agentId, running} end
 local turn = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
 redis.call('HSET', KEYS[1], 'r:' .. turn, now)
+if ARGV[2] == 'interrupt' then
+  for p = done + 1, turn - 1 do redis.call('HSET', KEYS[1], 'c:' .. p, 1) end
+end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
-return {turn, redis.call('HGET', KEYS[1], 'agentId')}
+return {turn, agentId, running}
 `;
 
 /** ARGV: turn. Marks a reserved turn whose publish failed, so the turns after it need not wait for it. */
@@ -30,7 +50,8 @@ return 1
 
 /**
  * ARGV: turn, owner, leaseMs, skipMissing (0|1), missingAfterMs.
- * Returns {'ok', agentId, history...} | {'done'} | {'wait'} | {'busy'} | {'gone'}.
+ * Returns {'ok', agentId, cancelled (0|1), history...} | {'done'} | {'wait'} | {'busy'} | {'gone'}; cancelled
+ * when a later message interrupted the turn (RESERVE_TURN with 'interrupt').
  * Every call marks the turn as seen (field `s:<turn>`). A turn may pass the earlier turns it waits for only
  * while nobody holds the lease, and only if each of them was abandoned by the gateway (its publish failed),
  * or, with skipMissing, was reserved more than missingAfterMs ago and never seen by any replica (its
@@ -57,11 +78,11 @@ if turn > done + 1 then
       and now - reservedAt > tonumber(ARGV[5])
     if not (abandoned or lost) then return {'wait'} end
   end
-  for p = done + 1, turn - 1 do redis.call('HDEL', KEYS[1], 'a:' .. p, 'r:' .. p, 's:' .. p) end
+  for p = done + 1, turn - 1 do redis.call('HDEL', KEYS[1], 'a:' .. p, 'r:' .. p, 's:' .. p, 'c:' .. p) end
   redis.call('HSET', KEYS[1], 'done', turn - 1)
 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'leaseUntil', now + tonumber(ARGV[3]))
-local result = {'ok', redis.call('HGET', KEYS[1], 'agentId')}
+local result = {'ok', redis.call('HGET', KEYS[1], 'agentId'), redis.call('HEXISTS', KEYS[1], 'c:' .. turn)}
 for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(result, m) end
 return result
 `;
@@ -78,7 +99,7 @@ if done + 1 ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 'owner') ~= ARGV
 for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('HSET', KEYS[1], 'done', ARGV[1], 'owner', '', 'leaseUntil', 0)
-redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1])
+redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1], 'c:' .. ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 'ok'

@@ -42,9 +42,51 @@ describe('SessionStore against a real Redis', () => {
   it('numbers turns in order and refuses to reserve on an unknown session', async () => {
     const id = newId();
     await store.create('dev', id, 'assistant');
-    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 1, agentId: 'assistant' });
-    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 2, agentId: 'assistant' });
+    assert.deepEqual(await store.reserveTurn('dev', id), { kind: 'reserved', turn: 1, agentId: 'assistant', running: 0 });
+    assert.deepEqual(await store.reserveTurn('dev', id), { kind: 'reserved', turn: 2, agentId: 'assistant', running: 1 });
     assert.equal(await store.reserveTurn('dev', 'ses_missing'), undefined);
+    assert.equal(await store.agentOf('dev', id), 'assistant');
+    assert.equal(await store.agentOf('dev', 'ses_missing'), undefined);
+  });
+
+  it('reject: reserves nothing while a turn is reserved and not done, and names that turn', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    assert.deepEqual(await store.reserveTurn('dev', id, 'reject'), { kind: 'reserved', turn: 1, agentId: 'assistant', running: 0 }, 'idle: runs');
+    assert.deepEqual(await store.reserveTurn('dev', id, 'reject'), { kind: 'rejected', agentId: 'assistant', running: 1 });
+    await store.beginTurn('dev', id, 1, 'a', 10_000);
+    assert.deepEqual(await store.reserveTurn('dev', id, 'reject'), { kind: 'rejected', agentId: 'assistant', running: 1 });
+    await store.commitTurn('dev', id, 1, 'a', []);
+    assert.deepEqual(await store.reserveTurn('dev', id, 'reject'), { kind: 'reserved', turn: 2, agentId: 'assistant', running: 0 }, 'the rejected ones took no number');
+  });
+
+  it('reject: a turn the gateway abandoned, or one lost before it was published, does not keep the session busy', async () => {
+    const quick = new SessionStore(redis, { ttlSeconds: 60, maxMessages: 10, missingTurnAfterMs: 50, keyPrefix: 'quick' });
+    const id = newId();
+    await quick.create('dev', id, 'assistant');
+    await quick.reserveTurn('dev', id);
+    await quick.abandonTurn('dev', id, 1);
+    await quick.reserveTurn('dev', id); // turn 2: never published, never seen
+    assert.deepEqual(await quick.reserveTurn('dev', id, 'reject'), { kind: 'rejected', agentId: 'assistant', running: 2 }, 'turn 2 is young');
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await quick.reserveTurn('dev', id, 'reject'), { kind: 'reserved', turn: 3, agentId: 'assistant', running: 0 });
+  });
+
+  it('interrupt: marks every unfinished earlier turn cancelled; begin and lease renewal report it', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    await store.reserveTurn('dev', id);
+    assert.equal((await store.beginTurn('dev', id, 1, 'a', 10_000)).kind, 'ok');
+    await store.reserveTurn('dev', id); // turn 2, queued
+    assert.deepEqual(await store.reserveTurn('dev', id, 'interrupt'), { kind: 'reserved', turn: 3, agentId: 'assistant', running: 1 });
+    const renewal = await store.beginTurn('dev', id, 1, 'a', 10_000);
+    assert.equal(renewal.kind === 'ok' && renewal.cancelled, true, 'the running turn sees it at its next renewal');
+    await store.commitTurn('dev', id, 1, 'a', []);
+    const queued = await store.beginTurn('dev', id, 2, 'a', 10_000);
+    assert.equal(queued.kind === 'ok' && queued.cancelled, true, 'a queued turn is cancelled too');
+    await store.commitTurn('dev', id, 2, 'a', []);
+    const next = await store.beginTurn('dev', id, 3, 'a', 10_000);
+    assert.equal(next.kind === 'ok' && next.cancelled, false, 'the interrupting turn runs');
   });
 
   it('runs turn 2 only after turn 1 is committed, and hands it the history', async () => {
@@ -61,7 +103,7 @@ describe('SessionStore against a real Redis', () => {
     ];
     assert.equal(await store.commitTurn('dev', id, 1, 'replica-a', messages), 'ok');
     const second = await store.beginTurn('dev', id, 2, 'replica-b', 10_000);
-    assert.deepEqual(second, { kind: 'ok', agentId: 'assistant', history: messages });
+    assert.deepEqual(second, { kind: 'ok', agentId: 'assistant', cancelled: false, history: messages });
   });
 
   it('reports a redelivered turn that was already committed as done', async () => {
@@ -170,6 +212,6 @@ describe('SessionStore against a real Redis', () => {
     const id = newId();
     await store.create('dev', id, 'assistant');
     await redis.scriptFlush();
-    assert.deepEqual(await store.reserveTurn('dev', id), { turn: 1, agentId: 'assistant' });
+    assert.deepEqual(await store.reserveTurn('dev', id), { kind: 'reserved', turn: 1, agentId: 'assistant', running: 0 });
   });
 });

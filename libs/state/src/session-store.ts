@@ -1,4 +1,4 @@
-import type { ChatMessage, SessionView } from '@keelson/contracts';
+import type { ChatMessage, ConcurrencyPolicy, SessionView } from '@keelson/contracts';
 import { LuaScript, type RedisScripting } from './redis-port';
 import { ABANDON_TURN, BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
 
@@ -17,8 +17,16 @@ export interface SessionStoreOptions {
 
 export type HistoryMessage = Pick<ChatMessage, 'content'> & { role: 'user' | 'assistant' };
 
+/**
+ * A reservation: `turn` is the new turn's number; `running` the turn the session was busy with (0 when idle).
+ * `rejected` (policy reject, session busy): nothing was reserved.
+ */
+export type ReserveTurnResult =
+  | { kind: 'reserved'; turn: number; agentId: string; running: number }
+  | { kind: 'rejected'; agentId: string; running: number };
+
 export type BeginTurnResult =
-  | { kind: 'ok'; agentId: string; history: HistoryMessage[] }
+  | { kind: 'ok'; agentId: string; history: HistoryMessage[]; /** a later message interrupted this turn */ cancelled: boolean }
   | { kind: 'done' }
   | { kind: 'wait' }
   | { kind: 'busy' }
@@ -31,6 +39,7 @@ const scripts = {
   abandon: new LuaScript(ABANDON_TURN),
   begin: new LuaScript(BEGIN_TURN),
   commit: new LuaScript(COMMIT_TURN),
+  agentOf: new LuaScript(`return redis.call('HGET', KEYS[1], 'agentId')`),
 };
 
 /**
@@ -76,12 +85,27 @@ export class SessionStore {
     return (await this.redis.del(this.keys(tenant, sessionId))) > 0;
   }
 
-  /** Assigns the next turn number, or undefined when the session does not exist (or has expired). */
-  async reserveTurn(tenant: string, sessionId: string): Promise<{ turn: number; agentId: string } | undefined> {
-    const raw = (await scripts.reserve.run(this.redis, this.keys(tenant, sessionId), [this.options.ttlSeconds])) as
-      | [number, string]
+  /**
+   * Assigns the next turn number under a concurrency policy (see RESERVE_TURN), or undefined when the
+   * session does not exist (or has expired).
+   */
+  async reserveTurn(tenant: string, sessionId: string, policy: ConcurrencyPolicy = 'enqueue'): Promise<ReserveTurnResult | undefined> {
+    const raw = (await scripts.reserve.run(this.redis, this.keys(tenant, sessionId), [
+      this.options.ttlSeconds,
+      policy,
+      this.options.missingTurnAfterMs ?? 30_000,
+    ])) as
+      | [number, string, number]
       | null;
-    return raw ? { turn: Number(raw[0]), agentId: raw[1] } : undefined;
+    if (!raw) return undefined;
+    const [turn, agentId, running] = [Number(raw[0]), raw[1], Number(raw[2])];
+    return turn === 0 ? { kind: 'rejected', agentId, running } : { kind: 'reserved', turn, agentId, running };
+  }
+
+  /** The session's agent, or undefined when the session does not exist. */
+  async agentOf(tenant: string, sessionId: string): Promise<string | undefined> {
+    const agentId = await scripts.agentOf.run(this.redis, this.keys(tenant, sessionId), []);
+    return typeof agentId === 'string' ? agentId : undefined;
   }
 
   /** The gateway could not publish a turn it reserved: the turns after it must not wait for it. */
@@ -104,8 +128,10 @@ export class SessionStore {
       skipMissing ? 1 : 0,
       this.options.missingTurnAfterMs ?? 30_000,
     ])) as string[];
-    const [kind, agentId, ...history] = raw;
-    if (kind === 'ok') return { kind, agentId: agentId!, history: history.map((m) => JSON.parse(m) as HistoryMessage) };
+    const [kind, agentId, cancelled, ...history] = raw;
+    if (kind === 'ok') {
+      return { kind, agentId: agentId!, cancelled: Number(cancelled) === 1, history: history.map((m) => JSON.parse(m) as HistoryMessage) };
+    }
     return { kind: kind as 'done' | 'wait' | 'busy' | 'gone' };
   }
 

@@ -1,4 +1,4 @@
-import { ErrorCodes, KeelsonError } from '@keelson/contracts';
+import { ErrorCodes, KeelsonError, type ConcurrencyPolicy } from '@keelson/contracts';
 import { AgentFileRegistry, AgentRegistry, builtinAgents } from '@keelson/runtime';
 
 /**
@@ -20,6 +20,16 @@ export class AgentCatalog {
 
   has(agentId: string): boolean {
     return this.registry.has(agentId);
+  }
+
+  /** The agent's session concurrency policy (enqueue for an agent it does not know). */
+  concurrencyOf(agentId: string): ConcurrencyPolicy {
+    return this.registry.get(agentId)?.concurrency ?? 'enqueue';
+  }
+
+  /** Whether any agent has a policy other than enqueue: if none has, a message need not look its agent up. */
+  anyConcurrencyBesidesEnqueue(): boolean {
+    return this.registry.list().some((agent) => agent.concurrency !== 'enqueue');
   }
 
   require(agentId: string): void {

@@ -16,7 +16,7 @@ import type { TurnRelay } from './turn-relay';
 const PATH = /^\/v1\/sessions\/([A-Za-z0-9_-]{1,128})\/ws$/;
 
 /**
- * `GET /v1/sessions/{id}/ws`: each text frame `{"content": "..."}` is one turn; its run events come back as
+ * `GET /v1/sessions/{id}/ws`: each text frame `{"content": "...", "onBusy"?: "reject" | "enqueue" | "interrupt"}` is one turn; its run events come back as
  * `{"event": "run.delta", "seq": 42, "data": <CloudEvent>}` frames, `seq` being the event's run-log sequence;
  * errors as `{"event": "error", "data": {code, message, field}}`.
  *
@@ -115,8 +115,8 @@ export class SessionSocketServer {
             await resume(body.resumeFrom);
             return;
           }
-          const { content } = parseOrThrow(SendMessageRequestSchema, body);
-          const turn = await this.deps.relay.send(tenant, sessionId, content);
+          const { content, onBusy } = parseOrThrow(SendMessageRequestSchema, body);
+          const turn = await this.deps.relay.send(tenant, sessionId, content, onBusy);
           if (follower) return; // the follower delivers this turn's events
           relayed.add(turn.cancel);
           try {

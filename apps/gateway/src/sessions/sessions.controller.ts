@@ -105,8 +105,8 @@ export class SessionsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId');
-    const { content } = parseOrThrow(SendMessageRequestSchema, body);
-    const turn = await this.relay.send(tenant, sessionId, content);
+    const { content, onBusy } = parseOrThrow(SendMessageRequestSchema, body);
+    const turn = await this.relay.send(tenant, sessionId, content, onBusy);
     if (wantsEventStream(accept)) {
       reply.hijack();
       await streamTurn(turn, new SseStream(reply.raw));
@@ -140,8 +140,10 @@ async function collectTurn(sessionId: string, turn: TurnInFlight): Promise<TurnR
     }
     if (frame.name === RunEventNames.failed) {
       const { error } = frame.event.data as RunFailed;
-      const status = error.code === ErrorCodes.sessionNotFound ? 404 : 502;
-      throw new KeelsonError(status, (status === 404 ? error.code : ErrorCodes.agentFailed) as typeof ErrorCodes.agentFailed, error.message);
+      if (error.code === ErrorCodes.sessionNotFound) throw new KeelsonError(404, ErrorCodes.sessionNotFound, error.message);
+      // Interrupted by a later message (onBusy: interrupt): this turn has no reply, by request.
+      if (error.code === ErrorCodes.runCancelled) throw new KeelsonError(409, ErrorCodes.runCancelled, error.message);
+      throw new KeelsonError(502, ErrorCodes.agentFailed, error.message);
     }
   }
   throw new KeelsonError(502, ErrorCodes.agentFailed, 'the turn ended without a reply');

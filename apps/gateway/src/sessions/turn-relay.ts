@@ -1,11 +1,23 @@
-import { ErrorCodes, KeelsonError, Subjects, type SessionTurn } from '@keelson/contracts';
-import type { JetStreamPublisher } from '@keelson/messaging';
+import {
+  ErrorCodes,
+  EventTypes,
+  KeelsonError,
+  Subjects,
+  createEvent,
+  type ConcurrencyPolicy,
+  type SessionPolicyDecision,
+  type SessionTurn,
+} from '@keelson/contracts';
+import { encodeJson, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import type { SessionStore } from '@keelson/state';
 import type { NatsConnection } from 'nats';
+import type { AgentCatalog } from '../agents/agent-catalog';
 import { isTerminal, readRunLog, type LoggedFrame } from '../run-log/run-log-reader';
 
 /** Kept here too for callers that decode run events themselves; the run-log reader owns them. */
 export { frameOf, isTerminal, type RunEventFrame } from '../run-log/run-log-reader';
+
+export const GATEWAY_SOURCE = '/keelson/gateway';
 
 export interface TurnInFlight {
   turn: number;
@@ -20,22 +32,52 @@ export interface TurnInFlight {
  * log. The turn's subject is new (its number was just reserved), so reading that subject from the start of
  * the log sees every event of the turn, whenever the read begins, and each comes with the sequence a client
  * can resume from (GET /v1/sessions/{id}/events with Last-Event-ID).
+ *
+ * A message that finds the session busy (a turn reserved and not done) is handled by its concurrency policy,
+ * the request's `onBusy` or else the agent's `concurrency`, decided atomically in RESERVE_TURN: `enqueue`
+ * queues it, `reject` refuses it (409 session_busy naming the running run), `interrupt` queues it and
+ * cancels the turns before it (Redis marks, plus a core-NATS nudge to the replica running one). Each decision
+ * is a `session.policy` event on the run log.
  */
 export class TurnRelay {
   constructor(
     private readonly nats: NatsConnection,
     private readonly publisher: JetStreamPublisher,
     private readonly sessions: SessionStore,
-    private readonly options: { turnTimeoutMs: number; publishTimeoutMs: number },
+    private readonly options: {
+      turnTimeoutMs: number;
+      publishTimeoutMs: number;
+      agents?: Pick<AgentCatalog, 'concurrencyOf' | 'anyConcurrencyBesidesEnqueue'>;
+      logger?: MessagingLogger;
+    },
   ) {}
 
-  async send(tenant: string, sessionId: string, content: string): Promise<TurnInFlight> {
-    const reserved = await this.sessions.reserveTurn(tenant, sessionId);
+  async send(tenant: string, sessionId: string, content: string, onBusy?: ConcurrencyPolicy): Promise<TurnInFlight> {
+    const policy = onBusy ?? (await this.defaultPolicy(tenant, sessionId));
+    const reserved = await this.sessions.reserveTurn(tenant, sessionId, policy);
     if (!reserved) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
+    const runningRunId = `${sessionId}:${reserved.running}`;
+    if (reserved.kind === 'rejected') {
+      // The rejected message has no turn: its decision goes on the log of the run it was refused for.
+      await this.decide(tenant, reserved.running, { sessionId, policy, decision: 'rejected', affectedRunId: runningRunId });
+      throw new KeelsonError(
+        409,
+        ErrorCodes.sessionBusy,
+        `session "${sessionId}" is running ${runningRunId}; this message was rejected (onBusy: reject)`,
+        undefined,
+        undefined,
+        runningRunId,
+      );
+    }
     const { turn } = reserved;
+    if (reserved.running > 0) {
+      const decision = policy === 'interrupt' ? 'interrupted' : 'queued';
+      await this.decide(tenant, turn, { sessionId, turn, policy, decision, affectedRunId: runningRunId });
+      if (policy === 'interrupt') this.nats.publish(Subjects.sessionCancel(tenant, sessionId), encodeJson({ sessionId, beforeTurn: turn }));
+    }
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
-      const command: SessionTurn = { sessionId, turn, content };
+      const command: SessionTurn = { sessionId, turn, content, onBusy: policy };
       await this.publisher.publish(Subjects.sessionTurn(tenant, sessionId), command, {
         msgId: `${tenant}:${sessionId}:${turn}`,
         timeoutMs: this.options.publishTimeoutMs,
@@ -51,6 +93,31 @@ export class TurnRelay {
       events: this.relay(Subjects.sessionRun(tenant, sessionId, turn), turn, abort),
       cancel: () => abort.abort(),
     };
+  }
+
+  /** The session agent's policy, looked up only when some agent has one other than enqueue. */
+  private async defaultPolicy(tenant: string, sessionId: string): Promise<ConcurrencyPolicy> {
+    const agents = this.options.agents;
+    if (!agents?.anyConcurrencyBesidesEnqueue()) return 'enqueue';
+    const agentId = await this.sessions.agentOf(tenant, sessionId);
+    return agentId ? agents.concurrencyOf(agentId) : 'enqueue';
+  }
+
+  /**
+   * Writes a policy decision on the run log of `turn`. Best effort: the decision is already made in Redis,
+   * and a run log that cannot be written must not turn it into a failed request.
+   */
+  private async decide(tenant: string, turn: number, data: SessionPolicyDecision): Promise<void> {
+    const id = `${tenant}:${data.sessionId}:${turn}:policy:${data.decision}:${data.turn ?? 'none'}`;
+    const event = createEvent({ id, type: EventTypes.sessionPolicy, source: GATEWAY_SOURCE, tenant, subject: `${data.sessionId}:${turn}`, data });
+    try {
+      await this.publisher.publish(Subjects.sessionRun(tenant, data.sessionId, turn), event, {
+        msgId: data.decision === 'rejected' ? undefined : id,
+        timeoutMs: this.options.publishTimeoutMs,
+      });
+    } catch (err) {
+      this.options.logger?.warn('could not log a session policy decision', { sessionId: data.sessionId, turn, error: (err as Error).message });
+    }
   }
 
   private async *relay(subject: string, turn: number, abort: AbortController): AsyncGenerator<LoggedFrame> {

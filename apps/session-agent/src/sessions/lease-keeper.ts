@@ -8,8 +8,19 @@ export class LeaseLostError extends Error {
   }
 }
 
+/** A later message interrupted the turn (the `interrupt` policy): it ends without committing a reply. */
+export class TurnCancelledError extends Error {
+  override readonly name = 'TurnCancelledError';
+  constructor() {
+    super('the turn was interrupted by a later message');
+  }
+}
+
 export interface LeaseKeeper {
-  /** Aborted with a LeaseLostError when a renewal finds the lease taken or the session gone. */
+  /**
+   * Aborted with a LeaseLostError when a renewal finds the lease taken or the session gone, or with a
+   * TurnCancelledError when it finds the turn interrupted.
+   */
   readonly signal: AbortSignal;
   stop(): void;
 }
@@ -33,6 +44,7 @@ export function keepLease(
     renew()
       .then((result) => {
         if (result.kind !== 'ok') abort.abort(new LeaseLostError(result.kind));
+        else if (result.cancelled) abort.abort(new TurnCancelledError());
       })
       .catch(onError)
       .finally(() => {

@@ -4,6 +4,7 @@ import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
 import { SessionStore } from '@keelson/state';
+import { CancelListener } from './cancel-listener';
 import { processOwnerId } from './owner';
 import { TurnHandler } from './turn-handler';
 import { TurnsController } from './turns.controller';
@@ -21,6 +22,7 @@ export class SessionsModule {
       module: SessionsModule,
       controllers: [TurnsController],
       providers: [
+        CancelListener,
         {
           provide: SessionStore,
           inject: [REDIS_CLIENT],

@@ -61,7 +61,7 @@ const history: HistoryMessage[] = [
 
 describe('TurnHandler: what it does with each beginTurn answer', () => {
   it('ok: runs the agent on history + the new message, logs the run, commits user and assistant messages', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history });
     assert.equal(await handler.handle(turnMessage()), 'completed');
 
     assert.deepEqual(publisher.types().filter((t) => t !== 'run.delta'), ['run.started', 'run.completed']);
@@ -83,7 +83,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, agent fails: logs run.failed and commits no messages, so the next turn is not held up', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
     assert.equal(await handler.handle(turnMessage({ content: '__fail__' })), 'failed');
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'agent_failed');
@@ -91,7 +91,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, but the session names an agent this replica does not have: run.failed agent_not_found, empty commit', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'nobody', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'nobody', history: [] });
     assert.equal(await handler.handle(turnMessage()), 'failed');
     assert.deepEqual(publisher.types(), ['run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'agent_not_found');
@@ -99,14 +99,14 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, but another replica took the turn over before the commit: settles as conflict and announces nothing', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
     sessions.commitResult = 'conflict';
     assert.equal(await handler.handle(turnMessage()), 'conflict');
     assert.ok(!publisher.types().includes('run.completed'), 'the replica that took over announces the turn');
   });
 
   it('announces run.completed only once the turn is committed, so a reader of the session finds it', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
     let typesAtCommit: string[] = [];
     sessions.onCommit = () => (typesAtCommit = publisher.types());
     assert.equal(await handler.handle(turnMessage()), 'completed');
@@ -150,14 +150,14 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('defers a second delivery of a turn this process is still running (one owner cannot tell them apart)', async () => {
-    const { handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const { handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
     const first = handler.handle(turnMessage({ content: '__slow:200__' }));
     await assert.rejects(handler.handle(turnMessage({ deliveryCount: 2 })), DeferError);
     assert.equal(await first, 'completed');
   });
 
   it('renews the lease while the agent runs, and abandons the turn uncommitted once another replica holds it', async () => {
-    const ok: BeginTurnResult = { kind: 'ok', agentId: 'assistant', history: [] };
+    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, agentId: 'assistant', history: [] };
     const { sessions, publisher, handler } = setup(ok, ok, { kind: 'busy' });
     assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'conflict');
     assert.ok(sessions.begins.length >= 3, 'begin, then renewals');
@@ -166,15 +166,45 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('tells a waiting caller when the session is deleted while its turn runs', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] }, { kind: 'gone' });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] }, { kind: 'gone' });
     assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'session-gone');
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'session_not_found');
     assert.deepEqual(sessions.commits, []);
   });
 
+  it('interrupted while queued: never runs, commits nothing (advancing the order), ends run.failed run_cancelled', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: true, agentId: 'assistant', history: [] });
+    assert.equal(await handler.handle(turnMessage()), 'cancelled');
+    assert.deepEqual(publisher.types(), ['run.failed']);
+    assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'run_cancelled');
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+  });
+
+  it('interrupted while running (cancel message): aborts the run, commits no reply, ends run.failed run_cancelled', async () => {
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const running = handler.handle(turnMessage({ content: '__slow:10000__' }));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(handler.cancel('dev', 'ses_1', 2), false, 'a cancel for turns before 2 leaves turn 2 alone');
+    assert.equal(handler.cancel('acme', 'ses_1', 3), false, 'another tenant\'s session');
+    assert.equal(handler.cancel('dev', 'ses_1', 3), true);
+    assert.equal(await running, 'cancelled');
+    assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
+    assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'run_cancelled');
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+    assert.equal(handler.cancel('dev', 'ses_1', 3), false, 'nothing runs any more');
+  });
+
+  it('interrupted while running (seen at a lease renewal, the cancel message missed): ends the same way', async () => {
+    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, agentId: 'assistant', history: [] };
+    const { sessions, publisher, handler } = setup(ok, { ...ok, cancelled: true });
+    assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'cancelled');
+    assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+  });
+
   it('propagates a failed publish (NATS down) without committing, so the turn is retried', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
     publisher.failFrom = 1;
     await assert.rejects(handler.handle(turnMessage()), /connection closed/);
     assert.deepEqual(sessions.commits, []);

@@ -21,7 +21,7 @@ import {
   type ToolRegistry,
 } from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
-import { LeaseLostError, keepLease } from './lease-keeper';
+import { LeaseLostError, TurnCancelledError, keepLease } from './lease-keeper';
 
 export const SESSION_AGENT_SOURCE = '/keelson/session-agent';
 
@@ -36,7 +36,7 @@ export interface TurnMessage {
 }
 
 /** How a turn message was settled (acknowledged); deferrals and retries are thrown instead. */
-export type TurnResult = 'completed' | 'failed' | 'already-done' | 'session-gone' | 'conflict';
+export type TurnResult = 'completed' | 'failed' | 'cancelled' | 'already-done' | 'session-gone' | 'conflict';
 
 export interface TurnHandlerDeps {
   sessions: Pick<SessionStore, 'beginTurn' | 'commitTurn'>;
@@ -72,8 +72,22 @@ export function turnWaitDelayMs(deliveryCount: number): number {
 export class TurnHandler {
   /** Turns running in this process: the lease owner is the process, so it cannot tell two of its own apart. */
   private readonly running = new Set<string>();
+  /** The agent runs in progress here, by `tenant/sessionId`: what a cancel message aborts. */
+  private readonly active = new Map<string, { turn: number; abort: AbortController }>();
 
   constructor(private readonly deps: TurnHandlerDeps) {}
+
+  /**
+   * A later message interrupted the session (Subjects.sessionCancel): aborts its run here if it is one of
+   * the turns before `beforeTurn`. Redis holds the same mark, so a missed message only delays the cancel
+   * to the next lease renewal. Returns whether a run was aborted.
+   */
+  cancel(tenant: string, sessionId: string, beforeTurn: number): boolean {
+    const run = this.active.get(`${tenant}/${sessionId}`);
+    if (!run || run.turn >= beforeTurn || run.abort.signal.aborted) return false;
+    run.abort.abort(new TurnCancelledError());
+    return true;
+  }
 
   async handle(msg: TurnMessage): Promise<TurnResult> {
     const { tenant, turn } = parseTurn(msg);
@@ -122,6 +136,10 @@ export class TurnHandler {
     }
 
     const log = runLog(begun.agentId);
+    if (begun.cancelled) {
+      // Interrupted while it was queued: it never runs, and the order moves past it.
+      return this.cancelled(tenant, sessionId, turn, log);
+    }
     const agent = this.deps.agents.get(begun.agentId);
     if (!agent) {
       await log.failed({ code: ErrorCodes.agentNotFound, message: `no agent "${begun.agentId}"` });
@@ -133,6 +151,9 @@ export class TurnHandler {
       this.deps.leaseRenewMs ?? Math.floor(leaseMs / 3),
       (err) => logger.warn('could not renew a session lease', { sessionId, turn, error: err instanceof Error ? err.message : String(err) }),
     );
+    const cancel = new AbortController();
+    const activeKey = `${tenant}/${sessionId}`;
+    this.active.set(activeKey, { turn, abort: cancel });
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
       const messages = [...begun.history, { role: 'user' as const, content }];
@@ -142,10 +163,14 @@ export class TurnHandler {
         providers: this.deps.providers,
         tools: this.deps.tools,
         log,
-        signal: lease.signal,
+        signal: AbortSignal.any([lease.signal, cancel.signal]),
         interactive: true,
       });
     } catch (err) {
+      if (err instanceof TurnCancelledError) {
+        logger.info('turn interrupted by a later message', { sessionId, turn });
+        return await this.cancelled(tenant, sessionId, turn, log);
+      }
       if (!(err instanceof LeaseLostError)) throw err;
       logger.warn('turn abandoned: its lease was lost while the agent ran', { sessionId, turn, reason: err.kind });
       if (err.kind === 'gone') {
@@ -155,6 +180,7 @@ export class TurnHandler {
       return 'conflict';
     } finally {
       lease.stop();
+      if (this.active.get(activeKey)?.abort === cancel) this.active.delete(activeKey);
     }
 
     // A failed turn commits no messages but still advances the order: the next turn must not wait forever.
@@ -168,6 +194,17 @@ export class TurnHandler {
     // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
     if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
     return settled;
+  }
+
+  /**
+   * An interrupted turn commits no messages (not even the partial reply: the interrupting message replaces
+   * it) but advances the order, then ends its run log with run.failed `run_cancelled`.
+   */
+  private async cancelled(tenant: string, sessionId: string, turn: number, log: RunLog): Promise<TurnResult> {
+    const settled = await this.commit(tenant, sessionId, turn, [], 'failed');
+    if (settled !== 'failed') return settled;
+    await log.failed({ code: ErrorCodes.runCancelled, message: `turn ${turn} was interrupted by a later message` });
+    return 'cancelled';
   }
 
   private async commit(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGENT_ID_PATTERN } from '@keelson/contracts';
+import { AGENT_ID_PATTERN, ConcurrencyPolicySchema } from '@keelson/contracts';
 
 const POSITIVE_INTEGER = 'expected a positive integer';
 const positiveInteger = () => z.number({ error: POSITIVE_INTEGER }).int(POSITIVE_INTEGER).positive(POSITIVE_INTEGER);
@@ -41,6 +41,11 @@ export const AgentDefinitionSchema = z
       })
       .strict(),
     memory: MemoryPolicySchema.default({ recall: 'none' }),
+    /**
+     * What a session message does while another turn of the session runs: reject, enqueue (the default)
+     * or interrupt. A message's `onBusy` overrides it.
+     */
+    concurrency: ConcurrencyPolicySchema.default('enqueue'),
     /** Hosts the http_fetch tool may reach: exact hosts or `*.example.com` (subdomains); none when absent. */
     http: z
       .object({

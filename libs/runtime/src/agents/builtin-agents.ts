@@ -12,6 +12,7 @@ export function builtinAgents(): AgentDefinition[] {
       tools: [],
       limits: { maxOutputTokens: 1024, maxSteps: 1, timeoutMs: 60_000 },
       memory: { recall: 'none' },
+      concurrency: 'enqueue',
     },
   ];
 }
