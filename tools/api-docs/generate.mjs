@@ -100,6 +100,14 @@ const components = [
   ['RunToolCallEvent', eventOf(c.EventTypes.runToolCall, c.RunToolCallSchema), 'The model asked for a tool; its arguments as the model wrote them.', 'both'],
   ['RunToolResultEvent', eventOf(c.EventTypes.runToolResult, c.RunToolResultSchema), 'What the tool returned to the model; `ok: false` for a refused or failed call.', 'both'],
   [
+    'RunApprovalRequiredEvent',
+    eventOf(c.EventTypes.runApprovalRequired, c.RunApprovalRequiredSchema),
+    'The run paused: this tool call waits for `POST /v1/approvals/{approvalId}` (or a NATS approval); undecided at `expiresAt`, it counts as rejected.',
+    'both',
+  ],
+  ['ApprovalDecision', c.ApprovalDecisionSchema, 'Approve or reject the tool call a paused task waits on; `reason` goes back to the model with a rejection.', 'both'],
+  ['ApprovalAccepted', c.ApprovalAcceptedSchema, undefined, 'http'],
+  [
     'SessionPolicyEvent',
     eventOf(c.EventTypes.sessionPolicy, c.SessionPolicyDecisionSchema),
     'A concurrency decision (onBusy): a message that arrived while another turn ran was queued, rejected or interrupted it.',
@@ -567,6 +575,28 @@ function openapi(schemas) {
           },
         },
       },
+      '/v1/approvals/{approvalId}': {
+        post: {
+          tags: ['tasks'],
+          operationId: 'decideApproval',
+          summary: 'Approve or reject the tool call a paused task waits on',
+          description: [
+            'A task whose agent lists the tool in `approval.tools` pauses at its call (`run.approval_required` on its run log,',
+            'with the approval id) and resumes on any task-worker once decided: approved, the tool runs; rejected, the model',
+            'gets the rejection as the tool\'s error. The first decision wins. A decision after `expiresAt` is 409, and the call',
+            'is rejected (as expired) and the task continues.',
+          ].join('\n'),
+          parameters: [pathParam('approvalId', 'From `run.approval_required`. An unknown or malformed id, or another tenant\'s, is 404 `approval_not_found`.', c.APPROVAL_ID_PATTERN)],
+          requestBody: requestBody('ApprovalDecision'),
+          responses: {
+            202: { description: 'Decided; a task-worker resumes the run.', content: json(ref('ApprovalAccepted')) },
+            ...readErrors,
+            400: errorResponse('The body is not a decision.', [E.validationFailed, E.invalidJson]),
+            404: errorResponse('No such approval for this tenant, or its record expired.', [E.approvalNotFound]),
+            409: errorResponse('Already approved or rejected, or past its timeout (then rejected).', [E.approvalDecided]),
+          },
+        },
+      },
       '/v1/tasks/{taskId}/events': {
         get: {
           tags: ['tasks'],
@@ -796,6 +826,18 @@ function asyncapi(schemas) {
         },
         'x-jetstream': jetstream(c.Streams.results),
       },
+      approvals: {
+        address: sub(c.Subjects.approval, 'tenant', 'approvalId'),
+        title: 'Tool approvals',
+        description: [
+          'A decision on a paused task\'s tool call, as `POST /v1/approvals/{approvalId}` takes it (the gateway publishes',
+          'one here for each HTTP decision). Any task-worker takes it, records it (the first decision wins; past the',
+          'approval\'s timeout it is a rejection) and continues the run from its saved state.',
+        ].join('\n'),
+        parameters: { tenant: params.tenant, approvalId: param('Approval id from `run.approval_required`.') },
+        messages: { approvalCommand: message('ApprovalCommand', 'Approval decision', ref('ApprovalDecision')) },
+        'x-jetstream': jetstream(c.Streams.approvals),
+      },
       taskRuns: {
         address: sub(c.Subjects.taskRun, 'tenant', 'taskId'),
         title: 'Run log of a task',
@@ -812,6 +854,7 @@ function asyncapi(schemas) {
           runFailed: runEventMessage('RunFailed', 'RunFailedEvent'),
           runToolCall: runEventMessage('RunToolCall', 'RunToolCallEvent'),
           runToolResult: runEventMessage('RunToolResult', 'RunToolResultEvent'),
+          runApprovalRequired: runEventMessage('RunApprovalRequired', 'RunApprovalRequiredEvent'),
         },
         'x-jetstream': jetstream(c.Streams.runs),
       },
@@ -907,6 +950,13 @@ function asyncapi(schemas) {
         title: 'Task-workers run tasks',
         summary: 'Publish here (with a PubAck) to submit a task.',
         messages: [{ $ref: '#/channels/tasks/messages/taskCommand' }],
+      },
+      receiveApproval: {
+        action: 'receive',
+        channel: { $ref: '#/channels/approvals' },
+        title: 'Task-workers resume paused tasks',
+        summary: 'Publish a decision here to approve or reject a paused tool call.',
+        messages: [{ $ref: '#/channels/approvals/messages/approvalCommand' }],
       },
       sendResult: {
         action: 'send',

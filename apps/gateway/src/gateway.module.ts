@@ -3,7 +3,8 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { allStreams, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { agentRegistryFor, builtinAgents } from '@keelson/runtime';
-import { SessionStore, TaskStore } from '@keelson/state';
+import { ApprovalStore, SessionStore, TaskStore } from '@keelson/state';
+import { ApprovalsController } from './approvals/approvals.controller';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from './agents/agent-catalog';
 import { InvokeController } from './agents/invoke.controller';
@@ -48,7 +49,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -70,6 +71,11 @@ export class GatewayModule {
           provide: TaskStore,
           inject: [REDIS_CLIENT],
           useFactory: (redis: RedisClient) => new TaskStore(redis, { ttlSeconds: config.TASK_TTL_SECONDS }),
+        },
+        {
+          provide: ApprovalStore,
+          inject: [REDIS_CLIENT],
+          useFactory: (redis: RedisClient) => new ApprovalStore(redis, { retentionSeconds: config.TASK_TTL_SECONDS }),
         },
         {
           provide: TurnRelay,

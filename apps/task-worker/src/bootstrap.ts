@@ -1,4 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
+import { Consumers } from '@keelson/contracts';
 import { bootstrapService, runService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
 import { SERVICE, createTaskWorkerModule } from './app.module';
@@ -17,7 +18,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<I
     port: config.HEALTH_PORT,
     host: config.HOST,
     logger,
-    transport: { natsUrl: config.NATS_URL, consumers: [consumer], concurrency: config.WORKER_CONCURRENCY },
+    transport: { natsUrl: config.NATS_URL, consumers: [consumer, Consumers.taskApprovals], concurrency: config.WORKER_CONCURRENCY },
   });
 }
 

@@ -11,6 +11,9 @@ export const ErrorCodes = {
   agentNotFound: 'agent_not_found',
   sessionNotFound: 'session_not_found',
   taskNotFound: 'task_not_found',
+  approvalNotFound: 'approval_not_found',
+  /** An approval already approved or rejected, or past its timeout (then it counts as rejected). */
+  approvalDecided: 'approval_decided',
   methodNotAllowed: 'method_not_allowed',
   /** An idempotency key already taken, within the de-duplication window, by a message that is not this tenant's. */
   idempotencyConflict: 'idempotency_conflict',

@@ -1,4 +1,5 @@
 export * from './agents';
+export * from './approvals';
 export * from './envelope';
 export * from './errors';
 export * from './headers';

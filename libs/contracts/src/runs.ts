@@ -46,6 +46,21 @@ export const RunToolResultSchema = z.object({
   content: z.string().optional(),
   error: z.string().optional(),
 });
+/**
+ * The run paused: the model called `call`, a tool its agent marks as needing human approval. The run
+ * resumes (possibly on another replica) once `POST /v1/approvals/{approvalId}` or a NATS approval command
+ * decides it; one still undecided at `expiresAt` counts as rejected.
+ */
+export const RunApprovalRequiredSchema = z.object({
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  approvalId: z.string(),
+  callId: z.string(),
+  name: z.string(),
+  arguments: z.string(),
+  expiresAt: z.string(),
+});
+export type RunApprovalRequired = z.infer<typeof RunApprovalRequiredSchema>;
 export type RunToolCall = z.infer<typeof RunToolCallSchema>;
 export type RunToolResult = z.infer<typeof RunToolResultSchema>;
 export type RunStarted = z.infer<typeof RunStartedSchema>;
@@ -59,6 +74,7 @@ export const RunEventNames = {
   delta: 'run.delta',
   toolCall: 'run.tool_call',
   toolResult: 'run.tool_result',
+  approvalRequired: 'run.approval_required',
   completed: 'run.completed',
   failed: 'run.failed',
   /** A concurrency decision of the session (see SessionPolicyDecisionSchema); not a run event, but on the run log. */

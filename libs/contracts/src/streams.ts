@@ -66,6 +66,14 @@ export const Streams = {
     duplicateWindowMs: 2 * MINUTE,
     description: 'The run log: started, delta, completed and failed events of every task run and session turn.',
   },
+  approvals: {
+    name: 'KEELSON_APPROVALS',
+    subjects: [Subjects.allApprovals],
+    retention: 'workqueue',
+    maxAgeMs: 7 * DAY,
+    duplicateWindowMs: HOUR,
+    description: 'Decisions on paused runs (approve or reject a tool call); a task-worker resumes the run.',
+  },
   deadLetters: {
     name: 'KEELSON_DLQ',
     subjects: [Subjects.allDeadLetters],
@@ -86,6 +94,16 @@ export const Consumers = {
     maxAckPending: 512,
     retryBackoffMs: [500, 2_000, 8_000, 30_000],
     description: 'Task-worker replicas share this consumer as competing consumers.',
+  },
+  taskApprovals: {
+    stream: Streams.approvals.name,
+    durable: 'task-worker-approvals',
+    filterSubject: Subjects.allApprovals,
+    ackWaitMs: 30_000,
+    maxDeliver: 5,
+    maxAckPending: 512,
+    retryBackoffMs: [500, 2_000, 8_000, 30_000],
+    description: 'Task-worker replicas share this consumer: whichever takes a decision resumes the paused run.',
   },
   sessionAgent: {
     stream: Streams.sessionTurns.name,

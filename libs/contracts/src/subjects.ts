@@ -31,6 +31,9 @@ export const Subjects = {
   /** The events of one streamed stateless invocation (the invoke RPC with a `runId`). */
   invokeRun: (tenant: string, runId: string) => `keelson.runs.${tenant}.invokes.${runId}`,
   allRuns: 'keelson.runs.>',
+  /** A human's decision on a paused run's tool call (ApprovalCommandSchema); any task-worker resumes the run. */
+  approval: (tenant: string, approvalId: string) => `keelson.approvals.${tenant}.${approvalId}`,
+  allApprovals: 'keelson.approvals.>',
   /** Messages that were given up on, with the reason, for operators to inspect and replay. */
   deadLetter: (stream: string) => `keelson.dlq.${stream.toLowerCase()}`,
   allDeadLetters: 'keelson.dlq.>',
@@ -69,4 +72,11 @@ export function parseSessionCancelSubject(subject: string): SessionTurnSubject |
   const parts = subject.split('.');
   if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'cancel') return undefined;
   return { tenant: parts[3]!, sessionId: parts[4]! };
+}
+
+/** Tenant and approval id of an approval subject, or undefined when it is not one. */
+export function parseApprovalSubject(subject: string): { tenant: string; approvalId: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'approvals') return undefined;
+  return { tenant: parts[2]!, approvalId: parts[3]! };
 }

@@ -3,7 +3,7 @@ import { decodeJson } from '@keelson/messaging';
 import { DeliverPolicy, type NatsConnection } from 'nats';
 
 export interface RunEventFrame {
-  /** SSE event name: run.started, run.delta, run.tool_call, run.tool_result, run.completed, run.failed, session.policy. */
+  /** SSE event name: run.started, run.delta, run.tool_call, run.tool_result, run.approval_required, run.completed, run.failed, session.policy. */
   name: string;
   event: CloudEvent;
 }
@@ -28,6 +28,7 @@ const namesByType: Record<string, string> = {
   [EventTypes.runFailed]: RunEventNames.failed,
   [EventTypes.runToolCall]: RunEventNames.toolCall,
   [EventTypes.runToolResult]: RunEventNames.toolResult,
+  [EventTypes.runApprovalRequired]: RunEventNames.approvalRequired,
   [EventTypes.sessionPolicy]: RunEventNames.policy,
 };
 

@@ -1,5 +1,8 @@
 import {
+  ApprovalCommandSchema,
   ErrorCodes,
+  approvalIdFor,
+  parseApprovalSubject,
   TERMINAL_TASK_STATUSES,
   KeelsonError,
   Subjects,
@@ -7,6 +10,7 @@ import {
   TaskMessageSchema,
   parseOrThrow,
   parseTaskSubject,
+  type ChatMessage,
   type ConsumerSpec,
   type TaskError,
   type TaskMessage,
@@ -16,13 +20,19 @@ import { runWithTenant } from '@keelson/observability';
 import {
   RunLog,
   runLogged,
+  runLoggedPausable,
   settleRunLog,
+  type AgentDefinition,
   type AgentRegistry,
+  type LoggedRunResult,
+  type PausedRunResult,
+  type RunCheckpoint,
+  type RunLogPosition,
   type EventPublisher,
   type ProviderRegistry,
   type ToolRegistry,
 } from '@keelson/runtime';
-import type { TaskStore } from '@keelson/state';
+import type { ApprovalStore, TaskStore } from '@keelson/state';
 import { resolveTaskId } from './task-id';
 import { TASK_WORKER_SOURCE, buildTaskResult, resultEvent, resultId, type TaskEnd } from './task-result';
 
@@ -37,10 +47,21 @@ export interface TaskDelivery {
 }
 
 /** How a task message was settled (acknowledged); retries and deferrals are thrown instead. */
-export type TaskSettlement = 'succeeded' | 'failed' | 'already-done' | 'held-elsewhere';
+export type TaskSettlement = 'succeeded' | 'failed' | 'already-done' | 'held-elsewhere' | 'paused';
+
+/** How an approval command was settled. */
+export type ApprovalSettlement = TaskSettlement | 'unknown-approval';
+
+/** What a paused task stores with its approval (ApprovalStore's opaque `state`). */
+interface PausedTaskState {
+  checkpoint: RunCheckpoint;
+  log: RunLogPosition;
+}
 
 export interface TaskProcessorDeps {
   tasks: Pick<TaskStore, 'claim' | 'finish' | 'get'>;
+  /** Pending approvals of paused tasks; without it a tool needing approval is answered as an error. */
+  approvals?: Pick<ApprovalStore, 'savePending' | 'decide' | 'get' | 'markResumed'>;
   publisher: EventPublisher;
   agents: Pick<AgentRegistry, 'get'>;
   providers: ProviderRegistry;
@@ -147,13 +168,11 @@ export class TaskProcessor {
       return 'failed';
     }
 
-    const run = await runLogged({
-      agent,
-      messages: [{ role: 'user', content: task.input }],
-      providers: this.deps.providers,
-      tools: this.deps.tools,
-      log,
-    });
+    const run = await this.run(agent, log, { messages: [{ role: 'user', content: task.input }] });
+    if ('paused' in run) {
+      await this.pause(agent, log, run);
+      return 'paused';
+    }
     if (run.ok) {
       await this.finish(tenant, taskId, agentId, claim.attempts, { result: run.outcome });
       // Stored first, announced second: a reader who sees run.completed finds the task succeeded.
@@ -169,6 +188,107 @@ export class TaskProcessor {
     await this.finish(tenant, taskId, agentId, claim.attempts, { error: run.error });
     await settleRunLog(log, run);
     throw new Error(`task ${taskId} failed on its last attempt (${msg.deliveryCount} of ${consumer.maxDeliver}): ${run.error.message}`);
+  }
+
+  /**
+   * A decision on a paused task (`keelson.approvals.{tenant}.{approvalId}`, from the gateway or a tenant's
+   * publisher): decided in Redis (the first decision wins; past its timeout the approval counts as rejected),
+   * then the run continues from its checkpoint on this replica, to its end or its next pause. A crash before
+   * the message is acknowledged resumes it again on redelivery.
+   */
+  async handleApproval(msg: TaskDelivery): Promise<ApprovalSettlement> {
+    const route = parseApprovalSubject(msg.subject);
+    if (!route || !TENANT_ID_PATTERN.test(route.tenant)) {
+      throw new PoisonMessageError(`not an approval subject: ${msg.subject}`, ErrorCodes.validationFailed);
+    }
+    let command;
+    try {
+      command = parseOrThrow(ApprovalCommandSchema, msg.data);
+    } catch (err) {
+      if (err instanceof KeelsonError) throw new PoisonMessageError(`invalid approval: ${err.message}`, err.code);
+      throw err;
+    }
+    const { tenant, approvalId } = route;
+    return runWithTenant(tenant, async () => {
+      const approvals = this.deps.approvals;
+      if (!approvals) return 'unknown-approval';
+      await approvals.decide(tenant, approvalId, command.decision === 'approve', command.reason);
+      const record = await approvals.get(tenant, approvalId);
+      if (!record || record.status === 'pending') return 'unknown-approval';
+      if (record.resumed) return 'already-done';
+      const taskId = record.runId;
+      const view = await this.deps.tasks.get(tenant, taskId);
+      if (view && TERMINAL_TASK_STATUSES.includes(view.status)) {
+        await approvals.markResumed(tenant, approvalId);
+        return 'already-done';
+      }
+      const state = JSON.parse(record.state) as PausedTaskState;
+      const log = new RunLog(this.deps.publisher, {
+        subject: Subjects.taskRun(tenant, taskId),
+        tenant,
+        runId: taskId,
+        attempt: record.attempt,
+        agentId: record.agentId,
+        source: TASK_WORKER_SOURCE,
+        from: state.log,
+      });
+      const attempts = view?.attempts ?? record.attempt;
+      const agent = this.deps.agents.get(record.agentId);
+      if (!agent) {
+        const error = { code: ErrorCodes.agentNotFound, message: `no agent "${record.agentId}"` };
+        await this.finish(tenant, taskId, record.agentId, attempts, { error });
+        await log.failed(error);
+        await approvals.markResumed(tenant, approvalId);
+        return 'failed';
+      }
+      const reason = record.expired ? 'the approval expired before anyone decided' : record.reason;
+      const checkpoint: RunCheckpoint = {
+        ...state.checkpoint,
+        decisions: { ...state.checkpoint.decisions, [record.callId]: { approved: record.status === 'approved', ...(reason ? { reason } : {}) } },
+      };
+      const run = await this.run(agent, log, { resume: checkpoint });
+      let settlement: ApprovalSettlement;
+      if ('paused' in run) {
+        await this.pause(agent, log, run);
+        settlement = 'paused';
+      } else {
+        // A resumed run is not retried: it ends here, with its result, either way.
+        await this.finish(tenant, taskId, record.agentId, attempts, run.ok ? { result: run.outcome } : { error: run.error });
+        await settleRunLog(log, run);
+        settlement = run.ok ? 'succeeded' : 'failed';
+      }
+      await approvals.markResumed(tenant, approvalId);
+      this.deps.logger.debug('approval settled', { taskId, approvalId, settlement });
+      return settlement;
+    });
+  }
+
+  private run(
+    agent: AgentDefinition,
+    log: RunLog,
+    from: { messages: ChatMessage[] } | { resume: RunCheckpoint },
+  ): Promise<LoggedRunResult | PausedRunResult> {
+    const opts = { agent, messages: 'messages' in from ? from.messages : [], providers: this.deps.providers, tools: this.deps.tools, log };
+    // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
+    return this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts);
+  }
+
+  /** A run stopped for approval: its state stored under a stable approval id, then run.approval_required. */
+  private async pause(agent: AgentDefinition, log: RunLog, run: PausedRunResult): Promise<void> {
+    const approvals = this.deps.approvals;
+    if (!approvals) throw new Error('a task paused for approval without an approval store'); // runs only pause with one
+    const { tenant, runId, agentId, attempt } = log.init;
+    const { call, checkpoint } = run.paused;
+    const approvalId = approvalIdFor(runId, call.id);
+    const state: PausedTaskState = { checkpoint, log: log.position() };
+    const saved = await approvals.savePending(
+      tenant,
+      approvalId,
+      { runId, agentId, attempt, callId: call.id, toolName: call.name, state: JSON.stringify(state) },
+      (agent.approval?.timeoutSeconds ?? 3600) * 1000,
+    );
+    await log.approvalRequired(call, approvalId, saved.expiresAt);
+    this.deps.logger.info('task paused for approval', { taskId: runId, approvalId, tool: call.name });
   }
 
   /** The one result first, then the record: a crash in between re-runs the task, and the result is de-duplicated. */

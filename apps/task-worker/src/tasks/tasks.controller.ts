@@ -17,6 +17,12 @@ export class TasksController {
     await this.processor.handle(context.message);
   }
 
+  /** A decision on a paused task: whichever replica takes it continues the run. */
+  @EventPattern(Consumers.taskApprovals.durable)
+  async onApproval(@Ctx() context: JetStreamContext): Promise<void> {
+    await this.processor.handleApproval(context.message);
+  }
+
   /** The last attempt died with its replica: the task still ends, failed, with its one result. */
   @EventPattern(exhaustedPattern(Consumers.taskWorker.durable))
   async onExhausted(@Ctx() context: JetStreamContext): Promise<void> {

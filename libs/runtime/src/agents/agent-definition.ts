@@ -46,6 +46,19 @@ export const AgentDefinitionSchema = z
      * or interrupt. A message's `onBusy` overrides it.
      */
     concurrency: ConcurrencyPolicySchema.default('enqueue'),
+    /**
+     * Tools whose every call waits for a human: the run pauses with an approval id and resumes when it is
+     * approved (the tool runs) or rejected (the model gets the rejection as the tool's error). A call still
+     * undecided after `timeoutSeconds` counts as rejected. Only tasks can pause; elsewhere such a call is
+     * answered as an error. None when absent.
+     */
+    approval: z
+      .object({
+        tools: z.array(z.string().regex(TOOL_NAME_PATTERN, 'must be a tool name (letters, digits, _ and -, at most 64)')).min(1),
+        timeoutSeconds: positiveInteger().max(7 * 24 * 3600, 'expected at most 7 days').default(3600),
+      })
+      .strict()
+      .optional(),
     /** Hosts the http_fetch tool may reach: exact hosts or `*.example.com` (subdomains); none when absent. */
     http: z
       .object({

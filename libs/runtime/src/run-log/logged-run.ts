@@ -3,7 +3,7 @@ import type { AgentDefinition } from '../agents/agent-definition';
 import type { ProviderRegistry } from '../model/provider';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { DeltaCoalescer } from '../run/delta-coalescer';
-import { runAgent } from '../run/run-agent';
+import { RunPaused, runAgent, type RunCheckpoint } from '../run/run-agent';
 import { RunError } from '../run/run-error';
 import type { RunLog } from './run-log';
 
@@ -27,6 +27,17 @@ export interface LoggedRunOptions {
   interactive?: boolean;
 }
 
+/** A run that stopped for a human's approval: the caller stores `paused.checkpoint` and the log's position. */
+export interface PausedRunResult {
+  ok: false;
+  paused: RunPaused;
+}
+
+export interface PausableRunOptions extends LoggedRunOptions {
+  /** Continue a paused run: no run.started, and the log continues where the RunLog's `from` says. */
+  resume?: RunCheckpoint;
+}
+
 /**
  * Runs an agent and writes the first part of its run log: started, then coalesced deltas, with each tool
  * call and result in its place among them. The terminal
@@ -38,8 +49,22 @@ export interface LoggedRunOptions {
  * message must be retried rather than acknowledged with a half-written log.
  */
 export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult> {
+  const result = await runLoggedInner(opts, false);
+  if ('paused' in result) throw result.paused; // cannot happen: this run was not allowed to pause
+  return result;
+}
+
+/**
+ * runLogged for a caller that can wait for a human: a call to a tool the agent's `approval` lists ends the
+ * run paused (PausedRunResult, the tool call already logged) instead of running it; `resume` continues it.
+ */
+export function runLoggedPausable(opts: PausableRunOptions): Promise<LoggedRunResult | PausedRunResult> {
+  return runLoggedInner(opts, true);
+}
+
+async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Promise<LoggedRunResult | PausedRunResult> {
   const { log } = opts;
-  await log.started();
+  if (!opts.resume) await log.started();
 
   // The coalescer flushes synchronously; publishes are chained so events reach the stream in order.
   let published: Promise<void> = Promise.resolve();
@@ -69,6 +94,8 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
       signal: opts.signal,
       tools: opts.tools,
       toolTimeoutMs: opts.toolTimeoutMs,
+      pauseForApproval: pausable,
+      resume: opts.resume,
       onDelta: (text) => {
         // Stop the model as soon as the log cannot be written; runAgent rethrows this as is.
         if (publishFailure !== undefined) throw publishFailure;
@@ -93,6 +120,7 @@ export async function runLogged(opts: LoggedRunOptions): Promise<LoggedRunResult
   if (opts.signal?.aborted) throw opts.signal.reason;
 
   if (outcome) return { ok: true, outcome };
+  if (runFailure instanceof RunPaused) return { ok: false, paused: runFailure };
   if (!(runFailure instanceof RunError)) throw runFailure;
   return { ok: false, error: agentFailure(runFailure) };
 }

@@ -3,6 +3,7 @@ import {
   Headers,
   createEvent,
   type RunCompleted,
+  type RunApprovalRequired,
   type RunDelta,
   type RunFailed,
   type RunOutcome,
@@ -32,6 +33,15 @@ export interface RunLogInit {
   agentId: string;
   /** CloudEvents `source`, e.g. `/keelson/session-agent`. */
   source: string;
+  /** Where a resumed run's log continues (RunLog.position() when it paused); from the start when absent. */
+  from?: RunLogPosition;
+}
+
+/** How far a run log got: the next delta seq and tool event numbers. */
+export interface RunLogPosition {
+  seq: number;
+  toolCalls: number;
+  toolResults: number;
 }
 
 /**
@@ -42,14 +52,36 @@ export interface RunLogInit {
  * is dropped by JetStream instead of repeating text on every reader's screen.
  */
 export class RunLog {
-  private nextSeq = 0;
-  private nextToolCall = 0;
-  private nextToolResult = 0;
+  private nextSeq: number;
+  private nextToolCall: number;
+  private nextToolResult: number;
 
   constructor(
     private readonly publisher: EventPublisher,
     readonly init: RunLogInit,
-  ) {}
+  ) {
+    this.nextSeq = init.from?.seq ?? 0;
+    this.nextToolCall = init.from?.toolCalls ?? 0;
+    this.nextToolResult = init.from?.toolResults ?? 0;
+  }
+
+  position(): RunLogPosition {
+    return { seq: this.nextSeq, toolCalls: this.nextToolCall, toolResults: this.nextToolResult };
+  }
+
+  /** The run paused at a call that needs a human's approval. */
+  approvalRequired(call: ToolCall, approvalId: string, expiresAt: string): Promise<void> {
+    const data: RunApprovalRequired = {
+      runId: this.init.runId,
+      attempt: this.init.attempt,
+      approvalId,
+      callId: call.id,
+      name: call.name,
+      arguments: call.arguments,
+      expiresAt,
+    };
+    return this.emit(EventTypes.runApprovalRequired, `approval_required:${approvalId}`, data);
+  }
 
   started(): Promise<void> {
     const data: RunStarted = { runId: this.init.runId, attempt: this.init.attempt, agentId: this.init.agentId };

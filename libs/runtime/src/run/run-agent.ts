@@ -26,6 +26,50 @@ export interface RunAgentOptions {
   onToolCall?: (call: ToolCall) => void;
   /** Each tool call's result, as it is given back to the model; an error thrown here reaches the caller as is. */
   onToolResult?: (result: ToolResult) => void;
+  /**
+   * The caller can pause the run for a human's approval (see RunPaused). Without it, a call to a tool the
+   * agent's `approval.tools` lists is answered as a failed result and never runs.
+   */
+  pauseForApproval?: boolean;
+  /** Continue a paused run from its checkpoint (with `messages` ignored), decisions included. */
+  resume?: RunCheckpoint;
+}
+
+/** A human's answer to one paused tool call. */
+export interface ApprovalVerdict {
+  approved: boolean;
+  reason?: string;
+}
+
+/** Everything a paused run needs to continue, anywhere: JSON, stored with its approval. */
+export interface RunCheckpoint {
+  /** The conversation before the paused step, without the system prompt. */
+  messages: ChatMessage[];
+  /** The paused step: the model's text and every call it made (all run together once each is decided). */
+  text: string;
+  calls: ToolCall[];
+  /** The paused step's number: the model calls made so far. */
+  step: number;
+  output: string;
+  usage: Usage;
+  /** Decisions so far, by call id. */
+  decisions: Record<string, ApprovalVerdict>;
+}
+
+/** Not a failure: the run stopped at `call`, which needs a human's approval; continue it with `checkpoint`. */
+export class RunPaused extends Error {
+  override readonly name = 'RunPaused';
+  constructor(
+    readonly call: ToolCall,
+    readonly checkpoint: RunCheckpoint,
+  ) {
+    super(`run paused: tool call ${call.id} (${call.name}) needs approval`);
+  }
+}
+
+/** Whether the agent marks this tool as needing a human's approval. */
+export function needsApproval(agent: AgentDefinition, toolName: string): boolean {
+  return agent.approval?.tools.includes(toolName) ?? false;
 }
 
 /** What one model call produced. */
@@ -56,9 +100,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   if (!provider) {
     throw new RunError('provider_not_found', `agent "${agent.id}" needs model provider "${agent.model.provider}", which is not configured`);
   }
-  const conversation: ChatMessage[] = agent.systemPrompt
-    ? [{ role: 'system', content: agent.systemPrompt }, ...opts.messages]
-    : [...opts.messages];
+  const base = opts.resume ? opts.resume.messages : opts.messages;
+  const conversation: ChatMessage[] = agent.systemPrompt ? [{ role: 'system', content: agent.systemPrompt }, ...base] : [...base];
+  const prefix = agent.systemPrompt ? 1 : 0;
   const tools = opts.tools?.specsFor(agent) ?? [];
 
   // One signal for the provider and the tools, fired by the caller's cancel or by the timeout.
@@ -74,38 +118,60 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   const timeoutError = (cause?: unknown) =>
     new RunError('timeout', `agent "${agent.id}" did not finish within ${agent.limits.timeoutMs} ms`, { cause });
 
-  let output = '';
-  const usages: Usage[] = [];
+  let output = opts.resume?.output ?? '';
+  const usages: Usage[] = opts.resume ? [opts.resume.usage] : [];
+  const decisions: Record<string, ApprovalVerdict> = { ...opts.resume?.decisions };
+  let pending: { text: string; calls: ToolCall[] } | undefined = opts.resume ? { text: opts.resume.text, calls: opts.resume.calls } : undefined;
   let finishReason: FinishReason = 'stop';
   try {
-    for (let step = 1; ; step++) {
+    for (let step = opts.resume?.step ?? 1; ; step++) {
       if (abort.signal.aborted) {
         if (timedOut) throw timeoutError();
         finishReason = 'cancelled';
         break;
       }
-      const req: ModelRequest = { model: agent.model.name, messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
-      if (tools.length > 0) req.tools = tools;
-      const result = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError);
-      output += result.text;
-      usages.push(result.usage);
-      if (result.calls.length === 0 || result.finish === 'cancelled') {
-        if (timedOut) throw timeoutError();
-        finishReason = result.finish === 'tool_calls' ? 'stop' : result.finish;
-        break;
+      let result: { text: string; calls: ToolCall[] };
+      if (pending) {
+        result = pending;
+        pending = undefined;
+      } else {
+        const req: ModelRequest = { model: agent.model.name, messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
+        if (tools.length > 0) req.tools = tools;
+        const stepResult = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError);
+        output += stepResult.text;
+        usages.push(stepResult.usage);
+        if (stepResult.calls.length === 0 || stepResult.finish === 'cancelled') {
+          if (timedOut) throw timeoutError();
+          finishReason = stepResult.finish === 'tool_calls' ? 'stop' : stepResult.finish;
+          break;
+        }
+        if (step >= agent.limits.maxSteps) {
+          throw new RunError(
+            'max_steps',
+            `agent "${agent.id}" still called tools (${stepResult.calls.map((c) => c.name).join(', ')}) after ${step} model calls, its limits.maxSteps`,
+          );
+        }
+        for (const call of stepResult.calls) opts.onToolCall?.(call);
+        result = stepResult;
       }
-      if (step >= agent.limits.maxSteps) {
-        throw new RunError(
-          'max_steps',
-          `agent "${agent.id}" still called tools (${result.calls.map((c) => c.name).join(', ')}) after ${step} model calls, its limits.maxSteps`,
-        );
+      // Every call of a step waits until each one needing approval is decided; they then run together.
+      const undecided = opts.pauseForApproval
+        ? result.calls.find((call) => needsApproval(agent, call.name) && !decisions[call.id])
+        : undefined;
+      if (undecided) {
+        throw new RunPaused(undecided, {
+          messages: conversation.slice(prefix),
+          text: result.text,
+          calls: result.calls,
+          step,
+          output,
+          usage: sumUsage(usages),
+          decisions,
+        });
       }
-      for (const call of result.calls) opts.onToolCall?.(call);
       const results = await Promise.all(
         result.calls.map(async (call) => {
-          const done = opts.tools
-            ? await opts.tools.execute(call, { agent, signal: abort.signal, timeoutMs: opts.toolTimeoutMs })
-            : ({ callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` } as const);
+          const done = await runCall(call, decisions[call.id], opts, abort.signal);
           opts.onToolResult?.(done);
           return done;
         }),
@@ -124,6 +190,20 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
     opts.signal?.removeEventListener('abort', onCallerAbort);
   }
   return { agentId: agent.id, model: agent.model.name, output, finishReason, usage: sumUsage(usages) };
+}
+
+/** One tool call: run, unless it needs approval and was not approved (then answered as a failed result). */
+async function runCall(call: ToolCall, verdict: ApprovalVerdict | undefined, opts: RunAgentOptions, signal: AbortSignal): Promise<ToolResult> {
+  const { agent } = opts;
+  if (needsApproval(agent, call.name) && !verdict?.approved) {
+    const error = !verdict
+      ? `tool "${call.name}" needs a human's approval, which this run cannot wait for`
+      : `a human rejected this call to "${call.name}"${verdict.reason ? `: ${verdict.reason}` : ''}`;
+    return { callId: call.id, name: call.name, ok: false, error };
+  }
+  return opts.tools
+    ? opts.tools.execute(call, { agent, signal, timeoutMs: opts.toolTimeoutMs })
+    : { callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` };
 }
 
 /** One model call: its text (to onDelta as it streams), its tool calls assembled from their fragments, finish, usage. */
