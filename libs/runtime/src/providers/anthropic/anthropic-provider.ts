@@ -3,8 +3,11 @@ import type { FinishReason, Usage } from '@keelson/contracts';
 import type { ModelChunk, ModelProvider, ModelRequest } from '../../model/provider';
 import { AnthropicProviderError, codeForErrorType, codeForStatus, redact } from './anthropic-error';
 import { toMessagesBody } from './anthropic-request';
-import { parseRetryAfter, retryDelayMs } from './retry-delay';
+import { parseRetryAfter, retryDelayMs } from '../shared/retry-delay';
 import { readSse } from './sse-reader';
+
+/** However long the API asks us to wait, a retry comes within a minute. */
+const MAX_RETRY_DELAY_MS = 60_000;
 
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -67,7 +70,7 @@ export class AnthropicProvider implements ModelProvider {
       } catch (err) {
         const error = err instanceof AnthropicProviderError ? err : unexpected(err, apiKey);
         if (yielded || !error.retryable || attempt >= maxRetries) throw error;
-        const delayMs = retryDelayMs(attempt, this.options.retryBaseMs ?? 500, error.details.retryAfterMs);
+        const delayMs = retryDelayMs(attempt, this.options.retryBaseMs ?? 500, MAX_RETRY_DELAY_MS, error.details.retryAfterMs);
         this.options.onRetry?.({ attempt: attempt + 1, delayMs, error });
         if (!(await pause(delayMs, signal))) return yield { type: 'finish', reason: 'cancelled' };
       }
@@ -193,7 +196,7 @@ async function httpError(response: Response, apiKey: string): Promise<AnthropicP
   return new AnthropicProviderError(code, `anthropic: HTTP ${response.status} ${type ?? code}: ${redact(message, apiKey)}`, {
     status: response.status,
     upstreamType: type,
-    retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+    retryAfterMs: parseRetryAfter(response.headers),
   });
 }
 

@@ -3,7 +3,7 @@ import type { FinishReason } from '@keelson/contracts';
 import type { ModelChunk, ModelProvider, ModelRequest } from '../../model/provider';
 import { requestBody, toFinishReason, toUsage, type UsageWithCache, type WireChunk } from './chat-completions-wire';
 import { ProviderError, codeForStatus, redact, upstreamMessage } from './provider-error';
-import { parseRetryAfter, retryDelayMs } from './retry-delay';
+import { parseRetryAfter, retryDelayMs } from '../shared/retry-delay';
 import { sseData } from './sse-events';
 
 export interface OpenAICompatibleOptions {

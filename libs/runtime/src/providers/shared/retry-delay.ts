@@ -1,3 +1,4 @@
+// Shared by every HTTP model provider: when and how long to wait before retrying a request.
 /**
  * `Retry-After` as milliseconds: delta-seconds or an HTTP date; OpenAI's `retry-after-ms` wins when present.
  * Undefined when absent or unreadable.
