@@ -26,10 +26,19 @@ export class SseStream {
     return !this.ended;
   }
 
+  /** An unnamed event: `data:` only, the way OpenAI-style streams frame every chunk. */
+  data(payload: unknown): void {
+    this.write(`data: ${JSON.stringify(payload)}\n\n`);
+  }
+
+  /** Raw SSE text, for framings of its own (OpenAI's closing `data: [DONE]`). */
+  write(text: string): void {
+    if (!this.ended) this.res.write(text);
+  }
+
   send(event: string, data: unknown, id?: string): void {
-    if (this.ended) return;
     const idLine = id === undefined ? '' : `id: ${id}\n`;
-    this.res.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    this.write(`${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   end(): void {

@@ -119,16 +119,21 @@ export class TaskProcessor {
       message: `no attempt finished within ${this.deps.consumer.maxDeliver} deliveries; the last one stopped with its process`,
     };
     await this.finish(tenant, taskId, agentId, view?.attempts ?? this.deps.consumer.maxDeliver, { error });
-    const log = new RunLog(this.deps.publisher, {
+    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount);
+    await log.failed(error);
+    return 'failed';
+  }
+
+  /** The run log of one attempt of a task. */
+  private runLog(tenant: string, taskId: string, agentId: string, attempt: number): RunLog {
+    return new RunLog(this.deps.publisher, {
       subject: Subjects.taskRun(tenant, taskId),
       tenant,
       runId: taskId,
-      attempt: msg.deliveryCount,
+      attempt,
       agentId,
       source: TASK_WORKER_SOURCE,
     });
-    await log.failed(error);
-    return 'failed';
   }
 
   private async process(
@@ -151,14 +156,7 @@ export class TaskProcessor {
       return 'held-elsewhere';
     }
 
-    const log = new RunLog(this.deps.publisher, {
-      subject: Subjects.taskRun(tenant, taskId),
-      tenant,
-      runId: taskId,
-      attempt: msg.deliveryCount,
-      agentId,
-      source: TASK_WORKER_SOURCE,
-    });
+    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount);
     const agent = this.deps.agents.get(agentId);
     if (!agent) {
       // Retrying cannot make an agent appear; the task ends here, with a result that says why.
