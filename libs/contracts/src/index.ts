@@ -11,3 +11,4 @@ export * from './streams';
 export * from './subjects';
 export * from './tasks';
 export * from './validation';
+export * from './usage';
