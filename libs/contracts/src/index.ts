@@ -5,6 +5,7 @@ export * from './errors';
 export * from './headers';
 export * from './ids';
 export * from './invoke';
+export * from './memory';
 export * from './runs';
 export * from './sessions';
 export * from './streams';
