@@ -221,7 +221,7 @@ export class MemoryService {
       query,
       namespace: memoryNamespaceOf('user', userId),
       topK,
-      minScore: options.minScore ?? 0.1,
+      minScore: options.minScore ?? 0.05,
     });
     searching.catch(() => undefined);
     try {
