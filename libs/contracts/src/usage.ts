@@ -89,5 +89,9 @@ export const BudgetStateSchema = z.object({
   remainingMicroUsd: z.number().int().nonnegative(),
   /** When the window starts over (ISO 8601 UTC); absent for `total`. */
   resetsAt: z.iso.datetime().optional(),
+  /** The optional token cap of the same budget, and its counters (kept whether or not there is a cap). */
+  tokenLimit: z.number().int().nonnegative().optional(),
+  spentTokens: z.number().int().nonnegative(),
+  reservedTokens: z.number().int().nonnegative(),
 });
 export type BudgetState = z.infer<typeof BudgetStateSchema>;

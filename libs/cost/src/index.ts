@@ -3,3 +3,7 @@ export * from './pricing/price-table';
 export * from './pricing/price-for';
 export * from './usage/usage-record';
 export * from './tokens/estimate-tokens';
+export * from './budgets/budget-types';
+export * from './budgets/windows';
+export * from './budgets/budget-store';
+export * from './budgets/budget-ledger';
