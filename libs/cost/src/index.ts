@@ -7,3 +7,4 @@ export * from './budgets/budget-types';
 export * from './budgets/windows';
 export * from './budgets/budget-store';
 export * from './budgets/budget-ledger';
+export * from './rate-limits/rate-limiter';

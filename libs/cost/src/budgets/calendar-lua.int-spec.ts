@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from 'redis';
 import { startRedis, type RedisServerHandle } from '@keelson/testing';
-import { CALENDAR_LUA } from './budget-scripts';
+import { CALENDAR_LUA } from './calendar-lua';
 import { windowAt } from './windows';
 import type { BudgetWindow } from './budget-types';
 
