@@ -66,5 +66,10 @@ export const RunOutcomeSchema = z.object({
   output: z.string(),
   finishReason: FinishReasonSchema,
   usage: UsageSchema,
+  /**
+   * A session message sent with the `steer` policy and taken into a running run: that run's id. `output` is
+   * that run's reply (and its usage is counted there, so this one's is zero).
+   */
+  steeredInto: z.string().optional(),
 });
 export type RunOutcome = z.infer<typeof RunOutcomeSchema>;

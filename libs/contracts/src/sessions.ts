@@ -24,11 +24,13 @@ export type SessionView = z.infer<typeof SessionViewSchema>;
 
 /**
  * What a message does when its session already has a turn reserved and not finished: `reject` (409
- * session_busy with the running run's id, nothing queued), `enqueue` (queued behind it, answered in order)
- * or `interrupt` (the running turn, and any queued before this one, are cancelled; this one runs next).
+ * session_busy with the running run's id, nothing queued), `enqueue` (queued behind it, answered in order),
+ * `interrupt` (the running turn, and any queued before this one, are cancelled; this one runs next) or
+ * `steer` (handed to the running agent loop, which reads it before its next model call; when the running
+ * turn has no next step, or turns are queued before this one, it runs as a queued turn instead).
  * The agent definition's `concurrency` is the default; a message's `onBusy` overrides it.
  */
-export const ConcurrencyPolicySchema = z.enum(['reject', 'enqueue', 'interrupt']);
+export const ConcurrencyPolicySchema = z.enum(['reject', 'enqueue', 'interrupt', 'steer']);
 export type ConcurrencyPolicy = z.infer<typeof ConcurrencyPolicySchema>;
 
 /** `POST /v1/sessions/{id}/messages`, and one frame sent over the session WebSocket. */
@@ -48,21 +50,40 @@ export const SessionTurnSchema = z.object({
   content: z.string().min(1),
   /** The policy the gateway applied when it reserved the turn (absent from older gateways: enqueue). */
   onBusy: ConcurrencyPolicySchema.optional(),
+  /** With `steer` on a busy session: the turn that was running, which this message was offered to. */
+  steerInto: z.number().int().positive().optional(),
 });
 export type SessionTurn = z.infer<typeof SessionTurnSchema>;
 
 /**
- * A concurrency decision, on the session's run log (`dev.keelson.session.policy.v1`), written by the gateway
- * whenever a message arrives while another turn is running: `queued` and `interrupted` on the new turn's
- * subject (before its first run event), `rejected` on the running turn's subject (the rejected message has
- * no turn). `affectedRunId` is the running run, `{sessionId}:{turn}`.
+ * A concurrency decision, on the session's run log (`dev.keelson.session.policy.v1`), whenever a message
+ * arrives while another turn is running: `queued` and `interrupted` (by the gateway) on the new turn's
+ * subject before its first run event, `rejected` on the running turn's subject (the rejected message has no
+ * turn). A `steer` message is decided by the session-agent: `steered` when the running loop took it in,
+ * `queued` (with a `reason`) when it ran as a turn of its own. `affectedRunId` is the running run,
+ * `{sessionId}:{turn}`.
  */
 export const SessionPolicyDecisionSchema = z.object({
   sessionId: z.string(),
   /** The new message's turn; absent when it was rejected. */
   turn: z.number().int().positive().optional(),
   policy: ConcurrencyPolicySchema,
-  decision: z.enum(['queued', 'rejected', 'interrupted']),
+  decision: z.enum(['queued', 'rejected', 'interrupted', 'steered']),
   affectedRunId: z.string(),
+  /** Why a steer message was queued instead. */
+  reason: z.string().optional(),
 });
+
+/**
+ * Core NATS, to every session-agent (Subjects.sessionSteer): turn `turn` of the session, reserved with the
+ * `steer` policy while `into` ran, offered to the replica running `into`. Losing it only means the message
+ * runs as a queued turn; the JetStream turn is the durable record.
+ */
+export const SessionSteerSchema = z.object({
+  sessionId: z.string(),
+  turn: z.number().int().positive(),
+  into: z.number().int().positive(),
+  content: z.string().min(1),
+});
+export type SessionSteer = z.infer<typeof SessionSteerSchema>;
 export type SessionPolicyDecision = z.infer<typeof SessionPolicyDecisionSchema>;

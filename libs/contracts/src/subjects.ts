@@ -22,6 +22,9 @@ export const Subjects = {
    */
   sessionCancel: (tenant: string, sessionId: string) => `keelson.sessions.cancel.${tenant}.${sessionId}`,
   allSessionCancels: 'keelson.sessions.cancel.>',
+  /** Core NATS: a `steer` message offered to whichever session-agent runs the session's turn (SessionSteerSchema). */
+  sessionSteer: (tenant: string, sessionId: string) => `keelson.sessions.steer.${tenant}.${sessionId}`,
+  allSessionSteers: 'keelson.sessions.steer.>',
   /** The run log: the events of one task run or one session turn, in order. */
   taskRun: (tenant: string, taskId: string) => `keelson.runs.${tenant}.tasks.${taskId}`,
   sessionRun: (tenant: string, sessionId: string, turn: number) =>
@@ -63,14 +66,20 @@ export interface SessionTurnSubject {
 }
 
 export function parseSessionTurnSubject(subject: string): SessionTurnSubject | undefined {
-  const parts = subject.split('.');
-  if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'turns') return undefined;
-  return { tenant: parts[3]!, sessionId: parts[4]! };
+  return parseSessionSubject(subject, 'turns');
 }
 
 export function parseSessionCancelSubject(subject: string): SessionTurnSubject | undefined {
+  return parseSessionSubject(subject, 'cancel');
+}
+
+export function parseSessionSteerSubject(subject: string): SessionTurnSubject | undefined {
+  return parseSessionSubject(subject, 'steer');
+}
+
+function parseSessionSubject(subject: string, kind: string): SessionTurnSubject | undefined {
   const parts = subject.split('.');
-  if (parts.length !== 5 || parts[1] !== 'sessions' || parts[2] !== 'cancel') return undefined;
+  if (parts.length !== 5 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'sessions' || parts[2] !== kind) return undefined;
   return { tenant: parts[3]!, sessionId: parts[4]! };
 }
 

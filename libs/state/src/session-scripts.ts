@@ -7,7 +7,7 @@
 const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
 /**
- * ARGV: ttlSeconds, policy ('enqueue' | 'reject' | 'interrupt'), missingAfterMs. Returns {turn, agentId,
+ * ARGV: ttlSeconds, policy ('enqueue' | 'reject' | 'interrupt' | 'steer': reserved like enqueue, see ABSORB_TURN), missingAfterMs. Returns {turn, agentId,
  * running} or false when the session does not exist. `running` is the turn the session is busy with: the
  * first reserved and not done, passing turns that later turns may pass too (abandoned by the gateway, or
  * unseen and older than missingAfterMs: see BEGIN_TURN), so such a turn cannot make `reject` refuse forever;
@@ -50,8 +50,11 @@ return 1
 
 /**
  * ARGV: turn, owner, leaseMs, skipMissing (0|1), missingAfterMs.
- * Returns {'ok', agentId, cancelled (0|1), history...} | {'done'} | {'wait'} | {'busy'} | {'gone'}; cancelled
- * when a later message interrupted the turn (RESERVE_TURN with 'interrupt').
+ * Returns {'ok', agentId, cancelled (0|1), absorbedInto, steerCount, steer..., history...} | {'done'} |
+ * {'wait'} | {'busy'} | {'gone'}; cancelled when a later message interrupted the turn (RESERVE_TURN with
+ * 'interrupt'); absorbedInto the turn whose run took this turn's message in (ABSORB_TURN; 0 when none);
+ * steers the messages of later turns this turn's run took in, in order, so a replica that runs the turn
+ * again (after a crash) gives the model all of them from the start.
  * Every call marks the turn as seen (field `s:<turn>`). A turn may pass the earlier turns it waits for only
  * while nobody holds the lease, and only if each of them was abandoned by the gateway (its publish failed),
  * or, with skipMissing, was reserved more than missingAfterMs ago and never seen by any replica (its
@@ -78,28 +81,61 @@ if turn > done + 1 then
       and now - reservedAt > tonumber(ARGV[5])
     if not (abandoned or lost) then return {'wait'} end
   end
-  for p = done + 1, turn - 1 do redis.call('HDEL', KEYS[1], 'a:' .. p, 'r:' .. p, 's:' .. p, 'c:' .. p) end
+  for p = done + 1, turn - 1 do redis.call('HDEL', KEYS[1], 'a:' .. p, 'r:' .. p, 's:' .. p, 'c:' .. p, 'x:' .. p, 'b:' .. p, 'm:' .. p) end
   redis.call('HSET', KEYS[1], 'done', turn - 1)
 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'leaseUntil', now + tonumber(ARGV[3]))
-local result = {'ok', redis.call('HGET', KEYS[1], 'agentId'), redis.call('HEXISTS', KEYS[1], 'c:' .. turn)}
+local result = {'ok', redis.call('HGET', KEYS[1], 'agentId'), redis.call('HEXISTS', KEYS[1], 'c:' .. turn),
+  redis.call('HGET', KEYS[1], 'b:' .. turn) or '0'}
+local steeredTo = tonumber(redis.call('HGET', KEYS[1], 'x:' .. turn) or turn)
+table.insert(result, steeredTo - turn)
+for p = turn + 1, steeredTo do table.insert(result, redis.call('HGET', KEYS[1], 'm:' .. p) or '') end
 for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(result, m) end
 return result
+`;
+
+/**
+ * ARGV: running turn, steer turn, owner, content. The `steer` policy: the run of the running turn takes the
+ * message of a later turn in, between two of its steps. Allowed only while this owner holds the running
+ * turn's lease, for the turn right after the last one it took in (so messages stay in order and no queued
+ * turn is passed), and when neither turn was interrupted. Records `x:<running>` (the last turn taken in),
+ * `b:<steer>` (taken in by which turn) and `m:<steer>` (the message, for a re-run). Returns 'ok' | 'no' | 'gone'.
+ */
+export const ABSORB_TURN = `
+${NOW_MS}
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local running = tonumber(ARGV[1])
+local steer = tonumber(ARGV[2])
+local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
+local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+if done + 1 ~= running or steer > reserved then return 'no' end
+if redis.call('HGET', KEYS[1], 'owner') ~= ARGV[3] or tonumber(redis.call('HGET', KEYS[1], 'leaseUntil') or '0') <= now then return 'no' end
+if redis.call('HEXISTS', KEYS[1], 'c:' .. running) == 1 or redis.call('HEXISTS', KEYS[1], 'c:' .. steer) == 1 then return 'no' end
+if steer ~= tonumber(redis.call('HGET', KEYS[1], 'x:' .. running) or running) + 1 then return 'no' end
+redis.call('HSET', KEYS[1], 'x:' .. running, steer, 'b:' .. steer, running, 'm:' .. steer, ARGV[4])
+return 'ok'
 `;
 
 /**
  * ARGV: turn, owner, ttlSeconds, maxMessages, message...  Appends the turn's messages (none for a failed turn), marks the
  * turn done and releases the lease, only if this owner still holds it: a replica that stalled past its
  * lease cannot overwrite the work of the one that took over. Returns 'ok' | 'conflict' | 'gone'.
+ * A failed turn gives back the later turns its run took in (ABSORB_TURN): their messages were not kept, so
+ * each runs as a turn of its own.
  */
 export const COMMIT_TURN = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
+local turn = tonumber(ARGV[1])
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
-if done + 1 ~= tonumber(ARGV[1]) or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 'conflict' end
+if done + 1 ~= turn or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 'conflict' end
 for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('HSET', KEYS[1], 'done', ARGV[1], 'owner', '', 'leaseUntil', 0)
-redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1], 'c:' .. ARGV[1])
+for p = turn + 1, tonumber(redis.call('HGET', KEYS[1], 'x:' .. turn) or turn) do
+  redis.call('HDEL', KEYS[1], 'm:' .. p)
+  if #ARGV < 5 then redis.call('HDEL', KEYS[1], 'b:' .. p) end
+end
+redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1], 'c:' .. ARGV[1], 'x:' .. ARGV[1], 'b:' .. ARGV[1], 'm:' .. ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 'ok'

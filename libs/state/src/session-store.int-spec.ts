@@ -103,7 +103,59 @@ describe('SessionStore against a real Redis', () => {
     ];
     assert.equal(await store.commitTurn('dev', id, 1, 'replica-a', messages), 'ok');
     const second = await store.beginTurn('dev', id, 2, 'replica-b', 10_000);
-    assert.deepEqual(second, { kind: 'ok', agentId: 'assistant', cancelled: false, history: messages });
+    assert.deepEqual(second, { kind: 'ok', agentId: 'assistant', cancelled: false, absorbedInto: 0, steers: [], history: messages });
+  });
+
+  describe('steer', () => {
+    const said = (content: string) => ({ role: 'user' as const, content });
+
+    it('the running turn takes later turns in, in order; they end as its reply', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id);
+      await store.beginTurn('dev', id, 1, 'a', 10_000);
+      assert.deepEqual(await store.reserveTurn('dev', id, 'steer'), { kind: 'reserved', turn: 2, agentId: 'assistant', running: 1 });
+      await store.reserveTurn('dev', id, 'steer'); // turn 3
+      assert.equal(await store.absorbTurn('dev', id, 1, 3, 'a', 'third'), false, 'not before turn 2');
+      assert.equal(await store.absorbTurn('dev', id, 1, 2, 'b', 'second'), false, 'only the lease holder');
+      assert.equal(await store.absorbTurn('dev', id, 1, 2, 'a', 'second'), true);
+      assert.equal(await store.absorbTurn('dev', id, 1, 3, 'a', 'third'), true);
+      assert.equal(await store.absorbTurn('dev', id, 1, 4, 'a', 'fourth'), false, 'turn 4 was never reserved');
+      const rerun = await store.beginTurn('dev', id, 1, 'a', 10_000);
+      assert.equal(rerun.kind === 'ok' && rerun.steers.join('|'), 'second|third', 'a re-run gets them from the start');
+      assert.equal(await store.commitTurn('dev', id, 1, 'a', [said('first'), said('second'), said('third'), { role: 'assistant', content: 'ok' }]), 'ok');
+      for (const turn of [2, 3]) {
+        const begun = await store.beginTurn('dev', id, turn, 'a', 10_000);
+        assert.equal(begun.kind === 'ok' && begun.absorbedInto, 1, `turn ${turn} was taken in by turn 1`);
+        assert.equal(await store.commitTurn('dev', id, turn, 'a', []), 'ok');
+      }
+      assert.equal((await store.get('dev', id))?.turns, 3);
+    });
+
+    it('a failed turn gives the turns it took in back: each runs on its own', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id);
+      await store.beginTurn('dev', id, 1, 'a', 10_000);
+      await store.reserveTurn('dev', id, 'steer');
+      assert.equal(await store.absorbTurn('dev', id, 1, 2, 'a', 'second'), true);
+      await store.commitTurn('dev', id, 1, 'a', []);
+      const second = await store.beginTurn('dev', id, 2, 'a', 10_000);
+      assert.deepEqual(second.kind === 'ok' && [second.absorbedInto, second.steers], [0, []]);
+    });
+
+    it('never takes in past a queued turn, nor an interrupted one', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id);
+      await store.beginTurn('dev', id, 1, 'a', 10_000);
+      await store.reserveTurn('dev', id, 'enqueue'); // turn 2
+      await store.reserveTurn('dev', id, 'steer'); // turn 3
+      assert.equal(await store.absorbTurn('dev', id, 1, 3, 'a', 'third'), false);
+      await store.reserveTurn('dev', id, 'interrupt'); // turn 4 cancels 1..3
+      assert.equal(await store.absorbTurn('dev', id, 1, 2, 'a', 'second'), false);
+      assert.equal(await store.absorbTurn('dev', id, 2, 3, 'a', 'third'), false, 'turn 2 is not running');
+    });
   });
 
   it('reports a redelivered turn that was already committed as done', async () => {

@@ -1,6 +1,6 @@
 import type { ChatMessage, ConcurrencyPolicy, SessionView } from '@keelson/contracts';
 import { LuaScript, type RedisScripting } from './redis-port';
-import { ABANDON_TURN, BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
+import { ABANDON_TURN, ABSORB_TURN, BEGIN_TURN, COMMIT_TURN, CREATE_SESSION, READ_SESSION, RESERVE_TURN } from './session-scripts';
 
 export interface SessionStoreOptions {
   /** Idle time after which a session expires; every turn refreshes it. */
@@ -26,7 +26,17 @@ export type ReserveTurnResult =
   | { kind: 'rejected'; agentId: string; running: number };
 
 export type BeginTurnResult =
-  | { kind: 'ok'; agentId: string; history: HistoryMessage[]; /** a later message interrupted this turn */ cancelled: boolean }
+  | {
+      kind: 'ok';
+      agentId: string;
+      history: HistoryMessage[];
+      /** A later message interrupted this turn. */
+      cancelled: boolean;
+      /** The turn whose run took this turn's message in (the `steer` policy); 0 when none did. */
+      absorbedInto: number;
+      /** Messages of later turns this turn's run took in before (it is running again), in order. */
+      steers: string[];
+    }
   | { kind: 'done' }
   | { kind: 'wait' }
   | { kind: 'busy' }
@@ -38,6 +48,7 @@ const scripts = {
   reserve: new LuaScript(RESERVE_TURN),
   abandon: new LuaScript(ABANDON_TURN),
   begin: new LuaScript(BEGIN_TURN),
+  absorb: new LuaScript(ABSORB_TURN),
   commit: new LuaScript(COMMIT_TURN),
   agentOf: new LuaScript(`return redis.call('HGET', KEYS[1], 'agentId')`),
 };
@@ -128,11 +139,21 @@ export class SessionStore {
       skipMissing ? 1 : 0,
       this.options.missingTurnAfterMs ?? 30_000,
     ])) as string[];
-    const [kind, agentId, cancelled, ...history] = raw;
+    const [kind, agentId, cancelled, absorbedInto, steerCount, ...rest] = raw;
     if (kind === 'ok') {
-      return { kind, agentId: agentId!, cancelled: Number(cancelled) === 1, history: history.map((m) => JSON.parse(m) as HistoryMessage) };
+      const steers = rest.slice(0, Number(steerCount));
+      const history = rest.slice(steers.length).map((m) => JSON.parse(m) as HistoryMessage);
+      return { kind, agentId: agentId!, cancelled: Number(cancelled) === 1, absorbedInto: Number(absorbedInto), steers, history };
     }
     return { kind: kind as 'done' | 'wait' | 'busy' | 'gone' };
+  }
+
+  /**
+   * The `steer` policy: the run of `running` (leased by `owner`) takes in the message of the later turn
+   * `steer`. True when it may (see ABSORB_TURN); the turn then ends as that run's reply, not a run of its own.
+   */
+  async absorbTurn(tenant: string, sessionId: string, running: number, steer: number, owner: string, content: string): Promise<boolean> {
+    return (await scripts.absorb.run(this.redis, this.keys(tenant, sessionId), [running, steer, owner, content])) === 'ok';
   }
 
   /** Records a finished turn; `messages` is empty for a failed turn, which still advances the order. */

@@ -6,6 +6,7 @@ import {
   createEvent,
   type ConcurrencyPolicy,
   type SessionPolicyDecision,
+  type SessionSteer,
   type SessionTurn,
 } from '@keelson/contracts';
 import { encodeJson, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
@@ -36,8 +37,10 @@ export interface TurnInFlight {
  * A message that finds the session busy (a turn reserved and not done) is handled by its concurrency policy,
  * the request's `onBusy` or else the agent's `concurrency`, decided atomically in RESERVE_TURN: `enqueue`
  * queues it, `reject` refuses it (409 session_busy naming the running run), `interrupt` queues it and
- * cancels the turns before it (Redis marks, plus a core-NATS nudge to the replica running one). Each decision
- * is a `session.policy` event on the run log.
+ * cancels the turns before it (Redis marks, plus a core-NATS nudge to the replica running one), `steer` queues
+ * it and offers it over core NATS to the replica running the busy turn, whose loop may take it in at its
+ * next step (the session-agent decides, and logs `steered` or `queued`). Each decision is a
+ * `session.policy` event on the run log.
  */
 export class TurnRelay {
   constructor(
@@ -70,14 +73,15 @@ export class TurnRelay {
       );
     }
     const { turn } = reserved;
-    if (reserved.running > 0) {
+    const steerInto = policy === 'steer' && reserved.running > 0 ? reserved.running : undefined;
+    if (reserved.running > 0 && policy !== 'steer') {
       const decision = policy === 'interrupt' ? 'interrupted' : 'queued';
       await this.decide(tenant, turn, { sessionId, turn, policy, decision, affectedRunId: runningRunId });
       if (policy === 'interrupt') this.nats.publish(Subjects.sessionCancel(tenant, sessionId), encodeJson({ sessionId, beforeTurn: turn }));
     }
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
-      const command: SessionTurn = { sessionId, turn, content, onBusy: policy };
+      const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}) };
       await this.publisher.publish(Subjects.sessionTurn(tenant, sessionId), command, {
         msgId: `${tenant}:${sessionId}:${turn}`,
         timeoutMs: this.options.publishTimeoutMs,
@@ -86,6 +90,11 @@ export class TurnRelay {
       // The turns after this one must not wait for it; if even this fails, they pass it once it is old enough.
       await this.sessions.abandonTurn(tenant, sessionId, turn).catch(() => undefined);
       throw new KeelsonError(503, ErrorCodes.unavailable, `the turn could not be queued: ${(err as Error).message}`);
+    }
+    if (steerInto) {
+      // Offered only once the turn is durable, so a message the running loop takes in can never be lost.
+      const steer: SessionSteer = { sessionId, turn, into: steerInto, content };
+      this.nats.publish(Subjects.sessionSteer(tenant, sessionId), encodeJson(steer));
     }
     const abort = new AbortController();
     return {

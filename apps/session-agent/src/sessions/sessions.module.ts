@@ -4,7 +4,7 @@ import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
 import { SessionStore } from '@keelson/state';
-import { CancelListener } from './cancel-listener';
+import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
 import { TurnHandler } from './turn-handler';
 import { TurnsController } from './turns.controller';
@@ -22,7 +22,7 @@ export class SessionsModule {
       module: SessionsModule,
       controllers: [TurnsController],
       providers: [
-        CancelListener,
+        SessionSignals,
         {
           provide: SessionStore,
           inject: [REDIS_CLIENT],

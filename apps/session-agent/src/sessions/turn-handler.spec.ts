@@ -24,6 +24,12 @@ class FakeSessions {
     return this.answers.length > 1 ? this.answers.shift()! : this.answers[0]!;
   }
 
+  readonly absorbs: { running: number; steer: number; content: string }[] = [];
+  async absorbTurn(_t: string, _s: string, running: number, steer: number, _owner: string, content: string) {
+    this.absorbs.push({ running, steer, content });
+    return true;
+  }
+
   async commitTurn(_t: string, _s: string, turn: number, owner: string, messages: HistoryMessage[]) {
     this.commits.push({ turn, owner, messages });
     this.onCommit();
@@ -61,7 +67,7 @@ const history: HistoryMessage[] = [
 
 describe('TurnHandler: what it does with each beginTurn answer', () => {
   it('ok: runs the agent on history + the new message, logs the run, commits user and assistant messages', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history });
     assert.equal(await handler.handle(turnMessage()), 'completed');
 
     assert.deepEqual(publisher.types().filter((t) => t !== 'run.delta'), ['run.started', 'run.completed']);
@@ -83,7 +89,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, agent fails: logs run.failed and commits no messages, so the next turn is not held up', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     assert.equal(await handler.handle(turnMessage({ content: '__fail__' })), 'failed');
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'agent_failed');
@@ -91,7 +97,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, but the session names an agent this replica does not have: run.failed agent_not_found, empty commit', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'nobody', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'nobody', history: [] });
     assert.equal(await handler.handle(turnMessage()), 'failed');
     assert.deepEqual(publisher.types(), ['run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'agent_not_found');
@@ -99,14 +105,14 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('ok, but another replica took the turn over before the commit: settles as conflict and announces nothing', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     sessions.commitResult = 'conflict';
     assert.equal(await handler.handle(turnMessage()), 'conflict');
     assert.ok(!publisher.types().includes('run.completed'), 'the replica that took over announces the turn');
   });
 
   it('announces run.completed only once the turn is committed, so a reader of the session finds it', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     let typesAtCommit: string[] = [];
     sessions.onCommit = () => (typesAtCommit = publisher.types());
     assert.equal(await handler.handle(turnMessage()), 'completed');
@@ -150,14 +156,14 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('defers a second delivery of a turn this process is still running (one owner cannot tell them apart)', async () => {
-    const { handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     const first = handler.handle(turnMessage({ content: '__slow:200__' }));
     await assert.rejects(handler.handle(turnMessage({ deliveryCount: 2 })), DeferError);
     assert.equal(await first, 'completed');
   });
 
   it('renews the lease while the agent runs, and abandons the turn uncommitted once another replica holds it', async () => {
-    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, agentId: 'assistant', history: [] };
+    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] };
     const { sessions, publisher, handler } = setup(ok, ok, { kind: 'busy' });
     assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'conflict');
     assert.ok(sessions.begins.length >= 3, 'begin, then renewals');
@@ -166,7 +172,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('tells a waiting caller when the session is deleted while its turn runs', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] }, { kind: 'gone' });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] }, { kind: 'gone' });
     assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'session-gone');
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[1]!.event.data).error.code, 'session_not_found');
@@ -174,7 +180,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('interrupted while queued: never runs, commits nothing (advancing the order), ends run.failed run_cancelled', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: true, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: true, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     assert.equal(await handler.handle(turnMessage()), 'cancelled');
     assert.deepEqual(publisher.types(), ['run.failed']);
     assert.equal(RunFailedSchema.parse(publisher.published[0]!.event.data).error.code, 'run_cancelled');
@@ -182,7 +188,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('interrupted while running (cancel message): aborts the run, commits no reply, ends run.failed run_cancelled', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     const running = handler.handle(turnMessage({ content: '__slow:10000__' }));
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(handler.cancel('dev', 'ses_1', 2), false, 'a cancel for turns before 2 leaves turn 2 alone');
@@ -196,7 +202,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('interrupted while running (seen at a lease renewal, the cancel message missed): ends the same way', async () => {
-    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, agentId: 'assistant', history: [] };
+    const ok: BeginTurnResult = { kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] };
     const { sessions, publisher, handler } = setup(ok, { ...ok, cancelled: true });
     assert.equal(await handler.handle(turnMessage({ content: '__slow:10000__' })), 'cancelled');
     assert.deepEqual(publisher.types(), ['run.started', 'run.failed']);
@@ -204,7 +210,7 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
   });
 
   it('propagates a failed publish (NATS down) without committing, so the turn is retried', async () => {
-    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, agentId: 'assistant', history: [] });
+    const { sessions, publisher, handler } = setup({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history: [] });
     publisher.failFrom = 1;
     await assert.rejects(handler.handle(turnMessage()), /connection closed/);
     assert.deepEqual(sessions.commits, []);
@@ -238,5 +244,41 @@ describe('turnWaitDelayMs', () => {
     let total = 0;
     for (let n = 1; n < Consumers.sessionAgent.maxDeliver; n++) total += turnWaitDelayMs(n);
     assert.ok(total > 2 * Consumers.sessionAgent.ackWaitMs, `waits ${total} ms in all`);
+  });
+});
+
+describe('TurnHandler: the steer policy', () => {
+  const ok = { kind: 'ok' as const, cancelled: false, agentId: 'assistant', history, absorbedInto: 0, steers: [] as string[] };
+
+  it('a turn the run before it took in ends as that run\'s reply: nothing committed, run.completed steeredInto', async () => {
+    const { sessions, publisher, handler } = setup({ ...ok, absorbedInto: 1 });
+    assert.equal(await handler.handle(turnMessage({ data: { sessionId: 'ses_1', turn: 2, content: 'and say hi', steerInto: 1 } })), 'completed');
+    assert.deepEqual(sessions.commits, [{ turn: 2, owner: 'replica-a', messages: [] }]);
+    assert.deepEqual(publisher.types(), ['run.completed']);
+    const completed = RunCompletedSchema.parse(publisher.published[0]!.event.data);
+    assert.equal(completed.outcome.output, 'hello', 'the reply of the run that took it in');
+    assert.equal(completed.outcome.steeredInto, 'ses_1:1');
+  });
+
+  it('a steer message the running turn never took in runs as a queued turn, and says why first', async () => {
+    const { sessions, publisher, handler } = setup(ok);
+    assert.equal(await handler.handle(turnMessage({ data: { sessionId: 'ses_1', turn: 2, content: 'too late', steerInto: 1 } })), 'completed');
+    assert.equal(publisher.types()[0], 'session.policy');
+    const decision = publisher.published[0]!.event.data as { decision: string; policy: string; affectedRunId: string; reason?: string };
+    assert.deepEqual([decision.policy, decision.decision, decision.affectedRunId], ['steer', 'queued', 'ses_1:1']);
+    assert.match(decision.reason ?? '', /before its next step/);
+    assert.equal(sessions.commits[0]!.messages[0]!.content, 'too late');
+  });
+
+  it('a re-run gives the model the messages an earlier attempt took in, and keeps them in the history', async () => {
+    const { sessions, handler } = setup({ ...ok, steers: ['also this'] });
+    assert.equal(await handler.handle(turnMessage({ content: 'first' })), 'completed');
+    const committed = sessions.commits[0]!.messages;
+    assert.deepEqual(committed.map((m) => [m.role, m.role === 'user' ? m.content : '']), [['user', 'first'], ['user', 'also this'], ['assistant', '']]);
+  });
+
+  it('offers a steer message only to the run it was meant for', () => {
+    const { handler } = setup(ok);
+    assert.equal(handler.steer('dev', { sessionId: 'ses_1', turn: 3, into: 2, content: 'x' }), false, 'nothing runs here');
   });
 });

@@ -7,6 +7,7 @@ import {
   TENANT_ID_PATTERN,
   parseOrThrow,
   parseSessionTurnSubject,
+  type SessionSteer,
   type SessionTurn,
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
@@ -22,6 +23,7 @@ import {
 } from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
 import { LeaseLostError, TurnCancelledError, keepLease } from './lease-keeper';
+import { SteerInbox } from './steer-inbox';
 
 export const SESSION_AGENT_SOURCE = '/keelson/session-agent';
 
@@ -39,7 +41,7 @@ export interface TurnMessage {
 export type TurnResult = 'completed' | 'failed' | 'cancelled' | 'already-done' | 'session-gone' | 'conflict';
 
 export interface TurnHandlerDeps {
-  sessions: Pick<SessionStore, 'beginTurn' | 'commitTurn'>;
+  sessions: Pick<SessionStore, 'beginTurn' | 'commitTurn' | 'absorbTurn'>;
   publisher: EventPublisher;
   agents: Pick<AgentRegistry, 'get'>;
   providers: ProviderRegistry;
@@ -72,8 +74,8 @@ export function turnWaitDelayMs(deliveryCount: number): number {
 export class TurnHandler {
   /** Turns running in this process: the lease owner is the process, so it cannot tell two of its own apart. */
   private readonly running = new Set<string>();
-  /** The agent runs in progress here, by `tenant/sessionId`: what a cancel message aborts. */
-  private readonly active = new Map<string, { turn: number; abort: AbortController }>();
+  /** The agent runs in progress here, by `tenant/sessionId`: what a cancel message aborts and a steer message reaches. */
+  private readonly active = new Map<string, { turn: number; abort: AbortController; inbox: SteerInbox }>();
 
   constructor(private readonly deps: TurnHandlerDeps) {}
 
@@ -86,6 +88,18 @@ export class TurnHandler {
     const run = this.active.get(`${tenant}/${sessionId}`);
     if (!run || run.turn >= beforeTurn || run.abort.signal.aborted) return false;
     run.abort.abort(new TurnCancelledError());
+    return true;
+  }
+
+  /**
+   * A message sent with the `steer` policy (Subjects.sessionSteer): offered to the run here if it is the
+   * turn the message was meant for; its loop takes it in at its next step (see SteerInbox). Returns whether
+   * it was offered.
+   */
+  steer(tenant: string, steer: SessionSteer): boolean {
+    const run = this.active.get(`${tenant}/${steer.sessionId}`);
+    if (!run || run.turn !== steer.into || run.abort.signal.aborted) return false;
+    run.inbox.offer(steer);
     return true;
   }
 
@@ -103,15 +117,15 @@ export class TurnHandler {
     }
   }
 
-  private async process(tenant: string, { sessionId, turn, content }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
+  private async process(tenant: string, { sessionId, turn, content, steerInto }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
     const { sessions, owner, leaseMs, logger } = this.deps;
     const skipMissing = deliveryCount >= SKIP_MISSING_FROM_DELIVERY;
     const begun = await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
-    const runLog = (agentId: string) =>
+    const runLog = (agentId: string, ofTurn = turn) =>
       new RunLog(this.deps.publisher, {
-        subject: Subjects.sessionRun(tenant, sessionId, turn),
+        subject: Subjects.sessionRun(tenant, sessionId, ofTurn),
         tenant,
-        runId: `${sessionId}:${turn}`,
+        runId: `${sessionId}:${ofTurn}`,
         attempt: deliveryCount,
         agentId,
         source: SESSION_AGENT_SOURCE,
@@ -141,6 +155,24 @@ export class TurnHandler {
       return this.cancelled(tenant, sessionId, turn, log);
     }
     const agent = this.deps.agents.get(begun.agentId);
+    if (begun.absorbedInto > 0) {
+      // A steer message the run before it took in: that run's reply, already committed, is its reply too.
+      const settled = await this.commit(tenant, sessionId, turn, [], 'completed');
+      if (settled !== 'completed') return settled;
+      await log.completed({
+        agentId: begun.agentId,
+        model: agent?.model.name ?? '',
+        output: begun.history.findLast((m) => m.role === 'assistant')?.content ?? '',
+        finishReason: 'stop',
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        steeredInto: `${sessionId}:${begun.absorbedInto}`,
+      });
+      return settled;
+    }
+    if (steerInto !== undefined) {
+      const reason = `run ${sessionId}:${steerInto} ended (or had turns queued) before its next step could take the message in`;
+      await log.policy({ sessionId, turn, policy: 'steer', decision: 'queued', affectedRunId: `${sessionId}:${steerInto}`, reason });
+    }
     if (!agent) {
       await log.failed({ code: ErrorCodes.agentNotFound, message: `no agent "${begun.agentId}"` });
       return this.commit(tenant, sessionId, turn, [], 'failed');
@@ -153,10 +185,20 @@ export class TurnHandler {
     );
     const cancel = new AbortController();
     const activeKey = `${tenant}/${sessionId}`;
-    this.active.set(activeKey, { turn, abort: cancel });
+    const inbox = new SteerInbox({
+      sessions,
+      tenant,
+      sessionId,
+      turn,
+      owner,
+      decide: (steered, decision) => runLog(begun.agentId, steered).policy(decision),
+      logger,
+      alreadyTaken: begun.steers,
+    });
+    this.active.set(activeKey, { turn, abort: cancel, inbox });
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
-      const messages = [...begun.history, { role: 'user' as const, content }];
+      const messages = [...begun.history, ...[content, ...begun.steers].map((m) => ({ role: 'user' as const, content: m }))];
       result = await runLogged({
         agent,
         messages,
@@ -165,6 +207,7 @@ export class TurnHandler {
         log,
         signal: AbortSignal.any([lease.signal, cancel.signal]),
         interactive: true,
+        steering: () => inbox.take(),
       });
     } catch (err) {
       if (err instanceof TurnCancelledError) {
@@ -186,7 +229,7 @@ export class TurnHandler {
     // A failed turn commits no messages but still advances the order: the next turn must not wait forever.
     const messages: HistoryMessage[] = result.ok
       ? [
-          { role: 'user', content },
+          ...[content, ...inbox.taken].map((m) => ({ role: 'user' as const, content: m })),
           { role: 'assistant', content: result.outcome.output },
         ]
       : [];

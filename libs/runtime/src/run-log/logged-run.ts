@@ -25,6 +25,8 @@ export interface LoggedRunOptions {
   toolTimeoutMs?: number;
   /** Someone is watching the stream: publish the first text at once (see DeltaCoalescer.firstImmediately). */
   interactive?: boolean;
+  /** Messages for the running loop, asked for between steps (see runAgent). */
+  steering?: () => Promise<string[]>;
 }
 
 /** A run that stopped for a human's approval: the caller stores `paused.checkpoint` and the log's position. */
@@ -96,6 +98,7 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       toolTimeoutMs: opts.toolTimeoutMs,
       pauseForApproval: pausable,
       resume: opts.resume,
+      steering: opts.steering,
       onDelta: (text) => {
         // Stop the model as soon as the log cannot be written; runAgent rethrows this as is.
         if (publishFailure !== undefined) throw publishFailure;

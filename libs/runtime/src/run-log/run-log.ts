@@ -10,6 +10,7 @@ import {
   type RunStarted,
   type RunToolCall,
   type RunToolResult,
+  type SessionPolicyDecision,
   type ToolCall,
   type TaskError,
   type CloudEvent,
@@ -81,6 +82,11 @@ export class RunLog {
       expiresAt,
     };
     return this.emit(EventTypes.runApprovalRequired, `approval_required:${approvalId}`, data);
+  }
+
+  /** A session concurrency decision that concerns this run (see SessionPolicyDecisionSchema). */
+  policy(decision: SessionPolicyDecision): Promise<void> {
+    return this.emit(EventTypes.sessionPolicy, `policy:${decision.decision}`, decision);
   }
 
   started(): Promise<void> {

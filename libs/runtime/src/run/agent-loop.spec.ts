@@ -205,4 +205,24 @@ describe('runAgent with tools (the agent loop)', () => {
     assert.equal(outcome.output, '2');
     assert.equal(outcome.finishReason, 'stop');
   });
+
+  it('steering: messages sent while a step ran join the conversation before the next model call', async () => {
+    const { providers, requests } = scripted([[call('c1', 'add', '{"a":1,"b":1}'), toolsFinish], answer('2, and hello')]);
+    const asked: number[] = [];
+    const inbox = [['also say hello']];
+    const steering = async () => {
+      asked.push(requests.length);
+      return inbox.shift() ?? [];
+    };
+    const outcome = await runAgent({ agent, messages: [user('1+1?')], providers, tools: tools(), steering });
+    assert.equal(outcome.output, '2, and hello');
+    assert.deepEqual(asked, [1], 'asked once, between the two model calls, never after the final answer');
+    assert.deepEqual(requests[1]!.messages.slice(-2), [{ role: 'tool', toolCallId: 'c1', name: 'add', content: '2' }, user('also say hello')]);
+  });
+
+  it('steering: a failure to read the messages ends the run with that error', async () => {
+    const { providers } = scripted([[call('c1', 'add', '{"a":1,"b":1}'), toolsFinish], answer('2')]);
+    const steering = () => Promise.reject(new Error('redis down'));
+    await assert.rejects(runAgent({ agent, messages: [user('1+1?')], providers, tools: tools(), steering }), /redis down/);
+  });
 });

@@ -33,6 +33,12 @@ export interface RunAgentOptions {
   pauseForApproval?: boolean;
   /** Continue a paused run from its checkpoint (with `messages` ignored), decisions included. */
   resume?: RunCheckpoint;
+  /**
+   * Messages sent to this run while it works (a session's `steer` policy): asked for after each step's tool
+   * results, before the next model call; each joins the conversation as a user message. An error thrown
+   * here reaches the caller as is.
+   */
+  steering?: () => Promise<string[]>;
 }
 
 /** A human's answer to one paused tool call. */
@@ -184,6 +190,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
             : { role: 'tool', toolCallId: r.callId, name: r.name, content: `Error: ${r.error}`, isError: true },
         );
       }
+      for (const content of (await opts.steering?.()) ?? []) conversation.push({ role: 'user', content });
     }
   } finally {
     clearTimeout(timer);
