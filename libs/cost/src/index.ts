@@ -8,3 +8,8 @@ export * from './budgets/windows';
 export * from './budgets/budget-store';
 export * from './budgets/budget-ledger';
 export * from './rate-limits/rate-limiter';
+export * from './routing/routing-policy';
+export * from './routing/classify-complexity';
+export * from './routing/router';
+export * from './routing/fallback';
+export * from './routing/session-pins';
