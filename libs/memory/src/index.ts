@@ -4,5 +4,6 @@ export * from './offline-embedder';
 export * from './openai-embeddings';
 export * from './vector-store';
 export * from './lancedb-store';
+export * from './weaviate-store';
 export * from './memory-policy';
 export * from './memory-service';

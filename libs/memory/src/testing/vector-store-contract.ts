@@ -38,7 +38,12 @@ function record(over: Partial<MemoryRecord> & { vector: number[] }): MemoryRecor
  * skipped, as the Weaviate run does without WEAVIATE_URL.
  */
 export function vectorStoreContract(name: string, open: () => Promise<ContractSubject>, options: { skip?: string } = {}): void {
-  describe(`VectorStore contract: ${name}`, { skip: options.skip ?? false }, () => {
+  if (options.skip) {
+    // One skipped test (not a skipped suite), so the run's summary counts it as skipped, with the reason.
+    it(`VectorStore contract: ${name}`, { skip: options.skip }, () => undefined);
+    return;
+  }
+  describe(`VectorStore contract: ${name}`, () => {
     let subject: ContractSubject;
     let store: VectorStore;
     // A kind of its own per run, so runs against a shared server never meet.
