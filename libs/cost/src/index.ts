@@ -13,3 +13,6 @@ export * from './routing/classify-complexity';
 export * from './routing/router';
 export * from './routing/fallback';
 export * from './routing/session-pins';
+export * from './redis-strings';
+export * from './cache/cache-key';
+export * from './cache/response-cache';

@@ -1,11 +1,5 @@
+import type { RedisStrings } from '../redis-strings';
 import type { RoutingCandidate } from './routing-policy';
-
-/** The Redis calls the pins need; node-redis satisfies it. */
-export interface RedisStrings {
-  get(key: string): Promise<string | null>;
-  set(key: string, value: string, options: { expiration: { type: 'EX'; value: number } }): Promise<unknown>;
-  del(key: string): Promise<unknown>;
-}
 
 /**
  * Which model a session is pinned to, in Redis so every replica sends the session's next turn to the same
