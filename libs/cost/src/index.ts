@@ -7,6 +7,7 @@ export * from './budgets/budget-types';
 export * from './budgets/windows';
 export * from './budgets/budget-store';
 export * from './budgets/budget-ledger';
+export * from './budgets/remaining';
 export * from './rate-limits/rate-limiter';
 export * from './routing/routing-policy';
 export * from './routing/classify-complexity';

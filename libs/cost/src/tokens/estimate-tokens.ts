@@ -23,11 +23,9 @@ function encoder(name: EncodingName): Tiktoken {
   let enc = encoders.get(name);
   if (!enc) {
     // Loaded lazily on purpose: a static import would parse both rank tables at start-up.
-    /* eslint-disable @typescript-eslint/no-require-imports */
     const { Tiktoken: TiktokenClass } = require('js-tiktoken/lite') as typeof import('js-tiktoken/lite', { with: { 'resolution-mode': 'require' } });
     // The CommonJS builds of the rank tables export the table itself (module.exports), not a default.
     const ranks = name === 'o200k_base' ? require('js-tiktoken/ranks/o200k_base') : require('js-tiktoken/ranks/cl100k_base');
-    /* eslint-enable @typescript-eslint/no-require-imports */
     enc = new TiktokenClass(ranks);
     encoders.set(name, enc);
   }
