@@ -141,6 +141,15 @@ describe('tool calls that need a human approval', () => {
     assert.equal(view.result.output, 'model saw: Error: a human rejected this call to "http_fetch": the approval expired before anyone decided');
   });
 
+  it('ends a wait nobody ends: past its timeout the sweeper rejects the call and the run finishes by itself', async () => {
+    const { taskId, approvalId } = await pausedTask('hasty');
+    const view = await finished(taskId);
+    assert.equal(view.status, 'succeeded', JSON.stringify(view));
+    assert.equal(view.result.output, 'model saw: Error: a human rejected this call to "http_fetch": the approval expired before anyone decided');
+    const late = await api.post(`/v1/approvals/${approvalId}`, { decision: 'approve' });
+    assert.equal(late.status, 409, JSON.stringify(late.body));
+  });
+
   it('answers 404 for an unknown approval and for another tenant', async () => {
     const { approvalId } = await pausedTask('gatekeeper');
     const unknown = await api.post('/v1/approvals/apr_00000000000000000000000000000000', { decision: 'approve' });

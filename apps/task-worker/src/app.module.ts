@@ -21,7 +21,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
       }),
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config }),
-      TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer }),
+      TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer, approvalSweepIntervalMs: config.APPROVAL_SWEEP_INTERVAL_MS }),
     ],
   })
   class TaskWorkerModule {}

@@ -17,6 +17,11 @@ export const taskWorkerConfigSchema = baseServiceConfig.extend({
    * time to notice a dead worker. Running tasks send heartbeats, so this does not bound a task's run time.
    */
   TASK_ACK_WAIT_MS: integer(Consumers.taskWorker.ackWaitMs, 1_000, 3_600_000),
+  /**
+   * How often this replica looks for approvals nobody decided within their timeout (the agent's
+   * approval.timeoutSeconds), to resume their runs with the call rejected. One Redis call per sweep.
+   */
+  APPROVAL_SWEEP_INTERVAL_MS: integer(1_000, 50, 600_000),
   /** Tasks run at once by this replica. */
   WORKER_CONCURRENCY: integer(32, 1, 1_024),
   /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */

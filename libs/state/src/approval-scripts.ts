@@ -42,3 +42,17 @@ if redis.call('HGET', KEYS[1], 'resumed') == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'resumed', '1')
 return 1
 `;
+
+/** KEYS[1]: the expiry index (score: expiresAtMs). ARGV: score, member. */
+export const INDEX_EXPIRY = `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return 1`;
+
+/**
+ * KEYS[1]: the expiry index. ARGV: limit. Removes and returns up to `limit` members due by Redis's clock:
+ * atomic, so of several sweeping replicas exactly one gets each.
+ */
+export const CLAIM_EXPIRED = `
+${NOW_MS}
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
+for _, member in ipairs(due) do redis.call('ZREM', KEYS[1], member) end
+return due
+`;

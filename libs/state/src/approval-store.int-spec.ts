@@ -66,4 +66,32 @@ describe('ApprovalStore against a real Redis', () => {
     assert.equal(await store.markResumed('dev', id), false);
     assert.equal((await store.get('dev', id))?.resumed, true);
   });
+
+  it('claimExpired: hands each approval past its timeout to exactly one of several sweepers, and none before', async () => {
+    const sweepers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const client = createClient({ url: server.url });
+        await client.connect();
+        return { client, store: new ApprovalStore(client, { retentionSeconds: 60, keyPrefix: 'sweep' }) };
+      }),
+    );
+    try {
+      const owner = sweepers[0]!.store;
+      await owner.savePending('dev', 'apr_late', pending, 60_000);
+      for (let i = 0; i < 20; i++) await owner.savePending(i % 2 ? 'dev' : 'acme', `apr_due${i}`, pending, 50);
+      await new Promise((r) => setTimeout(r, 120));
+      const claimed = (await Promise.all(sweepers.map((s) => s.store.claimExpired(7)))).flat();
+      const again = (await Promise.all(sweepers.map((s) => s.store.claimExpired(50)))).flat();
+      const all = [...claimed, ...again].map((a) => `${a.tenant}/${a.approvalId}`).sort();
+      assert.equal(all.length, 20, 'each once');
+      assert.equal(new Set(all).size, 20);
+      assert.ok(!all.some((a) => a.endsWith('apr_late')), 'not one that is still pending in time');
+      assert.ok(all.includes('acme/apr_due0') && all.includes('dev/apr_due1'), 'tenant kept');
+      await owner.indexExpiry({ tenant: 'dev', approvalId: 'apr_retry' }, Date.now() - 1);
+      assert.deepEqual(await owner.claimExpired(), [{ tenant: 'dev', approvalId: 'apr_retry' }], 'a put-back is due again');
+    } finally {
+      await Promise.all(sweepers.map((s) => s.client.close()));
+    }
+  });
 });
+

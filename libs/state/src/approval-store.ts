@@ -1,5 +1,5 @@
 import { LuaScript, type RedisScripting } from './redis-port';
-import { DECIDE, MARK_RESUMED, SAVE_PENDING } from './approval-scripts';
+import { CLAIM_EXPIRED, DECIDE, INDEX_EXPIRY, MARK_RESUMED, SAVE_PENDING } from './approval-scripts';
 
 export interface ApprovalStoreOptions {
   /** How long a record outlives its expiry, so a late decision still gets 409 rather than 404. */
@@ -34,11 +34,24 @@ export interface ApprovalRecord extends PendingApproval {
 
 export type DecideResult = { kind: 'ok' } | { kind: 'missing' } | { kind: 'decided'; status: ApprovalStatus } | { kind: 'expired' };
 
-const scripts = { save: new LuaScript(SAVE_PENDING), decide: new LuaScript(DECIDE), resumed: new LuaScript(MARK_RESUMED) };
+const scripts = {
+  save: new LuaScript(SAVE_PENDING),
+  decide: new LuaScript(DECIDE),
+  resumed: new LuaScript(MARK_RESUMED),
+  index: new LuaScript(INDEX_EXPIRY),
+  claim: new LuaScript(CLAIM_EXPIRED),
+};
+
+/** An approval whose timeout passed with nobody deciding: the sweeper rejects it and resumes its run. */
+export interface ExpiredApproval {
+  tenant: string;
+  approvalId: string;
+}
 
 /**
  * Pending approvals of paused runs in Redis, one hash per approval: decided once (the first decision wins,
- * atomically), and past its timeout a pending approval is rejected when it is next decided.
+ * atomically), and past its timeout a pending approval is rejected when it is next decided. An index of
+ * expiry times (a sorted set) lets a sweeper find the ones nobody decides (claimExpired).
  */
 export class ApprovalStore {
   private readonly prefix: string;
@@ -64,7 +77,11 @@ export class ApprovalStore {
     const ttl = Math.ceil(timeoutMs / 1000) + this.options.retentionSeconds;
     const fields = Object.entries({ ...pending, attempt: String(pending.attempt) }).flat();
     const raw = (await scripts.save.run(this.redis, [this.key(tenant, approvalId)], [timeoutMs, ttl, ...fields])) as string[];
-    if (raw[0] === 'created') return { created: true, status: 'pending', expiresAt: new Date(Number(raw[1])).toISOString() };
+    if (raw[0] === 'created') {
+      // A second key, so a second call: the index may live on another Redis Cluster slot than the approval.
+      await this.indexExpiry({ tenant, approvalId }, Number(raw[1]));
+      return { created: true, status: 'pending', expiresAt: new Date(Number(raw[1])).toISOString() };
+    }
     return { created: false, status: raw[1] as ApprovalStatus, expiresAt: new Date(Number(raw[2])).toISOString() };
   }
 
@@ -91,6 +108,24 @@ export class ApprovalStore {
       expiresAt: new Date(Number(h['expiresAtMs'])).toISOString(),
       resumed: h['resumed'] === '1',
     };
+  }
+
+  /** Puts an approval (back) on the expiry index, due at `atMs` (epoch ms, Redis's clock). */
+  async indexExpiry(approval: ExpiredApproval, atMs: number): Promise<void> {
+    await scripts.index.run(this.redis, [this.indexKey()], [atMs, `${approval.tenant}/${approval.approvalId}`]);
+  }
+
+  /** Takes up to `limit` approvals past their expiry off the index; each goes to exactly one caller. */
+  async claimExpired(limit = 100): Promise<ExpiredApproval[]> {
+    const due = (await scripts.claim.run(this.redis, [this.indexKey()], [limit])) as string[];
+    return due.map((member) => {
+      const slash = member.indexOf('/');
+      return { tenant: member.slice(0, slash), approvalId: member.slice(slash + 1) };
+    });
+  }
+
+  private indexKey(): string {
+    return `${this.prefix}:expiries`;
   }
 
   /** True the first time: the run this approval paused has been continued to its end (or its next pause). */

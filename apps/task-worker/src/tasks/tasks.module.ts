@@ -1,9 +1,10 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
 import { ApprovalStore, TaskStore } from '@keelson/state';
+import { ApprovalSweeper } from './approval-sweeper';
 import { TaskProcessor } from './task-processor';
 import { TasksController } from './tasks.controller';
 
@@ -11,6 +12,22 @@ export interface TasksOptions {
   ttlSeconds: number;
   /** The consumer as this deployment provisions it. */
   consumer: ConsumerSpec;
+  /** How often this replica looks for approvals past their timeout. */
+  approvalSweepIntervalMs: number;
+}
+
+/** Runs the approval sweeper while the application runs. */
+@Injectable()
+class ApprovalSweeping implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(@Inject(ApprovalSweeper) private readonly sweeper: ApprovalSweeper) {}
+
+  onApplicationBootstrap(): void {
+    this.sweeper.start();
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.sweeper.stop();
+  }
 }
 
 @Module({})
@@ -48,6 +65,13 @@ export class TasksModule {
             logger: MessagingLogger,
           ) => new TaskProcessor({ tasks, approvals, publisher, agents, providers, tools: builtinTools(), consumer: options.consumer, logger }),
         },
+        {
+          provide: ApprovalSweeper,
+          inject: [ApprovalStore, JETSTREAM_PUBLISHER, SERVICE_LOGGER],
+          useFactory: (approvals: ApprovalStore, publisher: JetStreamPublisher, logger: MessagingLogger) =>
+            new ApprovalSweeper({ approvals, publisher, logger, intervalMs: options.approvalSweepIntervalMs }),
+        },
+        ApprovalSweeping,
       ],
     };
   }
