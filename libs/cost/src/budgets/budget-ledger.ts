@@ -91,7 +91,7 @@ export class BudgetLedger {
   /** Reserves the estimate on every budget of every scope at once, or refuses naming the first that is short. */
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
     const tenant = oneTenant(req.scopes);
-    const args = [budgetKeys(this.prefix, tenant).base, req.ttlMs, int(req.estimateMicroUsd), int(req.estimateTokens ?? 0), req.reservationId];
+    const args = [budgetKeys(this.prefix, tenant).base, int(req.ttlMs), int(req.estimateMicroUsd), int(req.estimateTokens ?? 0), req.reservationId];
     const raw = (await scripts.reserve.run(this.redis, this.keys(tenant, req.reservationId), [...args, ...req.scopes.map(scopeField)])) as unknown[];
     if (raw[0] === 'ok') return { kind: 'reserved', expiresAt: new Date(Number(raw[1])).toISOString() };
     if (raw[0] === 'exists') return { kind: 'exists', state: raw[1] as ReservationState };
