@@ -30,7 +30,8 @@ export const UsageRecordSchema = z
     /** Which model call of the run this is (0-based): a run with tools calls the model more than once. */
     callIndex: z.number().int().nonnegative(),
     apiKeyId: z.string().min(1).max(128).optional(),
-    traceId: z.string().min(1).max(64),
+    /** The W3C trace id of the call's span; absent only when tracing is off (OTEL_SDK_DISABLED). */
+    traceId: z.string().min(1).max(64).optional(),
     provider: z.string().min(1).max(64),
     model: z.string().min(1).max(200),
     /** All prompt tokens, cached ones included. */

@@ -14,7 +14,8 @@ export interface UsageRecordInput extends TokenCounts {
   sessionId?: string;
   taskId?: string;
   apiKeyId?: string;
-  traceId: string;
+  /** The trace id of the call's span; leave it out only when tracing is off. */
+  traceId?: string;
   provider: string;
   model: string;
   status: UsageStatus;
@@ -50,7 +51,7 @@ export function usageRecord(input: UsageRecordInput): UsageRecord {
     runId: input.runId,
     callIndex: input.callIndex,
     ...(input.apiKeyId ? { apiKeyId: input.apiKeyId } : {}),
-    traceId: input.traceId,
+    ...(input.traceId ? { traceId: input.traceId } : {}),
     provider: input.provider,
     model: input.model,
     inputTokens: input.inputTokens,
