@@ -17,3 +17,4 @@ export * from './routing/session-pins';
 export * from './redis-strings';
 export * from './cache/cache-key';
 export * from './cache/response-cache';
+export * from './meter/call-meter';
