@@ -189,6 +189,11 @@ describe('the three execution models through the whole mesh', () => {
       resumed.filter((e) => e.id).map((e) => e.id),
       all.filter((e) => e.id).slice(1).map((e) => e.id),
     );
+    const malformed = await api.json(`/v1/tasks/${taskId}/events`, { headers: { 'last-event-id': 'yesterday' } });
+    assert.equal(malformed.status, 400);
+    assert.equal(malformed.body.error.field, 'Last-Event-ID');
+    const beyond = await api.json(`/v1/tasks/${taskId}/events`, { headers: { 'last-event-id': '999999999' } });
+    assert.equal(beyond.status, 400, 'a sequence the run log never had');
   });
 
   it('runs a task published straight onto NATS; its result lands on the result stream', async () => {

@@ -570,8 +570,16 @@ function openapi(schemas) {
           parameters: [taskIdParam],
           responses: {
             200: { description: 'The task.', content: json(ref('TaskView')) },
+            400: errorResponse(
+              '`Last-Event-ID` is not digits, is past the end of the run log, or is an event of another run; `field` is `Last-Event-ID`.',
+              [E.validationFailed],
+            ),
             ...readErrors,
             404: errorResponse('No such task for this tenant, or its record expired.', [E.taskNotFound]),
+            410: errorResponse(
+              '`Last-Event-ID` is older than the tenant\'s replay window, or the run log no longer holds it. Reconnect without it to replay what is kept.',
+              [E.replayWindowExceeded],
+            ),
           },
         },
       },
@@ -603,7 +611,7 @@ function openapi(schemas) {
           operationId: 'streamTaskEvents',
           summary: 'The task\'s run log as Server-Sent Events',
           description: [
-            'Replays the task\'s run log from the start (or after `Last-Event-ID`), follows it live, and ends once the task',
+            'Replays the task\'s run log from the start of the tenant\'s replay window (or after `Last-Event-ID`), follows it live, and ends once the task',
             'has finished: run events carry `id: <run-log sequence>`; the last event is `task.succeeded` or `task.failed` with',
             'the TaskView and no id. A failed attempt that will be retried shows as `run.failed` followed by a new',
             '`run.started` with a higher `attempt`. Errors after the stream started arrive as `event: error`.',
@@ -615,7 +623,7 @@ function openapi(schemas) {
               name: 'Last-Event-ID',
               in: 'header',
               required: false,
-              description: 'The id of the last event the client saw; the stream resumes after it. Non-numeric values are ignored.',
+              description: 'The id of the last event the client saw; the stream resumes after it.',
               schema: { type: 'string', pattern: '^\\d+$' },
             },
           ],

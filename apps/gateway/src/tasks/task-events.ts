@@ -3,7 +3,7 @@ import { toErrorResponse } from '@keelson/nest-kit';
 import type { TaskStore } from '@keelson/state';
 import type { NatsConnection } from 'nats';
 import type { SseStream } from '../http/sse';
-import { readRunLog } from '../run-log/run-log-reader';
+import { readRunLog, type RunLogStart } from '../run-log/run-log-reader';
 
 const WATCH_INTERVAL_MS = 1_000;
 
@@ -17,7 +17,8 @@ export async function streamTaskEvents(opts: {
   tasks: TaskStore;
   tenant: string;
   taskId: string;
-  afterSeq: number | undefined;
+  /** Where the replay starts (resumePoint: after Last-Event-ID, or the tenant's replay window). */
+  start: RunLogStart;
   sse: SseStream;
 }): Promise<void> {
   const { tasks, tenant, taskId, sse } = opts;
@@ -45,7 +46,7 @@ export async function streamTaskEvents(opts: {
     }, () => undefined);
   }, WATCH_INTERVAL_MS);
   try {
-    for await (const frame of readRunLog(opts.nats, Subjects.taskRun(tenant, taskId), { afterSeq: opts.afterSeq }, abort.signal)) {
+    for await (const frame of readRunLog(opts.nats, Subjects.taskRun(tenant, taskId), opts.start, abort.signal)) {
       sse.send(frame.name, frame.event, String(frame.seq));
       caughtUp = frame.pending === 0;
       // A completed run is final; a failed one is final only if the task record says so (retries remain).

@@ -3,6 +3,7 @@ import {
   CreateTaskRequestSchema,
   ErrorCodes,
   KeelsonError,
+  Subjects,
   parseOrThrow,
   type TaskView,
 } from '@keelson/contracts';
@@ -14,6 +15,8 @@ import { AgentCatalog } from '../agents/agent-catalog';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
+import { RetentionPolicy } from '../run-log/retention';
+import { resumePoint } from '../run-log/resume-point';
 import { requireResourceId } from '../sessions/session-id';
 import { streamTaskEvents } from './task-events';
 import { TaskIntake } from './task-intake';
@@ -37,6 +40,7 @@ export class TasksController {
     @Inject(TaskIntake) private readonly intake: TaskIntake,
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
+    @Inject(RetentionPolicy) private readonly retention: RetentionPolicy,
   ) {}
 
   /** 202 once JetStream holds the task; a repeated idempotency key answers with the first task's id. */
@@ -60,7 +64,10 @@ export class TasksController {
     return this.require(tenant, taskId);
   }
 
-  /** The task's run log as SSE; `Last-Event-ID` resumes after the last event a client saw. */
+  /**
+   * The task's run log as SSE, from the start of the tenant's replay window, or after `Last-Event-ID` (the
+   * same rules as a session's events: 400 for a malformed id, 410 for one past the window).
+   */
   @Get(':taskId/events')
   async events(
     @Tenant() tenant: string,
@@ -69,9 +76,10 @@ export class TasksController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     await this.require(tenant, taskId);
-    const afterSeq = lastEventId && /^\d+$/.test(lastEventId) ? Number(lastEventId) : undefined;
+    const filter = Subjects.taskRun(tenant, taskId);
+    const start = await resumePoint({ nats: this.nats, retention: this.retention, tenant, filter, value: lastEventId, field: 'Last-Event-ID' });
     reply.hijack();
-    await streamTaskEvents({ nats: this.nats, tasks: this.tasks, tenant, taskId, afterSeq, sse: new SseStream(reply.raw) });
+    await streamTaskEvents({ nats: this.nats, tasks: this.tasks, tenant, taskId, start, sse: new SseStream(reply.raw) });
   }
 
   private async require(tenant: string, taskId: string): Promise<TaskView> {
