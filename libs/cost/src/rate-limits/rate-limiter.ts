@@ -41,12 +41,12 @@ export class RateLimiter {
   }
 
   /**
-   * At request time: takes one request from every requests rule, and refuses while a tokens rule is in debt
-   * (tokens are charged afterwards with `consumeTokens`). Optionally also takes `estimatedTokens` up front.
+   * At request time: takes one request from every requests rule, and refuses while a tokens rule has used up
+   * its minute (tokens are charged afterwards with `consumeTokens`, when the real count is known).
    */
-  async check(subject: RateLimitSubject, estimatedTokens = 0): Promise<RateLimitDecision> {
+  async check(subject: RateLimitSubject): Promise<RateLimitDecision> {
     const rules = this.applicable(subject);
-    return this.run(subject, rules, rules.map((r) => ({ cost: r.kind === 'requests' ? 1 : estimatedTokens, mode: 'check' as const })));
+    return this.run(subject, rules, rules.map((r) => ({ cost: r.kind === 'requests' ? 1 : 0, mode: 'check' as const })));
   }
 
   /** After the call: charges the tokens it really used to every tokens rule, even into debt. */
