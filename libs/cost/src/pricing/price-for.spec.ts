@@ -22,6 +22,9 @@ describe('priceFor', () => {
       ['anthropic', 'claude-3-5-haiku-latest', 'claude-3-5-haiku'],
       ['anthropic', 'claude-sonnet-4-20250514', 'claude-sonnet-4'],
       ['anthropic', 'claude-opus-4-1-20250805', 'claude-opus-4-1'],
+      ['anthropic', 'claude-sonnet-4-5-20250929', 'claude-sonnet-4-5'],
+      ['anthropic', 'claude-haiku-4-5', 'claude-haiku-4-5'],
+      ['openai', 'gpt-5-mini-2025-08-07', 'gpt-5-mini'],
       ['offline', 'offline-echo', 'offline-'],
     ];
     for (const [provider, model, family] of table) assert.equal(modelOf(provider, model), family, `${provider}/${model}`);
@@ -34,6 +37,7 @@ describe('priceFor', () => {
       ['openai', 'llama-3.1-70b'],
       ['anthropic', 'gpt-4o'],
       ['openai', 'o1x'],
+      ['anthropic', 'claude-opus-4-5-20251101'],
       ['vllm', 'claude-3-5-sonnet'],
     ]) {
       assert.deepEqual(priceFor(provider!, model!), { kind: 'unpriced', priceTableVersion: PRICE_TABLE.version }, `${provider}/${model}`);

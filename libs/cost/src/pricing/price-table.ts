@@ -37,8 +37,8 @@ const anthropic = (model: string, input: number, cached: number, output: number)
  * read price; cache writes (1.25x input) are billed here as plain input, a documented under-count.
  */
 export const PRICE_TABLE: PriceTable = {
-  version: '2025-08-15.1',
-  effectiveFrom: '2025-08-15',
+  version: '2025-10-15.1',
+  effectiveFrom: '2025-10-15',
   currency: 'USD',
   prices: [
     openai('gpt-4o', 2.5, 1.25, 10),
@@ -48,6 +48,9 @@ export const PRICE_TABLE: PriceTable = {
     openai('gpt-4.1-nano', 0.1, 0.025, 0.4),
     openai('gpt-4-turbo', 10, 10, 30),
     openai('gpt-3.5-turbo', 0.5, 0.5, 1.5),
+    openai('gpt-5', 1.25, 0.125, 10),
+    openai('gpt-5-mini', 0.25, 0.025, 2),
+    openai('gpt-5-nano', 0.05, 0.005, 0.4),
     openai('o1', 15, 7.5, 60),
     openai('o1-mini', 1.1, 0.55, 4.4),
     openai('o3', 2, 0.5, 8),
@@ -56,7 +59,9 @@ export const PRICE_TABLE: PriceTable = {
     anthropic('claude-3-5-sonnet', 3, 0.3, 15),
     anthropic('claude-3-7-sonnet', 3, 0.3, 15),
     anthropic('claude-sonnet-4', 3, 0.3, 15),
+    anthropic('claude-sonnet-4-5', 3, 0.3, 15),
     anthropic('claude-3-5-haiku', 0.8, 0.08, 4),
+    anthropic('claude-haiku-4-5', 1, 0.1, 5),
     anthropic('claude-3-haiku', 0.25, 0.03, 1.25),
     anthropic('claude-3-opus', 15, 1.5, 75),
     anthropic('claude-opus-4', 15, 1.5, 75),
