@@ -19,7 +19,16 @@ describe('agents on a real provider protocol', () => {
   let api: ReturnType<typeof client>;
 
   before(async () => {
-    fake = await startFakeOpenAI([{ text: ['The ', 'answer ', 'is ', '42.'] }], { apiKey: KEY });
+    // "slow please" gets a long answer, a word every 200 ms: long enough to hang up in the middle of it.
+    fake = await startFakeOpenAI(
+      (request) => {
+        const messages = (request.body as { messages: { content: string }[] }).messages;
+        return messages.at(-1)!.content === 'slow please'
+          ? { text: Array.from({ length: 100 }, (_, i) => `word${i} `), chunkDelayMs: 200 }
+          : { text: ['The ', 'answer ', 'is ', '42.'] };
+      },
+      { apiKey: KEY },
+    );
     const dir = mkdtempSync(join(tmpdir(), 'keelson-providers-'));
     const keyFile = join(dir, 'openai-key');
     writeFileSync(keyFile, `${KEY}\n`);
@@ -74,6 +83,42 @@ describe('agents on a real provider protocol', () => {
       { description: 'the provider-backed task to succeed', timeoutMs: 30_000 },
     );
     assert.equal(done.result.output, 'The answer is 42.');
+  });
+
+  /** The fake's record of the latest "slow please" request, once the caller hung up on it. */
+  const upstreamClosed = (count: number) =>
+    waitFor(
+      () => {
+        const slow = fake.requests.filter((r) => (r.body as { messages: { content: string }[] }).messages.at(-1)!.content === 'slow please');
+        return slow.length === count && slow.at(-1)!.clientClosedEarly ? true : undefined;
+      },
+      { description: 'the model request to be closed by Keelson', timeoutMs: 15_000 },
+    );
+  const slowRequests = () => fake.requests.filter((r) => JSON.stringify(r.body).includes('slow please')).length;
+
+  it('a client that hangs up on an invoke cancels the model request upstream', async () => {
+    const before = slowRequests();
+    const hangUp = new AbortController();
+    const call = api.request('/v1/agents/oracle/invoke', { method: 'POST', body: JSON.stringify({ input: 'slow please' }), signal: hangUp.signal });
+    await waitFor(() => (slowRequests() > before ? true : undefined), { description: 'the model request to start', timeoutMs: 15_000 });
+    hangUp.abort();
+    await assert.rejects(call);
+    await upstreamClosed(before + 1);
+  });
+
+  it('a client that hangs up on a streamed chat completion cancels the model request upstream', async () => {
+    const before = slowRequests();
+    const hangUp = new AbortController();
+    const res = await api.request('/v1/chat/completions', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'oracle', stream: true, messages: [{ role: 'user', content: 'slow please' }] }),
+      signal: hangUp.signal,
+    });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    await reader.read(); // the stream has begun
+    hangUp.abort();
+    await upstreamClosed(before + 1);
   });
 
   it('never writes the provider key into any service log', async () => {

@@ -29,6 +29,11 @@ export const InvokeRpcRequestSchema = z.object({
    * The caller subscribes to that subject before sending the request.
    */
   runId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
+  /**
+   * Lets the caller cancel the run (its client went away): a message on `Subjects.invokeCancel(tenant,
+   * cancelId)` aborts it, the model request included, so no more tokens are spent on an answer nobody reads.
+   */
+  cancelId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
   /** Caps the agent's output tokens for this call (never above the agent's own limit). */
   maxOutputTokens: z.number().int().positive().optional(),
 });

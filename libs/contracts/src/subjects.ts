@@ -42,6 +42,9 @@ export const Subjects = {
   allDeadLetters: 'keelson.dlq.>',
   /** Core NATS request-reply for callers who wait (no JetStream persistence). */
   invokeRpc: 'keelson.rpc.agents.invoke',
+  /** Core NATS, to every agent runtime: abort the invoke whose `cancelId` this is (its caller went away). */
+  invokeCancel: (tenant: string, cancelId: string) => `keelson.rpc.agents.cancel.${tenant}.${cancelId}`,
+  allInvokeCancels: 'keelson.rpc.agents.cancel.>',
 } as const;
 
 /** Queue groups make replicas of one service share core-NATS requests. */
@@ -88,4 +91,11 @@ export function parseApprovalSubject(subject: string): { tenant: string; approva
   const parts = subject.split('.');
   if (parts.length !== 4 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'approvals') return undefined;
   return { tenant: parts[2]!, approvalId: parts[3]! };
+}
+
+/** Tenant and cancel id of an invoke-cancel subject, or undefined when it is not one. */
+export function parseInvokeCancelSubject(subject: string): { tenant: string; cancelId: string } | undefined {
+  const parts = subject.split('.');
+  if (parts.length !== 6 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'rpc' || parts[2] !== 'agents' || parts[3] !== 'cancel') return undefined;
+  return { tenant: parts[4]!, cancelId: parts[5]! };
 }

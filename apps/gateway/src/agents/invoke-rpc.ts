@@ -1,13 +1,22 @@
 import { ErrorCodes, KeelsonError, Subjects, type ErrorCode, type InvokeRpcReply, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
 import { NoRespondersError, RequestTimeoutError, request } from '@keelson/messaging';
 import type { NatsConnection } from 'nats';
+import { randomUUID } from 'node:crypto';
+
+/** A fresh `cancelId` for an invoke (InvokeRpcRequest). */
+export const newCancelId = (): string => `cnl_${randomUUID().replace(/-/g, '')}`;
 
 /**
  * Sends the invoke RPC to whichever agent replica answers first and returns the outcome; every failure is
- * a KeelsonError (503 nobody answering, 504 timeout, or the responder's own error reply).
+ * a KeelsonError (503 nobody answering, 504 timeout, or the responder's own error reply). When `signal`
+ * aborts first (the client went away), the run is cancelled on its replica through its `cancelId`.
  */
-export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, timeoutMs: number): Promise<RunOutcome> {
+export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, timeoutMs: number, signal?: AbortSignal): Promise<RunOutcome> {
   let reply: InvokeRpcReply;
+  const cancel = () => {
+    if (rpc.cancelId) nats.publish(Subjects.invokeCancel(rpc.tenant, rpc.cancelId));
+  };
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
     reply = await request<InvokeRpcReply>(nats, Subjects.invokeRpc, rpc, { timeoutMs });
   } catch (err) {
@@ -18,6 +27,8 @@ export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, ti
       throw new KeelsonError(504, ErrorCodes.timeout, `the agent did not answer within ${timeoutMs} ms`);
     }
     throw err;
+  } finally {
+    signal?.removeEventListener('abort', cancel);
   }
   if (!reply.ok) throw new KeelsonError(reply.status, reply.code as ErrorCode, reply.message, reply.field);
   return reply.outcome;

@@ -1,13 +1,15 @@
-import { Body, Controller, HttpCode, Inject, Param, Post, UseGuards, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import { InvokeRequestSchema, parseOrThrow, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
+import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
 import type { GatewayConfig } from '../config';
 import { AgentCatalog } from './agent-catalog';
-import { sendInvoke } from './invoke-rpc';
+import { clientGone } from '../http/disconnect';
+import { newCancelId, sendInvoke } from './invoke-rpc';
 
 /** Stateless request-response: the body carries the whole context, any agent replica answers. */
 @Controller('v1/agents')
@@ -22,14 +24,20 @@ export class InvokeController {
 
   @Post(':agentId/invoke')
   @HttpCode(200)
-  async invoke(@Tenant() tenant: string, @Param('agentId') agentId: string, @Body() body: unknown): Promise<RunOutcome> {
+  async invoke(
+    @Tenant() tenant: string,
+    @Param('agentId') agentId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RunOutcome> {
     this.agents.require(agentId);
     const input = parseOrThrow(InvokeRequestSchema, body);
     const rpc: InvokeRpcRequest = {
       tenant,
       agentId,
       messages: input.messages ?? [{ role: 'user', content: input.input! }],
+      cancelId: newCancelId(),
     };
-    return sendInvoke(this.nats, rpc, this.config.INVOKE_TIMEOUT_MS);
+    return sendInvoke(this.nats, rpc, this.config.INVOKE_TIMEOUT_MS, clientGone(reply.raw));
   }
 }

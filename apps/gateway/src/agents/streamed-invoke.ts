@@ -22,7 +22,7 @@ export interface StreamedInvoke {
   runId: string;
   /** started, the text deltas in order, then done; a failure is thrown by the iterator. */
   items: AsyncIterable<InvokeStreamItem>;
-  /** Stops listening (the run itself still finishes on its replica). */
+  /** Stops listening and, unless it has finished, cancels the run on its replica. */
   cancel(): void;
 }
 
@@ -68,7 +68,9 @@ export function streamInvoke(nats: NatsConnection, rpc: Omit<InvokeRpcRequest, '
     },
   });
 
-  sendInvoke(nats, { ...rpc, runId }, timeoutMs).then(
+  // The run id doubles as the cancel id: cancel() stops the run on its replica, not only the listening.
+  const stop = new AbortController();
+  sendInvoke(nats, { ...rpc, runId, cancelId: runId }, timeoutMs, stop.signal).then(
     (outcome) => push({ kind: 'done', outcome }),
     (error: unknown) => push({ kind: 'error', error }),
   );
@@ -95,6 +97,7 @@ export function streamInvoke(nats: NatsConnection, rpc: Omit<InvokeRpcRequest, '
     runId,
     items: items(),
     cancel: () => {
+      if (!finished) stop.abort();
       finished = true;
       subscription.unsubscribe();
       wake?.();

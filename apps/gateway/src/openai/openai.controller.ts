@@ -3,7 +3,8 @@ import { NATS_CONNECTION } from '@keelson/nest-kit';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
-import { sendInvoke } from '../agents/invoke-rpc';
+import { newCancelId, sendInvoke } from '../agents/invoke-rpc';
+import { clientGone } from '../http/disconnect';
 import { streamInvoke, type InvokeStreamItem } from '../agents/streamed-invoke';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -64,7 +65,8 @@ export class OpenAIController {
     const meta = completionMeta(call.agentId);
     const rpc = toInvokeRpc(tenant, call);
     if (!call.stream) {
-      const completion: ChatCompletion = completionOf(meta, await sendInvoke(this.nats, rpc, this.config.INVOKE_TIMEOUT_MS));
+      const outcome = await sendInvoke(this.nats, { ...rpc, cancelId: newCancelId() }, this.config.INVOKE_TIMEOUT_MS, clientGone(reply.raw));
+      const completion: ChatCompletion = completionOf(meta, outcome);
       await reply.status(200).send(completion);
       return;
     }

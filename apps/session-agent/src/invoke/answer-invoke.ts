@@ -27,6 +27,8 @@ export interface InvokeDeps {
   providers: ProviderRegistry;
   /** Publishes the run log of a request that carries a `runId`; without it such requests are answered unlogged. */
   publisher?: EventPublisher;
+  /** Where a request with a `cancelId` gets the signal its caller can abort; without it, it runs to the end. */
+  cancellations?: { register(tenant: string, cancelId: string): { signal: AbortSignal; release(): void } };
 }
 
 /**
@@ -49,28 +51,54 @@ export async function answerInvoke(raw: unknown, deps: InvokeDeps): Promise<Invo
     return errorReply(new KeelsonError(404, ErrorCodes.agentNotFound, `no agent "${request.agentId}"`, 'agentId'));
   }
   const agent = withOutputCap(registered, request.maxOutputTokens);
-  return runWithTenant(request.tenant, async () => {
-    if (request.runId !== undefined && deps.publisher) {
-      const log = new RunLog(deps.publisher, {
-        subject: Subjects.invokeRun(request.tenant, request.runId),
-        tenant: request.tenant,
-        runId: request.runId,
-        attempt: 1,
-        agentId: agent.id,
-        source: INVOKE_EVENT_SOURCE,
-      });
-      const result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true });
-      await settleRunLog(log, result);
-      return result.ok ? { ok: true, outcome: result.outcome } : errorReply(new KeelsonError(502, ErrorCodes.agentFailed, result.error.message));
-    }
-    try {
-      const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers });
-      return { ok: true, outcome };
-    } catch (err) {
-      if (!(err instanceof RunError)) throw err;
-      return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, err.message));
-    }
+  const cancel = request.cancelId === undefined ? undefined : deps.cancellations?.register(request.tenant, request.cancelId);
+  try {
+    return await runWithTenant(request.tenant, () => run(request, agent, deps, cancel?.signal));
+  } finally {
+    cancel?.release();
+  }
+}
+
+/** Runs the invoke: logged on the run's subject when the caller streams it (`runId`), else just answered. */
+async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps, signal?: AbortSignal): Promise<InvokeRpcReply> {
+  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal);
+  try {
+    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal });
+    return { ok: true, outcome };
+  } catch (err) {
+    if (!(err instanceof RunError)) throw err;
+    return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, err.message));
+  }
+}
+
+async function runStreamed(
+  request: InvokeRpcRequest,
+  runId: string,
+  agent: AgentDefinition,
+  publisher: EventPublisher,
+  deps: InvokeDeps,
+  signal?: AbortSignal,
+): Promise<InvokeRpcReply> {
+  const log = new RunLog(publisher, {
+    subject: Subjects.invokeRun(request.tenant, runId),
+    tenant: request.tenant,
+    runId,
+    attempt: 1,
+    agentId: agent.id,
+    source: INVOKE_EVENT_SOURCE,
   });
+  let result: Awaited<ReturnType<typeof runLogged>>;
+  try {
+    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal });
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+    // The caller went away: end the log for anyone else reading it; the reply goes nowhere.
+    const cancelled = new KeelsonError(409, ErrorCodes.runCancelled, 'the caller cancelled the invoke');
+    await log.failed({ code: cancelled.code, message: cancelled.message });
+    return errorReply(cancelled);
+  }
+  await settleRunLog(log, result);
+  return result.ok ? { ok: true, outcome: result.outcome } : errorReply(new KeelsonError(502, ErrorCodes.agentFailed, result.error.message));
 }
 
 /** The agent with its output limit lowered to the caller's cap; a cap above the agent's limit changes nothing. */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { InvokeCancellations } from './invoke-cancellations';
 import { InvokeResponder } from './invoke.responder';
 
-@Module({ providers: [InvokeResponder] })
+@Module({ providers: [InvokeCancellations, InvokeResponder] })
 export class InvokeModule {}

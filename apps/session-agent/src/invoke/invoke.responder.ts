@@ -5,6 +5,7 @@ import { JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/n
 import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { answerInvoke } from './answer-invoke';
+import { InvokeCancellations } from './invoke-cancellations';
 
 /**
  * Answers stateless invocations over core NATS request-reply, as one member of the agents queue group;
@@ -22,6 +23,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(JETSTREAM_PUBLISHER) private readonly publisher: JetStreamPublisher,
     private readonly agents: AgentRegistry,
     private readonly providers: ProviderRegistry,
+    private readonly cancellations: InvokeCancellations,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -29,7 +31,8 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
       this.nats,
       Subjects.invokeRpc,
       QueueGroups.agents,
-      (request: unknown) => answerInvoke(request, { agents: this.agents, providers: this.providers, publisher: this.publisher }),
+      (request: unknown) =>
+        answerInvoke(request, { agents: this.agents, providers: this.providers, publisher: this.publisher, cancellations: this.cancellations }),
       { logger: this.logger },
     );
     this.logger.info('answering invoke requests', { subject: Subjects.invokeRpc, queue: QueueGroups.agents });
