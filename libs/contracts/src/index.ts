@@ -13,3 +13,4 @@ export * from './subjects';
 export * from './tasks';
 export * from './validation';
 export * from './usage';
+export * from './guard';
