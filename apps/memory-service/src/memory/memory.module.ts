@@ -13,7 +13,7 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { MemoryConsumers, MemoryQueueGroup } from '@keelson/contracts';
 import { MemoryService } from '@keelson/memory';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { HealthModule, JetStreamContext, NATS_CONNECTION, Readiness, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { HealthModule, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import type { MemoryServiceConfig } from '../config';
 import { memoryRpcHandlers } from './answer-memory';
@@ -36,13 +36,15 @@ class MemoryResponder implements OnModuleInit, OnApplicationBootstrap, BeforeApp
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(MemoryService) private readonly memory: MemoryService,
     @Inject(MEMORY_BACKEND) private readonly backend: Backend,
-    @Inject(Readiness) private readonly readiness: Readiness,
   ) {}
 
-  /** The collections are checked before anything is served: a model or dimension mismatch stops the start. */
+  /**
+   * The collections are checked before anything is served: an unreachable store or a model / dimension
+   * mismatch stops the start. (No readiness check of its own: after this, a store outage shows as failed
+   * requests, not as an unready service.)
+   */
   async onModuleInit(): Promise<void> {
     await this.memory.init();
-    this.readiness.register('memory-store', () => this.memory.init());
   }
 
   onApplicationBootstrap(): void {
