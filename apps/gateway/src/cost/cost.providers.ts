@@ -1,0 +1,35 @@
+import type { Provider } from '@nestjs/common';
+import { BudgetLedger, BudgetStore, RateLimiter } from '@keelson/cost';
+import { NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-kit';
+import type { NatsConnection } from 'nats';
+import { BudgetGate } from './budget-gate';
+import { BudgetsController } from './budgets.controller';
+import type { RateLimitSettings } from './cost-config';
+import { RATE_LIMIT_SETTINGS } from './cost.tokens';
+import { RateLimitGuard } from './rate-limit.guard';
+import { UsageController } from './usage.controller';
+import { UsageReader } from './usage-reader';
+
+/** The cost routes: `/v1/budgets` and `/v1/usage`. They use AuthGuard, so they sit in the module that provides ApiKeys. */
+export const costControllers = [BudgetsController, UsageController];
+
+/**
+ * The cost providers for the gateway's module (next to ApiKeys and AuthGuard, which the routes need): the rate
+ * limiter and its guard, the budget store, ledger and pre-check gate, and the usage reader. Needs REDIS_CLIENT
+ * and NATS_CONNECTION from InfraModule. `settings` is the gateway config (it contains `rateLimitConfig`).
+ */
+export function costProviders(settings: RateLimitSettings): Provider[] {
+  return [
+    { provide: RATE_LIMIT_SETTINGS, useValue: settings },
+    { provide: RateLimiter, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new RateLimiter(redis) },
+    { provide: BudgetStore, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new BudgetStore(redis) },
+    { provide: BudgetLedger, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new BudgetLedger(redis) },
+    {
+      provide: BudgetGate,
+      inject: [BudgetStore, BudgetLedger],
+      useFactory: (store: BudgetStore, ledger: BudgetLedger) => new BudgetGate(store, ledger),
+    },
+    { provide: UsageReader, inject: [NATS_CONNECTION], useFactory: (nats: NatsConnection) => new UsageReader(nats) },
+    RateLimitGuard,
+  ];
+}
