@@ -19,5 +19,7 @@ describe('memory-service configuration', () => {
     assert.throws(() => loadMemoryServiceConfig({ EMBEDDINGS_PROVIDER: 'openai' }), /EMBEDDINGS_API_KEY_FILE/);
     assert.throws(() => loadMemoryServiceConfig({ MEMORY_STORE: 'chroma' }), /MEMORY_STORE/);
     assert.throws(() => loadMemoryServiceConfig({ MEMORY_KINDS: 'memory,Bad-Kind' }), /MEMORY_KINDS/);
+    assert.throws(() => loadMemoryServiceConfig({ WEAVIATE_HYBRID_ALPHA: '1.5' }), /WEAVIATE_HYBRID_ALPHA/);
+    assert.equal(loadMemoryServiceConfig({ WEAVIATE_HYBRID_ALPHA: '0.75' }).WEAVIATE_HYBRID_ALPHA, 0.75);
   });
 });

@@ -26,6 +26,13 @@ export const memoryServiceConfigSchema = baseServiceConfig
       .refine((ks) => ks.every((k) => MEMORY_KIND_PATTERN.test(k)), 'expected comma-separated kinds such as memory,fact'),
     WEAVIATE_URL: httpUrl.optional(),
     WEAVIATE_API_KEY_FILE: z.string().min(1).optional(),
+    /** Weaviate only: a value in (0, 1) turns on hybrid search (BM25 fused with the vector, this the vector's weight). */
+    WEAVIATE_HYBRID_ALPHA: z
+      .string()
+      .regex(/^0?\.\d+$/, 'expected a number between 0 and 1 exclusive, such as 0.75')
+      .transform(Number)
+      .refine((n) => n > 0 && n < 1, 'expected a number between 0 and 1 exclusive, such as 0.75')
+      .optional(),
     /** `offline`: lexical feature hashing, no download (see docs/memory.md). `openai`: an OpenAI-compatible /v1/embeddings. */
     EMBEDDINGS_PROVIDER: z.enum(['offline', 'openai'], { error: 'expected offline or openai' }).default('offline'),
     EMBEDDINGS_BASE_URL: httpUrl.default('https://api.openai.com/v1'),

@@ -125,9 +125,7 @@ export class LanceDbStore implements VectorStore {
   private table(tenant: string, kind: string, create: boolean): Promise<lancedb.Table | undefined> {
     const name = LanceDbStore.tableName(tenant, kind);
     const cached = this.tables.get(name);
-    if (cached) {
-      return cached.then((t) => (t || !create ? t : (this.tables.delete(name), this.table(tenant, kind, create))));
-    }
+    if (cached) return cached.then((t) => t ?? this.table(tenant, kind, create));
     const opening = (async () => {
       const db = await this.db();
       if ((await db.tableNames()).includes(name)) return db.openTable(name);
@@ -136,7 +134,8 @@ export class LanceDbStore implements VectorStore {
       return db.createEmptyTable(name, schemaFor(dimension), { existOk: true });
     })();
     this.tables.set(name, opening);
-    opening.catch(() => this.tables.delete(name));
+    // Only an open table is remembered: a table that does not exist yet may be created later.
+    opening.then((t) => t ?? this.tables.delete(name), () => this.tables.delete(name));
     return opening;
   }
 

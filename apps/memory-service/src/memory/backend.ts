@@ -17,6 +17,7 @@ export function createBackend(config: MemoryServiceConfig): { store: VectorStore
     const store = new WeaviateStore({
       url: config.WEAVIATE_URL!,
       ...(config.WEAVIATE_API_KEY_FILE ? { apiKey: secretFromFile(config.WEAVIATE_API_KEY_FILE) } : {}),
+      ...(config.WEAVIATE_HYBRID_ALPHA !== undefined ? { hybridAlpha: config.WEAVIATE_HYBRID_ALPHA } : {}),
     });
     return { store, embedder, describe: `weaviate at ${config.WEAVIATE_URL}` };
   }

@@ -37,6 +37,7 @@ describe('handleMemoryWrite', () => {
   it('treats a malformed body or subject as poison (dead-lettered, not retried)', async () => {
     await assert.rejects(handleMemoryWrite(memory, message({ type: 'nope' }), silentLogger), PoisonMessageError);
     await assert.rejects(handleMemoryWrite(memory, message({ type: 'turn', userId: 'a', userText: 'x' }, { subject: 'keelson.memory.other' }), silentLogger), PoisonMessageError);
+    await assert.rejects(handleMemoryWrite(memory, message({ type: 'turn', userId: 'a', userText: 'x' }, { subject: 'keelson.memory.writes.ACME' }), silentLogger), PoisonMessageError);
   });
 
   it('stores an upsert once however often it is delivered, deriving ids from the message id', async () => {

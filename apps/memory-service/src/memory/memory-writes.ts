@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { MemoryWriteMessageSchema, parseMemoryWriteSubject, type MemoryItemResult } from '@keelson/contracts';
+import { MemoryWriteMessageSchema, TENANT_ID_PATTERN, parseMemoryWriteSubject, type MemoryItemResult } from '@keelson/contracts';
 import { PoisonMessageError, type InboundMessage, type MessagingLogger } from '@keelson/messaging';
 import type { MemoryService } from '@keelson/memory';
 import { runWithTenant } from '@keelson/observability';
@@ -17,6 +17,7 @@ const RETRYABLE = new Set(['unavailable', 'embeddings_unavailable', 'internal_er
 export async function handleMemoryWrite(memory: MemoryService, message: InboundMessage, logger: MessagingLogger): Promise<void> {
   const subject = parseMemoryWriteSubject(message.subject);
   if (!subject) throw new PoisonMessageError(`not a memory write subject: ${message.subject}`);
+  if (!TENANT_ID_PATTERN.test(subject.tenant)) throw new PoisonMessageError(`invalid tenant in subject: ${subject.tenant}`, 'validation_failed');
   const parsed = MemoryWriteMessageSchema.safeParse(message.data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
