@@ -40,6 +40,8 @@ export const memoryServiceConfigSchema = baseServiceConfig
     /** The model's vector length; default 1536 for openai, 384 for offline. */
     EMBEDDINGS_DIMENSION: integer(0, 0, 65_536),
     EMBEDDINGS_API_KEY_FILE: z.string().min(1).optional(),
+    /** How often expired memories are deleted for good (they are never returned either way); 0 turns it off. */
+    MEMORY_PURGE_INTERVAL_MS: integer(600_000, 0),
     /** Async memory writes handled at once by this replica. */
     WRITE_CONCURRENCY: integer(8, 1, 256),
   })

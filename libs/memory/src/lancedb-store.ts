@@ -285,6 +285,11 @@ export class LanceDbStore implements VectorStore {
     });
   }
 
+  async tenants(kind: string): Promise<string[]> {
+    const prefix = `${kind}-`;
+    return (await (await this.db()).tableNames()).filter((n) => n.startsWith(prefix)).map((n) => n.slice(prefix.length)).sort();
+  }
+
   async listNamespaces(tenant: string, kind: string): Promise<{ namespace: string; count: number }[]> {
     const table = await this.table(tenant, kind, false);
     if (!table) return [];

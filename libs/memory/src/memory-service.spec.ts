@@ -110,6 +110,14 @@ describe('MemoryService on LanceDB with the offline embedder', () => {
     assert.ok(Date.now() - started < 250, 'did not wait for the store');
   });
 
+  it('hides a memory past its TTL at once and purges it across tenants', async () => {
+    const past = new MemoryService(store, new OfflineEmbedder(), { now: () => Date.now() - 10_000 });
+    const [result] = await past.upsert('ttl-tenant', [{ namespace: 'agent:ttl', text: 'short lived', ttlSeconds: 1 }]);
+    assert.ok(result!.ok);
+    await assert.rejects(memory.get('ttl-tenant', result!.id!), (e) => codeOf(e) === 'memory_not_found');
+    assert.ok((await memory.purgeAllExpired()) >= 1);
+  });
+
   it('refuses to start with another embedding model on an existing collection', async () => {
     const other: Embedder = { model: 'text-embedding-3-small', dimension: 1536, embed: async (t) => t.map(() => new Array(1536).fill(0)) };
     await assert.rejects(new MemoryService(store, other).init(), (e) => codeOf(e) === 'embedding_model_mismatch');

@@ -200,6 +200,15 @@ export class MemoryService {
     return out;
   }
 
+  /** Purges expired memories of every tenant and kind; returns how many were deleted. */
+  async purgeAllExpired(): Promise<number> {
+    let purged = 0;
+    for (const kind of this.kinds) {
+      for (const tenant of await this.store.tenants(kind)) purged += await this.store.purgeExpired(tenant, kind, this.now());
+    }
+    return purged;
+  }
+
   async purgeExpired(tenant: string): Promise<number> {
     let purged = 0;
     for (const kind of this.kinds) purged += await this.store.purgeExpired(tenant, kind, this.now());

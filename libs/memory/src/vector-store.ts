@@ -65,6 +65,8 @@ export interface VectorStore {
   /** Right to erasure; returns how many were deleted. */
   deleteWhere(tenant: string, kind: string, selector: EraseSelector): Promise<number>;
   listNamespaces(tenant: string, kind: string): Promise<{ namespace: string; count: number }[]>;
+  /** The tenants holding memories of this kind (for maintenance such as purging; never for serving reads). */
+  tenants(kind: string): Promise<string[]>;
   /** Deletes expired memories (they are already invisible to reads); returns how many. */
   purgeExpired(tenant: string, kind: string, now?: number): Promise<number>;
   close(): Promise<void>;

@@ -55,7 +55,7 @@ type GetResult = ObjectProps & { _additional?: { id?: string; distance?: number;
 export class WeaviateStore implements VectorStore {
   private client?: Promise<WeaviateClient>;
   private readonly collections = new Map<string, CollectionInfo>();
-  private readonly tenants = new Map<string, Set<string>>();
+  private readonly knownTenants = new Map<string, Set<string>>();
   private readonly now: () => number;
 
   constructor(private readonly options: WeaviateStoreOptions) {
@@ -129,8 +129,8 @@ export class WeaviateStore implements VectorStore {
   /** Whether the Weaviate tenant exists; with `create`, makes it so. Known tenants are cached. */
   private async hasTenant(kind: string, tenant: string, create: boolean): Promise<boolean> {
     const className = WeaviateStore.className(kind);
-    const known = this.tenants.get(className) ?? new Set<string>();
-    this.tenants.set(className, known);
+    const known = this.knownTenants.get(className) ?? new Set<string>();
+    this.knownTenants.set(className, known);
     if (known.has(tenant)) return true;
     const client = await this.weaviate();
     const existing = await client.schema.tenantsGetter(className).do();
@@ -272,6 +272,12 @@ export class WeaviateStore implements VectorStore {
     }
   }
 
+  async tenants(kind: string): Promise<string[]> {
+    const client = await this.weaviate();
+    const list = await client.schema.tenantsGetter(WeaviateStore.className(kind)).do();
+    return list.map((t) => t.name!).filter(Boolean).sort();
+  }
+
   async listNamespaces(tenant: string, kind: string): Promise<{ namespace: string; count: number }[]> {
     if (!(await this.hasTenant(kind, tenant, false))) return [];
     const client = await this.weaviate();
@@ -297,7 +303,7 @@ export class WeaviateStore implements VectorStore {
       if (!isStatus(err, 404)) throw err;
     });
     this.collections.delete(kind);
-    this.tenants.delete(WeaviateStore.className(kind));
+    this.knownTenants.delete(WeaviateStore.className(kind));
   }
 
   async close(): Promise<void> {

@@ -21,6 +21,7 @@ import { createBackend } from './backend';
 import { handleMemoryWrite } from './memory-writes';
 
 const MEMORY_BACKEND = Symbol('MEMORY_BACKEND');
+const PURGE_INTERVAL_MS = Symbol('PURGE_INTERVAL_MS');
 type Backend = ReturnType<typeof createBackend>;
 
 /**
@@ -30,12 +31,14 @@ type Backend = ReturnType<typeof createBackend>;
 @Injectable()
 class MemoryResponder implements OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private servers: { stop(): Promise<void> }[] = [];
+  private purgeTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(MemoryService) private readonly memory: MemoryService,
     @Inject(MEMORY_BACKEND) private readonly backend: Backend,
+    @Inject(PURGE_INTERVAL_MS) private readonly purgeIntervalMs: number,
   ) {}
 
   /**
@@ -48,6 +51,15 @@ class MemoryResponder implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   }
 
   onApplicationBootstrap(): void {
+    if (this.purgeIntervalMs > 0) {
+      this.purgeTimer = setInterval(() => {
+        this.memory.purgeAllExpired().then(
+          (purged) => purged > 0 && this.logger.info('expired memories purged', { purged }),
+          (err: unknown) => this.logger.warn('purging expired memories failed', { error: (err as Error).message }),
+        );
+      }, this.purgeIntervalMs);
+      this.purgeTimer.unref();
+    }
     for (const [subject, handler] of Object.entries(memoryRpcHandlers(this.memory))) {
       this.servers.push(serveRequests(this.nats, subject, MemoryQueueGroup, handler, { logger: this.logger }));
     }
@@ -55,6 +67,7 @@ class MemoryResponder implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.purgeTimer);
     await Promise.all(this.servers.map((s) => s.stop()));
   }
 
@@ -100,6 +113,7 @@ export class MemoryModule {
           useFactory: (backend: Backend) =>
             new MemoryService(backend.store, backend.embedder, { kinds: config.MEMORY_KINDS }),
         },
+        { provide: PURGE_INTERVAL_MS, useValue: config.MEMORY_PURGE_INTERVAL_MS },
         MemoryResponder,
       ],
     };

@@ -174,6 +174,8 @@ export function vectorStoreContract(name: string, open: () => Promise<ContractSu
       assert.equal(await store.get(tenantA, kind, expired.id), undefined);
       assert.equal((await store.listNamespaces(tenantA, kind)).find((n) => n.namespace === 'agent:ttl')?.count, 1);
       assert.equal(await store.purgeExpired(tenantA, kind), 1);
+      const tenants = await store.tenants(kind);
+      assert.ok(tenants.includes(tenantA) && tenants.includes(tenantB), `tenants: ${tenants.join(', ')}`);
     });
   });
 }
