@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Headers, MemoryStreams, MemorySubjects, Streams, Subjects } from '@keelson/contracts';
 import { JetStreamPublisher, request, silentLogger } from '@keelson/messaging';
+import { MemoryClient } from '@keelson/memory';
 import { freePort, startApp, startNats, waitFor, type AppHandle, type NatsServerHandle } from '@keelson/testing';
 import { connect, type NatsConnection } from 'nats';
 
@@ -88,16 +89,13 @@ describe('memory-service over NATS', () => {
   });
 
   it('stores a turn\'s facts from the JetStream write subject, recalls them in another session, and erases them at once', async () => {
-    const publisher = new JetStreamPublisher(nc, { logger: silentLogger });
-    await publisher.publish(
-      MemorySubjects.writes('acme'),
-      { type: 'turn', userId: 'ada', sessionId: 'ses_1', userText: 'Hello. My name is Ada. I like green tea.' },
-      { msgId: 'acme:ses_1:1:memory' },
-    );
+    // The agent runtime's side: MemoryClient publishes the turn after the reply and recalls before the next.
+    const client = new MemoryClient(nc, new JetStreamPublisher(nc, { logger: silentLogger }));
+    await client.rememberTurn('acme', { userId: 'ada', sessionId: 'ses_1', userText: 'Hello. My name is Ada. I like green tea.' }, 'acme:ses_1:1:memory');
     const recall = await waitFor(
       async () => {
-        const r = await rpc(MemorySubjects.recallRpc, { tenant: 'acme', userId: 'ada', query: 'do I like tea', timeoutMs: 2_000 });
-        return r.ok && r.memories.length > 0 && r;
+        const r = await client.recallForTurn('acme', 'ada', 'do I like tea', { timeoutMs: 2_000 });
+        return r.memories.length > 0 && r;
       },
       { description: 'the turn\'s facts to be stored', timeoutMs: 15_000 },
     );
@@ -107,7 +105,7 @@ describe('memory-service over NATS', () => {
 
     const namespaces = await rpc(MemorySubjects.namespacesRpc, { tenant: 'acme' });
     assert.deepEqual(namespaces.namespaces.find((n: any) => n.namespace === 'user:ada'), { kind: 'memory', namespace: 'user:ada', count: 2 });
-    assert.deepEqual((await rpc(MemorySubjects.recallRpc, { tenant: 'other', userId: 'ada', query: 'do I like tea' })).memories, []);
+    assert.deepEqual((await client.recallForTurn('other', 'ada', 'do I like tea', { timeoutMs: 2_000 })).memories, []);
 
     assert.deepEqual(await rpc(MemorySubjects.eraseRpc, { tenant: 'acme', userId: 'ada' }), { ok: true, deleted: 2 });
     const after = await rpc(MemorySubjects.searchRpc, { tenant: 'acme', query: 'green tea Ada', namespace: 'user:ada' });

@@ -7,3 +7,4 @@ export * from './lancedb-store';
 export * from './weaviate-store';
 export * from './memory-policy';
 export * from './memory-service';
+export * from './memory-client';
