@@ -14,6 +14,7 @@ import { createClient } from 'redis';
 import { ApiKeys, hashApiKey } from '../auth/api-keys';
 import { AuthGuard } from '../auth/auth.guard';
 import { BudgetGate } from './budget-gate';
+import { UsageReader } from './usage-reader';
 import { parseRateLimitSettings } from './cost-config';
 import { costControllers, costProviders } from './cost.providers';
 
@@ -337,5 +338,17 @@ describe('gateway cost routes', () => {
       assert.deepEqual(await redis.keys('keelson:rate:{dev}*'), []);
       assert.notDeepEqual(await redis.keys('keelson:rate:{limited}*'), []);
     });
+  });
+
+  it('reads an empty page when the usage stream does not exist', async () => {
+    const bare = await startNats();
+    const bareNc = await connect({ servers: bare.url });
+    try {
+      const page = await new UsageReader(bareNc).read('dev', { limit: 10 });
+      assert.deepEqual([page.records, page.truncated, page.totals.calls], [[], false, 0]);
+    } finally {
+      await bareNc.close();
+      await bare.stop();
+    }
   });
 });

@@ -49,16 +49,17 @@ export class UsageReader {
       ...(truncated && nextSeq !== undefined ? { nextCursor: String(nextSeq) } : {}),
     });
 
-    const consumer = await this.nats.jetstream().consumers.get(UsageStream.name, {
-      // One subject: nats-server 2.9 has no filter_subjects.
-      filterSubjects: query.agentId ? UsageSubjects.record(tenant, query.agentId) : UsageSubjects.tenant(tenant),
-      ...startOf(query),
-    });
+    let consumer: Consumer;
     let messages;
     try {
+      consumer = await this.nats.jetstream().consumers.get(UsageStream.name, {
+        // One subject: nats-server 2.9 has no filter_subjects.
+        filterSubjects: query.agentId ? UsageSubjects.record(tenant, query.agentId) : UsageSubjects.tenant(tenant),
+        ...startOf(query),
+      });
       messages = await consumer.consume({ max_messages: Math.min(256, query.limit + 16), abort_on_missing_resource: true });
     } catch (err) {
-      // No usage stream yet (nothing was ever recorded): an empty page, not an error.
+      // No usage stream (not provisioned yet, nothing ever recorded): an empty page, not an error.
       if (/stream not found/i.test((err as Error).message)) return page(false);
       throw err;
     }
