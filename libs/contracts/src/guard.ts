@@ -37,6 +37,7 @@ export const ENTITY_TYPES = [
   'STREET_ADDRESS',
   'PERSON',
   'URL_CREDENTIALS',
+  'PASSWORD',
   'API_KEY',
   'PRIVATE_KEY',
   'JWT',
