@@ -52,6 +52,13 @@ describe('LanceDbStore on disk', () => {
       assert.equal(hits[0]!.id, 'n650');
       const exact = await store.search('dev', 'memory', { vector: query!, topK: 5, exact: true });
       assert.equal(exact[0]!.id, 'n650');
+
+      // A few rows of one user in the indexed table: searched exactly, so none is lost to unprobed partitions.
+      const few = texts.slice(0, 12).map((text, i) => ({ id: `u${i}`, namespace: 'user:few', text, metadata: {}, vector: vectors[i * 50]!, createdAt: 1 }));
+      await store.upsert('dev', 'memory', few);
+      const mine = await store.search('dev', 'memory', { vector: vectors[100]!, topK: 12, namespace: 'user:few' });
+      assert.equal(mine.length, 12);
+      assert.equal(mine[0]!.id, 'u2');
     } finally {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
