@@ -20,6 +20,8 @@ export interface EgressPolicy {
   maxRedirects?: number;
   /** Only for tests and on-premises tools: let private (RFC 1918/4193) addresses through. Loopback, link-local and metadata stay refused. */
   allowPrivateNetworks?: boolean;
+  /** Exact addresses allowed even though their range is refused (an on-premises service; tests on 127.0.0.1). */
+  allowAddresses?: readonly string[];
 }
 
 export class EgressError extends Error {
@@ -77,7 +79,8 @@ for (const [net, bits] of [
 privateNets.addSubnet('fc00::', 7, 'ipv6'); // unique local, fd00::/8 included
 
 /** Why an address must not be reached, or undefined when it may. IPv4 inside IPv6 (mapped, NAT64) is judged as IPv4. */
-export function forbiddenAddress(address: string, opts: { allowPrivateNetworks?: boolean } = {}): string | undefined {
+export function forbiddenAddress(address: string, opts: { allowPrivateNetworks?: boolean; allowAddresses?: readonly string[] } = {}): string | undefined {
+  if (opts.allowAddresses?.includes(address)) return undefined;
   const family = isIP(address);
   if (family === 0) return 'not an IP address';
   if (family === 6) {
@@ -130,7 +133,7 @@ export function checkEgressUrl(raw: string, policy: EgressPolicy, what = ''): UR
 type Lookup = (hostname: string, options: { all: true }, cb: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
 
 /** A `lookup` for http.request that refuses forbidden addresses; every address returned must pass. */
-export function guardedLookup(policy: Pick<EgressPolicy, 'allowPrivateNetworks'>, resolve: Lookup = dnsLookup as unknown as Lookup): LookupFunction {
+export function guardedLookup(policy: Pick<EgressPolicy, 'allowPrivateNetworks' | 'allowAddresses'>, resolve: Lookup = dnsLookup as unknown as Lookup): LookupFunction {
   return ((hostname: string, options: unknown, cb: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void) => {
     const all = typeof options === 'object' && options !== null && (options as { all?: boolean }).all === true;
     resolve(hostname, { all: true }, (err, addresses) => {

@@ -9,6 +9,8 @@
  */
 
 /** Zero-width characters, bidi controls and invisible formatting (soft hyphen, word joiner, BOM, tags). */
+// The class lists invisible code points one by one (combining joiner and variation selectors among them), on purpose.
+// eslint-disable-next-line no-misleading-character-class
 const INVISIBLE = /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]|\uDB40[\uDC00-\uDC7F]/g;
 
 /** Look-alikes that NFKC keeps apart from Latin letters: Cyrillic, Greek, a few others. */

@@ -75,7 +75,7 @@ export function scoreInjection(input: string, opts: ScoreOptions = {}): Injectio
   if (untrusted && UNTRUSTED_IMPERATIVE.test(folded)) {
     found.set('indirect.imperative_to_assistant', { type: 'indirect_injection', rule: 'indirect.imperative_to_assistant', weight: 0.6 });
   }
-  let findings = [...found.values()].sort((a, b) => b.weight - a.weight);
+  const findings = [...found.values()].sort((a, b) => b.weight - a.weight);
   if (!untrusted && findings.length > 0 && META_DISCUSSION.test(folded)) {
     findings.push({ type: 'instruction_override', rule: 'damp.quoted_discussion', weight: 0 });
     return { score: round(combine(findings) * 0.45), findings };

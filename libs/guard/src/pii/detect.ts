@@ -38,7 +38,7 @@ const SECRET_PATTERNS: readonly { type: EntityType; re: RegExp; group?: number; 
   // Anthropic before OpenAI: both start with sk-.
   { type: 'API_KEY', re: /\bsk-ant-(?:api|admin|oat)\d{2}-[A-Za-z0-9_-]{20,}/g, hint: 'sk-ant-' },
   { type: 'API_KEY', re: /\bsk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g, hint: 'sk-' },
-  { type: 'API_KEY', re: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z2-7]{16}\b/g },
+  { type: 'API_KEY', re: /\b(?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b/g },
   { type: 'API_KEY', re: /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/g },
   { type: 'API_KEY', re: /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/g, hint: 'github_pat_' },
   { type: 'API_KEY', re: /\bxox[abposr]-[A-Za-z0-9-]{10,}/g, hint: 'xox' },
@@ -80,6 +80,8 @@ const IPV6 = /(?<![\w:])(?:[0-9a-fA-F]{0,4}:){2,7}(?:[0-9a-fA-F]{0,4}|(?:\d{1,3}
 const PHONE =
   /(?<![\w+.-])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(0\)[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?|#)\s?\d{1,5})?(?![\w.-]*\d)/g;
 const PHONE_CUE = /(?:phone|tel|telephone|call|calling|mobile|cell|fax|desk|office|whatsapp|sms|text|number|contact|reach|ring|dial|answering|messages?\s+to|registered|hotline|telefon|handy|rufnummer|téléphone|teléfono|móvil)\b[^\n\d]{0,25}$/i;
+/** "order number 4532-1234-5678": a number that is an identifier of something else. */
+const NOT_PHONE_CUE = /\b(?:order|invoice|tracking|account|reference|ref|case|ticket|customer|policy|serial|model|part|item|booking|confirmation|transaction)\s+(?:no\.?|number|#|id)?\s*:?\s*$/i;
 const PHONE_AFTER_CUE = /^\s*[-,(]?\s*(?:office|fax|mobile|cell|home|work|desk)\b/i;
 const DATE_LIKE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2}:\d{2})$/;
 
@@ -198,6 +200,7 @@ function detectPhones(text: string, out: Span[]): void {
     const trunk = /^\(?0\d/.test(core) && groups.length >= 2;
     const before = text.slice(Math.max(0, m.index - 40), m.index);
     const after = text.slice(m.index + v.length, m.index + v.length + 12);
+    if (NOT_PHONE_CUE.test(before)) continue;
     const cue = PHONE_CUE.test(before) || PHONE_AFTER_CUE.test(after) || /\n\s*$/.test(before) && /(?:phone|mobile|fax|desk|tel)[^\n]*:\s*\n?\s*$/i.test(text.slice(Math.max(0, m.index - 60), m.index));
     let ok: boolean;
     if (international) ok = coreDigits >= 8;
@@ -284,7 +287,7 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     const fullWords = words.filter((w) => !/^[\p{Lu}]\.?$/u.test(w));
     const given = fullWords.some((w) => GIVEN_NAMES.has(w.toLowerCase()));
     const surnameLike = fullWords.some((w) => w.length > 3 && SURNAME_ENDING.test(w));
-    const nonAscii = fullWords.some((w) => /[^\x00-\x7F]/.test(w));
+    const nonAscii = fullWords.some((w) => /[^\p{ASCII}]/u.test(w));
     const titled = TITLE_CUE.test(before);
     const cued = NAME_CUE.test(before);
     const after = text.slice(end, end + 24);
