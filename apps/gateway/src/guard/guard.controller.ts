@@ -1,0 +1,53 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Put, Res, UseGuards, UseInterceptors } from '@nestjs/common';
+import type { GuardInputResponse, GuardOutputResponse, GuardPolicy } from '@keelson/contracts';
+import type { FastifyReply } from 'fastify';
+import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
+import { GuardClient } from './guard-client';
+
+/**
+ * The guard as a product for the tenant's own apps, answered by guard-service over NATS under the
+ * caller's policy. The tenant is always the authenticated caller's.
+ */
+@Controller('v1/guard')
+@UseGuards(AuthGuard)
+@UseInterceptors(TenantContextInterceptor)
+export class GuardController {
+  constructor(@Inject(GuardClient) private readonly guard: GuardClient) {}
+
+  /** `{text, source?, agentId?}` -> `{allowed, score, action, findings, decidedBy, policyVersion}`. */
+  @Post('input')
+  @HttpCode(200)
+  input(@Tenant() tenant: string, @Body() body: unknown): Promise<GuardInputResponse> {
+    return this.guard.checkInput(tenant, body);
+  }
+
+  /** `{text, agentId?}` -> `{text: redacted, findings: [{type, start, end, action}], blocked, policyVersion}` (code points). */
+  @Post('output')
+  @HttpCode(200)
+  output(@Tenant() tenant: string, @Body() body: unknown): Promise<GuardOutputResponse> {
+    return this.guard.filterOutput(tenant, body);
+  }
+
+  /** The tenant's policy (defaults, version 0, until one is stored); `ETag` is its version. */
+  @Get('policy')
+  async getPolicy(@Tenant() tenant: string, @Res({ passthrough: true }) res: FastifyReply): Promise<GuardPolicy> {
+    const policy = await this.guard.getPolicy(tenant);
+    void res.header('etag', `"${policy.version}"`);
+    return policy;
+  }
+
+  /** Replaces the policy (validated; 400 names the field) as the next version; `If-Match: "<version>"` guards against lost updates (409). */
+  @Put('policy')
+  @HttpCode(200)
+  async putPolicy(
+    @Tenant() tenant: string,
+    @Body() body: unknown,
+    @Headers('if-match') ifMatch: string | undefined,
+    @Res({ passthrough: true }) res: FastifyReply,
+  ): Promise<GuardPolicy> {
+    const policy = await this.guard.putPolicy(tenant, body, ifMatch);
+    void res.header('etag', `"${policy.version}"`);
+    return policy;
+  }
+}
