@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Recall@10 of the embedded memory store's ANN search (LanceDB IVF_PQ, as LanceDbStore builds it) against
-// exact search on the same table, and query latency p50/p99 of both, at 10k and 100k memories.
+// exact search on the same table, and query latency p50/p99 of both, at 10k and 100k memories; the same for
+// searches limited to one user's namespace (a turn's recall).
 // Vectors come from the offline embedder (384-dim feature hashing) over generated sentences, so the run
 // needs no model and no network; it is deterministic (seeded) apart from timing.
 // Usage: node bench/memory-recall.mjs [--quick] [--sizes 10000,100000] [--queries 200]
@@ -77,13 +78,14 @@ function generator(seed) {
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-async function timeQueries(store, vectors, exact) {
+async function timeQueries(store, vectors, exact, namespaces) {
   const results = [];
   const latencies = [];
   for (let i = 0; i < vectors.length + WARMUP; i++) {
     const vector = vectors[i % vectors.length];
+    const namespace = namespaces?.[i % vectors.length];
     const t0 = performance.now();
-    const hits = await store.search('bench', 'memory', { vector, topK: TOP_K, exact });
+    const hits = await store.search('bench', 'memory', { vector, topK: TOP_K, exact, ...(namespace ? { namespace } : {}) });
     const ms = performance.now() - t0;
     if (i >= WARMUP) {
       latencies.push(ms);
@@ -151,9 +153,31 @@ async function runSize(size) {
       variants.push({ label, recallAt10: round(found / possible, 4), p50Ms: round(ann.p50), p99Ms: round(ann.p99), meanMs: round(ann.mean) });
       await reader.close();
     }
+    // One user's memories (namespace user:uN, size/500 rows each): what a turn's recall searches.
+    const users = queryVectors.map((_, q) => `user:u${(q * 37) % 500}`);
+    const userExact = await timeQueries(store, queryVectors, true, users);
+    const filtered = [];
+    for (const [label, options] of [
+      ['store default (exact scan of the user\'s rows)', {}],
+      ['forced IVF_PQ with prefilter, nprobes=50 refine=10', { annThreshold: 1 }],
+    ]) {
+      const reader = new LanceDbStore({ dataDir: dir, ...options });
+      await reader.ensureCollection('memory', embedder.model, embedder.dimension);
+      const r = await timeQueries(reader, queryVectors, false, users);
+      let found = 0;
+      r.results.forEach((ids, q) => {
+        const truth = new Set(userExact.results[q]);
+        found += ids.filter((id) => truth.has(id)).length;
+      });
+      const possible = userExact.results.reduce((n, ids) => n + ids.length, 0);
+      filtered.push({ label, recallAt10: round(found / possible, 4), p50Ms: round(r.p50), p99Ms: round(r.p99), meanMs: round(r.mean) });
+      await reader.close();
+    }
     return {
       size,
       queries: QUERIES,
+      rowsPerUser: size / 500,
+      userFiltered: filtered,
       embedMs: Math.round(embedMs),
       loadMs: Math.round(loadMs),
       indexBuildMs: Math.round(indexMs),
@@ -176,6 +200,8 @@ for (const size of SIZES) {
   console.log(`\n${size} memories (${QUERIES} queries, top-${TOP_K}; embed ${r.embedMs} ms, load ${r.loadMs} ms, compaction + index build ${r.indexBuildMs} ms)`);
   console.log(`  exact (flat)                                 p50 ${r.exact.p50Ms} ms  p99 ${r.exact.p99Ms} ms`);
   for (const v of r.ann) console.log(`  ${v.label.padEnd(44)} p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  recall@10 ${v.recallAt10}`);
+  console.log(`  one user's memories (${r.rowsPerUser} rows):`);
+  for (const v of r.userFiltered) console.log(`    ${v.label.padEnd(52)} p50 ${v.p50Ms} ms  p99 ${v.p99Ms} ms  recall@10 ${v.recallAt10}`);
 }
 const out = {
   bench: 'memory-recall',
