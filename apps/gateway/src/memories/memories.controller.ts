@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Us
 import { KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView } from '@keelson/contracts';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
-import { MemoryClient } from './memory-client';
+import { MemoryRpcClient } from './memory-rpc-client';
 
 /**
  * Long-term memory over HTTP, answered by memory-service over NATS. The tenant is always the
@@ -12,7 +12,7 @@ import { MemoryClient } from './memory-client';
 @UseGuards(AuthGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class MemoriesController {
-  constructor(@Inject(MemoryClient) private readonly memory: MemoryClient) {}
+  constructor(@Inject(MemoryRpcClient) private readonly memory: MemoryRpcClient) {}
 
   /** `{namespace, text, metadata?, ttlSeconds?, id?}` -> 201 `{id}`. With `id`, a retry replaces instead of adding. */
   @Post()
@@ -24,7 +24,7 @@ export class MemoriesController {
   /** `{query, namespace?, topK?, filter?, minScore?}` -> `{results: [{id, text, score, metadata}]}`, best first. */
   @Post('search')
   @HttpCode(200)
-  search(@Tenant() tenant: string, @Body() body: unknown): ReturnType<MemoryClient['search']> {
+  search(@Tenant() tenant: string, @Body() body: unknown): ReturnType<MemoryRpcClient['search']> {
     return this.memory.search(tenant, body);
   }
 

@@ -10,7 +10,7 @@ import { freePort, startApp, startNats, type AppHandle, type NatsServerHandle } 
 import { ApiKeys, hashApiKey } from '../auth/api-keys';
 import { AuthGuard } from '../auth/auth.guard';
 import { MemoriesController } from './memories.controller';
-import { MemoryClient } from './memory-client';
+import { MemoryRpcClient } from './memory-rpc-client';
 
 const KEY = 'ks_test_memories_dev';
 const OTHER_KEY = 'ks_test_memories_other';
@@ -60,7 +60,7 @@ describe('gateway memory routes', () => {
     @Module({
       imports: [InfraModule.forRoot({ serviceName: 'gateway-memories-test', natsUrl: nats.url, streams: [], logger })],
       controllers: [MemoriesController],
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, MemoryClient],
+      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, MemoryRpcClient],
     })
     class MemoriesTestModule {}
     const port = await freePort();

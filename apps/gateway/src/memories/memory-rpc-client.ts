@@ -30,7 +30,7 @@ type ErrorHalf = { ok: false; status: number; code: string; message: string; fie
  * 504 timeout, or memory-service's own error reply).
  */
 @Injectable()
-export class MemoryClient {
+export class MemoryRpcClient {
   constructor(@Inject(NATS_CONNECTION) private readonly nats: NatsConnection) {}
 
   private async call<R extends { ok: boolean }>(subject: string, body: unknown): Promise<Exclude<R, ErrorHalf>> {
