@@ -1,6 +1,6 @@
 import type { EntityType } from '@keelson/contracts';
 import { cardValid, esNifValid, ibanValid, ipv6Valid, ninoValid, ssnValid } from './checks';
-import { GIVEN_NAMES, NOT_NAME_WORDS, SURNAME_ENDING, SURNAME_PREFIX } from './names';
+import { GIVEN_NAMES, NOT_NAME_WORDS, ORG_WORDS, SURNAME_ENDING, SURNAME_PREFIX } from './names';
 
 /** A finding in UTF-16 offsets (internal); `toCodePoints` converts for the API. */
 export interface Span {
@@ -104,19 +104,30 @@ const ADDRESS_NAME_FIRST =
   /\b[\p{Lu}][\p{L}-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufer|katu|tie|kuja|polku|gatan|gata|vägen|väg|gränd|vej|gade|veien|vegen|laan|straat|plein|gracht|utca|út|tér|ulica|aleja|tee|iela|gatvė|cesta|ulice|náměstí)\s+\d{1,5}[A-Za-z]?(?:\s*[,/]\s*\d{1,5})?\b/gu;
 const ADDRESS_ROMANCE =
   /\b(?:rue|avenue|boulevard|bd|chemin|allée|place|impasse|via|viale|piazza|corso|largo|calle|avenida|avda\.?|paseo|plaza|carrer|rua|travessa|praça|ul\.|ulica|u\.|str\.|strada|aleea|odos|οδός)\s+(?:(?:de|del|della|di|da|do|dos|das|la|le|les|des|du|el)\s+)*[\p{Lu}\d][\p{L}'.-]*(?:\s+[\p{Lu}][\p{L}'.-]*){0,3},?\s+\d{1,5}[A-Za-z]?\b|\b\d{1,5},?\s+(?:rue|avenue|boulevard|chemin|allée|place|impasse|via|calle)\s+(?:(?:de|del|della|di|la|le|les|des|du)\s+)*[\p{Lu}][\p{L}'.-]*(?:\s+[\p{Lu}][\p{L}'.-]*){0,3}/giu;
+/** "20789 Allika 46", "760 Passauer Strasse 33": a building number, a street name, a house number. */
+const ADDRESS_NUM_NAME_NUM = /(?<![\p{L}\p{N}.,-])\d{1,5}[ \t]+[\p{Lu}][\p{L}'.-]+(?:[ \t]+[\p{L}'.-]+){0,3}[ \t]+\d{1,4}[A-Za-z]?\.?(?![\p{N}])/gu;
+/** "Hafnarstraeti 5" alone on an address line (followed by a unit, a town line or the end of the block). */
+const ADDRESS_LINE = /(?<=^|\n)[ \t>]*([\p{Lu}][\p{L}'.-]+(?:[ \t]+[\p{L}'.-]+){0,3}[ \t]+\d{1,4}[A-Za-z]?\.?)[ \t]*(?=\n[ \t>]*(?:apt\.?|suite|unit|[\p{Lu}]))/giu;
+const ADDRESS_PO_BOX = /\bP\.?\s?O\.?\s?Box\s+\d{1,6}\b|\bPostbox\s+\d{1,6}\b/giu;
 const ADDRESS_UNIT = /\b(?:apt\.?|apartment|suite|ste\.|unit|flat)\s*#?\s*\d{1,5}[A-Za-z]?\b/giu;
 const ADDRESS_MILITARY = /\b(?:psc|unit|cmr)\s+\d{3,5},?\s+box\s+\d{3,5}\b|\b(?:apo|fpo|dpo)\s+(?:aa|ae|ap)\s+\d{5}\b|\b(?:uss|usns|usnv|usncs|usnfs|usns)\s+[\p{Lu}][\p{L}]+\b/giu;
-const ADDRESS_CUE = /\b(?:lives?\s+at|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|is\s+at|send\s+(?:it|them|this|the\s+\w+|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|wohnt\s+in|adresse\s*:?|anschrift\s*:?|domicilio|dirección\s*:?)\s*$/i;
+const ADDRESS_CUE = /\b(?:(?:the\s+)?corner\s+of|lives?\s+on|north\s+side\s+of|lives?\s+at|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|is\s+at|send\s+(?:it|them|this|the\s+\w+|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|wohnt\s+in|adresse\s*:?|anschrift\s*:?|domicilio|dirección\s*:?)\s*$/i;
 const POSTAL_TAIL = /^(?:,?[ \t]*\n?[ \t]*[\p{L}\d][\p{L}\d .'-]{0,40}(?:,[ \t]*[\p{Lu}]{2})?[ \t]*\d{0,5}(?:[ -]\d{3,4})?){1,3}/u;
 
 /** A capitalised word: `Ada`, `Szöllösy`, `O'Neil`, `Jean-Luc`, or an initial `J.` / `J`. */
 const CAP = "[\\p{Lu}][\\p{Ll}\\p{M}'’]+(?:-[\\p{Lu}][\\p{Ll}\\p{M}]+)?";
 const INITIAL = '[\\p{Lu}]\\.?';
-const NAME_SEQ = new RegExp(`(?<![\\p{L}\\p{N}])${CAP}(?:\\s+(?:${INITIAL}\\s+)?${CAP}){0,3}(?![\\p{L}])`, 'gu');
+const NAME_SEQ = new RegExp(`(?<![\\p{L}\\p{N}])${CAP}(?:[ \\t]+(?:${INITIAL}[ \\t]+)?${CAP}){0,3}(?![\\p{L}])`, 'gu');
 const LIST_OF_CAPS = new RegExp(`${CAP}(?:\\s*,\\s*${CAP}){1,8},?\\s+(?:and|und|et|y|e|och|og|i)\\s+${CAP}`, 'gu');
 const TITLE_CUE = /\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|lady|lord|herr|frau|mme|mlle|sr|sra|srta|dott|ing)\.?\s*$/i;
+/** Cues that introduce a name: enough on their own for one capitalised word. */
+const NAME_CUE_STRONG =
+  /(?:\bmy\s+name\s+is|\bname\s+is|\bnamed(?:\s+(?:him|her|it))?|\bcalled|\bi\s+am|\bi'm|\bthis\s+is|\bname\s*:|\bnames?\s+on\s+the\s+\w+\??\s*(?:user\s*:)?|\bname\?\s*|\bdear|\bhi|\bhello|\bhey|\bthanks,?|\bregards,?\s*|\bsincerely,?\s*|\bfollow\s+up\s+with|\btalk\s+to|\bspeak\s+(?:to|with)|\bask\s+for|\bmaiden\s+name\s+is|\blast\s+name\??|\bfirst\s+name\??|\bsurname\??|\bfounders?\s*:|\bheiße|\bich\s+bin|\bje\s+m'appelle|\bme\s+llamo|\bsoy|\bpartner'?s?\s+name)\s*[,:]?\s*$/i;
+/** Words before a name as often as before anything else: a small nudge only. */
+const NAME_CUE_WEAK = /(?:\bby|\bwith|\band|\bto|\bfrom)\s*$/i;
+/** Cues that often, not always, precede a name. */
 const NAME_CUE =
-  /(?:\bmy\s+name\s+is|\bname\s+is|\bnamed|\bcalled|\bi\s+am|\bi'm|\bthis\s+is|\bit'?s\s+(?:me\s*,?\s*)?|\bname\s*:|\bnames?\s+on\s+the\s+\w+\??\s*(?:user\s*:)?|\bname\?\s*|\bdear|\bhi|\bhello|\bthanks,?|\bregards,?\s*|\bsincerely,?\s*|\bfollow\s+up\s+with|\btalk\s+to|\bspeak\s+(?:to|with)|\bask\s+for|\bcontact|\bmeet|\bmarried|\bwife|\bhusband|\bpartner'?s?\s+name|\bson|\bdaughter|\bbrother|\bsister|\bmother|\bfather|\bgrandfather|\bgrandmother|\bfriend|\bcolleague|\bkid|\bchild|\buncle|\baunt|\bcousin|\bniece|\bnephew|\bboss|\bunder|\bassistant\s+to|\bmaiden\s+name\s+is|\blast\s+name\??|\bfirst\s+name\??|\bsurname\??|\bdirected\s+by|\bwritten\s+by|\bproduced\s+by|\bproducer|\bby|\bwith|\bfounders?\s*:|\band|\bheiße|\bich\s+bin|\bje\s+m'appelle|\bme\s+llamo|\bsoy)\s*[,:]?\s*$/i;
+  /(?:\bit'?s\s+(?:me\s*,?\s*)?|\bcontact|\bmeet|\bmarried|\bwife|\bhusband|\bson|\bdaughter|\bbrother|\bsister|\bmother|\bfather|\bgrandfather|\bgrandmother|\bfriend|\bcolleague|\bkid|\bchild|\buncle|\baunt|\bcousin|\bniece|\bnephew|\bboss|\bunder|\bassistant\s+to|\bdirected\s+by|\bwritten\s+by|\bproduced\s+by|\bproducer|\bsinger|\bauthor|\badd|\btribute\s+to|\bshouted\s+at|\bsaid\s+to|\btold|\bgiven|\bthanked|\bvisited)\s*[,:]?\s*$/i;
 
 const HAS_DIGIT = /\d/;
 
@@ -227,9 +238,34 @@ function extendPostal(text: string, end: number): number {
   return lastCode >= 0 ? end + t.trimEnd().length : end;
 }
 
+/**
+ * From the end of a street line, over at most five following short lines (town, region, country) to the
+ * last one that ends in a postal code. Stops at a line that holds anything else (a phone, an e-mail, a
+ * label, a sentence).
+ */
+function extendBlock(text: string, end: number): number {
+  const lineEnd = text.indexOf('\n', end);
+  if (lineEnd < 0 || /\S/.test(text.slice(end, lineEnd).replace(/^[\s,.]+/, '').replace(/^(?:apt\.?|suite|unit)\s*\d+/i, ''))) return end;
+  let best = end;
+  let at = lineEnd;
+  for (let i = 0; i < 6 && at < text.length; i++) {
+    const next = text.indexOf('\n', at + 1);
+    const line = text.slice(at + 1, next < 0 ? text.length : next);
+    if (line.trim() === '') {
+      at = next < 0 ? text.length : next;
+      continue;
+    }
+    if (line.length > 48 || /[@:?!]|https?|\d{5,}[ -]?\d{3,}|\(\d+\)/.test(line) || (line.replace(/\D/g, '').length >= 7)) break;
+    const lineStart = at + 1 + (line.length - line.trimStart().length);
+    if (/(?:^|\s)\d{3,6}(?:[ -]\d{2,4})?\s*$|^\s*[>,]?\s*(?:apt\.?|suite|unit)\b/i.test(line)) best = lineStart + line.trimStart().trimEnd().length;
+    at = next < 0 ? text.length : next;
+  }
+  return best;
+}
+
 function detectAddresses(text: string, out: Span[]): void {
   const found: Span[] = [];
-  for (const re of [ADDRESS_NUMBER_FIRST, ADDRESS_NAME_FIRST, ADDRESS_ROMANCE, ADDRESS_MILITARY]) {
+  for (const re of [ADDRESS_NUMBER_FIRST, ADDRESS_NAME_FIRST, ADDRESS_ROMANCE, ADDRESS_MILITARY, ADDRESS_NUM_NAME_NUM, ADDRESS_PO_BOX]) {
     for (const m of text.matchAll(re)) {
       const v = m[0];
       // "3 days", "10 ways": the suffix must be capitalised or abbreviated like a street name.
@@ -238,11 +274,22 @@ function detectAddresses(text: string, out: Span[]): void {
     }
   }
   for (const m of text.matchAll(ADDRESS_UNIT)) found.push({ type: 'STREET_ADDRESS', start: m.index, end: m.index + m[0].length });
+  if (text.includes('\n')) {
+    for (const m of text.matchAll(ADDRESS_LINE)) {
+      const start = m.index + m[0].indexOf(m[1]!);
+      found.push({ type: 'STREET_ADDRESS', start, end: start + m[1]!.length });
+    }
+    // An address block: the lines after a street line, down to the one ending in a postal code.
+    for (const f of [...found]) {
+      const end = extendBlock(text, f.end);
+      if (end > f.end) found.push({ type: 'STREET_ADDRESS', start: f.start, end });
+    }
+  }
   // A cue ("lives at", "address:") followed by a run with a number: up to the end of the clause.
   let idx = 0;
   while (idx < text.length) {
     const slice = text.slice(idx);
-    const cue = /\b(?:lives?\s+at|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|send\s+(?:it|them|this|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|adresse\s*:?|anschrift\s*:?|dirección\s*:?)\s*/i.exec(slice);
+    const cue = /\b(?:(?:the\s+)?corner\s+of|lives?\s+(?:at|on)|north\s+side\s+of|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|send\s+(?:it|them|this|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|adresse\s*:?|anschrift\s*:?|dirección\s*:?)\s*/i.exec(slice);
     if (!cue) break;
     const start = idx + cue.index + cue[0].length;
     const rest = /^[^\n.?!;]{4,80}/.exec(text.slice(start));
@@ -253,6 +300,12 @@ function detectAddresses(text: string, out: Span[]): void {
     idx = start + 1;
   }
   out.push(...found);
+}
+
+/** The next word names an organisation ("... Orchestra", "... Partners"). */
+function orgFollows(text: string, end: number): boolean {
+  const next = /^[ \t]+([\p{L}]+)/u.exec(text.slice(end, end + 30))?.[1];
+  return next !== undefined && /^[\p{Lu}]/u.test(next) && ORG_WORDS.has(next.toLowerCase());
 }
 
 function isNameToken(w: string): boolean {
@@ -282,6 +335,7 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     v = text.slice(start, end);
     const span: Span = { type: 'PERSON', start, end };
     if (taken.some((t) => overlaps(t, span))) continue;
+    if (words.some((w) => ORG_WORDS.has(w.toLowerCase())) || orgFollows(text, end)) continue;
     const before = text.slice(Math.max(0, start - 40), start);
     const sentenceStart = /(?:^|[.!?:"“]\s*|\n\s*)$/.test(before);
     const fullWords = words.filter((w) => !/^[\p{Lu}]\.?$/u.test(w));
@@ -289,12 +343,15 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     const surnameLike = fullWords.some((w) => w.length > 3 && SURNAME_ENDING.test(w));
     const nonAscii = fullWords.some((w) => /[^\p{ASCII}]/u.test(w));
     const titled = TITLE_CUE.test(before);
-    const cued = NAME_CUE.test(before);
+    const strongCue = NAME_CUE_STRONG.test(before);
+    const cued = !strongCue && NAME_CUE.test(before);
     const after = text.slice(end, end + 24);
     const hasInitial = words.length > fullWords.length;
     let score = 0;
     if (titled) score += 3;
+    if (strongCue) score += 3;
     if (cued) score += 2;
+    else if (!strongCue && NAME_CUE_WEAK.test(before)) score += 1;
     if (given) score += 2;
     if (fullWords.length >= 2) score += 1.5;
     if (hasInitial) score += 1.5;
@@ -305,10 +362,11 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     if (/(?:^|\n)[ \t>]*$/.test(before) && (/^:\s/.test(after) || /^[ \t]*\n/.test(after))) score += 1.5;
     if (/^,\s+(?:the|a|an|our|their|my)\s+[\p{L} -]{2,40},\s+(?:said|says|told|wrote|explained|added)\b/u.test(after)) score += 1.5;
     if (/^\s*[?!]/.test(after) && /,\s*$/.test(before)) score += 1;
-    if (sentenceStart && fullWords.length === 1 && !given && !titled && !cued) score -= 2;
+    if (/\bthe\s+$/i.test(before)) score -= 2;
+    if (sentenceStart && fullWords.length === 1 && !given && !titled && !cued && !strongCue) score -= 2;
     // Org-like continuations ("Anna Bank", "Berg Group") are left to the organisation: not a person.
     if (/^\s+(?:inc|corp|llc|ltd|gmbh|group|bank|university|company|co)\b/i.test(text.slice(end, end + 14))) score -= 3;
-    if (score >= 3) {
+    if (score >= 2) {
       names.push(span);
       for (const w of fullWords) if (w.length > 2) tokensFound.add(w);
     }
@@ -317,6 +375,9 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
   if (names.length) {
     for (const m of text.matchAll(LIST_OF_CAPS)) {
       const items = [...m[0].matchAll(new RegExp(CAP, 'gu'))];
+      // "Davis, Reynolds and Williamson" (three surnames, the form of a firm's name) or a list naming a firm: not people.
+      if (orgFollows(text, m.index + m[0].length) || /\bthe\s+$/i.test(text.slice(Math.max(0, m.index - 5), m.index))) continue;
+      if (items.length === 3 && !items.some((it) => GIVEN_NAMES.has(it[0].toLowerCase()))) continue;
       const spans = items.map((it) => ({ type: 'PERSON' as const, start: m.index + it.index, end: m.index + it.index + it[0].length }));
       if (!spans.some((sp) => names.some((n) => overlaps(n, sp)))) continue;
       for (const sp of spans) {

@@ -68,3 +68,19 @@ north south east west northern southern eastern western central new old
 is are was were be been can could will would should may might must do does did have has had
 `;
 export const NOT_NAME_WORDS: ReadonlySet<string> = new Set(NOT_NAMES.split(/\s+/).filter(Boolean));
+
+/** Words that make a capitalised sequence an organisation or a thing, not a person. */
+const ORG = `
+orchestra band choir technologies technology associates partners markets investments solutions bioscience biosciences capital
+inc corp corporation llc ltd gmbh ag plc sa bv co company companies group holdings systems labs laboratories media consulting
+services foundation institute university college school academy hospital clinic bank insurance club insider explorer data
+software networks network analytics pharma pharmaceuticals energy motors airlines airways records studios productions press
+publishing news times weekly magazine journal review guide tours travel hotel hotels resort restaurant cafe bar shop store
+stores mart market industries international global worldwide enterprises ventures trust fund agency association council
+committee department ministry office government party church cathedral museum gallery theatre theater stadium arena park
+street avenue road square tower bridge river lake mountain island islands bay beach valley city county state republic kingdom
+engineer engineering manager management developer designer director officer analyst scientist consultant specialist
+coordinator administrator architect intern lead head chief president representative team department cloud web online digital
+learning machine intelligence platform app apps service api server database security support success sales marketing
+`;
+export const ORG_WORDS: ReadonlySet<string> = new Set(ORG.split(/\s+/).filter(Boolean));
