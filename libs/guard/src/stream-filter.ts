@@ -15,6 +15,8 @@ export interface StreamFilterOptions {
   maxHold?: number;
   /** Characters of already-released text kept as context for the detectors' cues ("Phone:"). Default 64. */
   context?: number;
+  /** New characters collected past the hold-back before the buffer is scanned again. Default 128; 0 scans on every chunk. */
+  minRelease?: number;
 }
 
 const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
@@ -35,6 +37,7 @@ export class StreamFilter {
   private readonly holdBack: number;
   private readonly maxHold: number;
   private readonly contextChars: number;
+  private readonly minRelease: number;
   readonly findings: EntityFinding[] = [];
   readonly pending: PendingPseudonym[] = [];
   blocked = false;
@@ -47,6 +50,7 @@ export class StreamFilter {
     this.holdBack = opts.holdBack ?? 256;
     this.maxHold = Math.max(opts.maxHold ?? 16_384, this.holdBack * 2);
     this.contextChars = opts.context ?? 64;
+    this.minRelease = opts.minRelease ?? 128;
   }
 
   push(chunk: string): string {
@@ -64,6 +68,8 @@ export class StreamFilter {
   }
 
   private release(final: boolean): string {
+    // Scan once per `minRelease` new characters, not on every chunk: each character is scanned a few times, not dozens.
+    if (!final && this.buffer.length < this.holdBack + this.minRelease) return '';
     const text = this.context + this.buffer;
     const offset = this.context.length;
     const spans = detectSpans(text, { types: wantedTypes(this.policy) }).filter((s) => s.end > offset);

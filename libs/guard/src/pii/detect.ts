@@ -111,7 +111,8 @@ const ADDRESS_LINE = /(?<=^|\n)[ \t>]*([\p{Lu}][\p{L}'.-]+(?:[ \t]+[\p{L}'.-]+){
 const ADDRESS_PO_BOX = /\bP\.?\s?O\.?\s?Box\s+\d{1,6}\b|\bPostbox\s+\d{1,6}\b/giu;
 const ADDRESS_UNIT = /\b(?:apt\.?|apartment|suite|ste\.|unit|flat)\s*#?\s*\d{1,5}[A-Za-z]?\b/giu;
 const ADDRESS_MILITARY = /\b(?:psc|unit|cmr)\s+\d{3,5},?\s+box\s+\d{3,5}\b|\b(?:apo|fpo|dpo)\s+(?:aa|ae|ap)\s+\d{5}\b|\b(?:uss|usns|usnv|usncs|usnfs|usns)\s+[\p{Lu}][\p{L}]+\b/giu;
-const ADDRESS_CUE = /\b(?:(?:the\s+)?corner\s+of|lives?\s+on|north\s+side\s+of|lives?\s+at|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|is\s+at|send\s+(?:it|them|this|the\s+\w+|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|wohnt\s+in|adresse\s*:?|anschrift\s*:?|domicilio|dirección\s*:?)\s*$/i;
+const ADDRESS_CUE_ANYWHERE =
+  /\b(?:(?:the\s+)?corner\s+of|lives?\s+(?:at|on)|north\s+side\s+of|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|send\s+(?:it|them|this|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|adresse\s*:?|anschrift\s*:?|dirección\s*:?)\s*/gi;
 const POSTAL_TAIL = /^(?:,?[ \t]*\n?[ \t]*[\p{L}\d][\p{L}\d .'-]{0,40}(?:,[ \t]*[\p{Lu}]{2})?[ \t]*\d{0,5}(?:[ -]\d{3,4})?){1,3}/u;
 
 /** A capitalised word: `Ada`, `Szöllösy`, `O'Neil`, `Jean-Luc`, or an initial `J.` / `J`. */
@@ -131,9 +132,6 @@ const NAME_CUE =
 
 const HAS_DIGIT = /\d/;
 
-function overlaps(a: Span, b: Span): boolean {
-  return a.start < b.end && b.start < a.end;
-}
 
 function push(out: Span[], type: EntityType, start: number, end: number): void {
   if (end > start) out.push({ type, start, end });
@@ -160,7 +158,16 @@ function detectSecrets(text: string, out: Span[]): void {
 }
 
 function detectStructured(text: string, out: Span[]): void {
-  if (text.includes('@')) for (const m of text.matchAll(EMAIL)) push(out, 'EMAIL_ADDRESS', m.index, m.index + m[0].length);
+  // Only around each '@': the pattern's leading class would otherwise be tried at every position.
+  for (let at = text.indexOf('@'); at >= 0; at = text.indexOf('@', at + 1)) {
+    const from = Math.max(0, at - 65);
+    const window = text.slice(from, at + 260);
+    EMAIL.lastIndex = 0;
+    for (const m of window.matchAll(EMAIL)) {
+      const start = from + m.index;
+      if (start <= at && start + m[0].length > at && (from === 0 || m.index > 0)) push(out, 'EMAIL_ADDRESS', start, start + m[0].length);
+    }
+  }
   if (!HAS_DIGIT.test(text)) return;
   for (const m of text.matchAll(IBAN)) {
     if (ibanValid(m[0])) push(out, 'IBAN_CODE', m.index, m.index + m[0].length);
@@ -286,18 +293,13 @@ function detectAddresses(text: string, out: Span[]): void {
     }
   }
   // A cue ("lives at", "address:") followed by a run with a number: up to the end of the clause.
-  let idx = 0;
-  while (idx < text.length) {
-    const slice = text.slice(idx);
-    const cue = /\b(?:(?:the\s+)?corner\s+of|lives?\s+(?:at|on)|north\s+side\s+of|living\s+at|address(?:\s+is)?\s*:?|located\s+at|office\s+is\s+at|send\s+(?:it|them|this|a\s+new\s+one)?\s*to|drops?\s+you\s+off\s+at|moved\s+to|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|adresse\s*:?|anschrift\s*:?|dirección\s*:?)\s*/i.exec(slice);
-    if (!cue) break;
-    const start = idx + cue.index + cue[0].length;
-    const rest = /^[^\n.?!;]{4,80}/.exec(text.slice(start));
-    if (rest && /\d/.test(rest[0]) && /^[\p{Lu}\d]/u.test(rest[0]) && ADDRESS_CUE.test(text.slice(0, start))) {
+  for (const cue of text.matchAll(ADDRESS_CUE_ANYWHERE)) {
+    const start = cue.index + cue[0].length;
+    const rest = /^[^\n.?!;]{4,80}/.exec(text.slice(start, start + 81));
+    if (rest && /\d/.test(rest[0]) && /^[\p{Lu}\d]/u.test(rest[0])) {
       const v = rest[0].replace(/[\s,]+$/, '');
       found.push({ type: 'STREET_ADDRESS', start, end: start + v.length });
     }
-    idx = start + 1;
   }
   out.push(...found);
 }
@@ -312,8 +314,30 @@ function isNameToken(w: string): boolean {
   return !NOT_NAME_WORDS.has(w.toLowerCase().replace(/[’']s$/, '').replace(/\.$/, ''));
 }
 
-function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
+/** Characters covered by spans: an overlap test in the span's length, whatever the number of spans. */
+class Cover {
+  private readonly bits: Uint8Array;
+  constructor(length: number, spans: readonly Span[] = []) {
+    this.bits = new Uint8Array(length);
+    for (const s of spans) this.add(s);
+  }
+  add(s: Span): void {
+    this.bits.fill(1, s.start, s.end);
+  }
+  hits(s: Span): boolean {
+    for (let i = s.start; i < s.end; i++) if (this.bits[i]) return true;
+    return false;
+  }
+}
+
+function detectNames(text: string, out: Span[], takenSpans: readonly Span[]): void {
+  const taken = new Cover(text.length, takenSpans);
+  const named = new Cover(text.length);
   const names: Span[] = [];
+  const addName = (sp: Span) => {
+    names.push(sp);
+    named.add(sp);
+  };
   const tokensFound = new Set<string>();
   for (const m of text.matchAll(NAME_SEQ)) {
     let start = m.index;
@@ -331,12 +355,12 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     }
     if (!words.length) continue;
     // Recompute v from the original text so whitespace inside stays exact.
-    const end = start + (text.slice(start).indexOf(words[words.length - 1]!) + words[words.length - 1]!.length);
+    const end = text.indexOf(words[words.length - 1]!, start) + words[words.length - 1]!.length;
     v = text.slice(start, end);
     const span: Span = { type: 'PERSON', start, end };
-    if (taken.some((t) => overlaps(t, span))) continue;
+    if (taken.hits(span)) continue;
     if (words.some((w) => ORG_WORDS.has(w.toLowerCase())) || orgFollows(text, end)) continue;
-    const before = text.slice(Math.max(0, start - 40), start);
+    const before = text.slice(Math.max(0, start - 32), start);
     const sentenceStart = /(?:^|[.!?:"“]\s*|\n\s*)$/.test(before);
     const fullWords = words.filter((w) => !/^[\p{Lu}]\.?$/u.test(w));
     const given = fullWords.some((w) => GIVEN_NAMES.has(w.toLowerCase()));
@@ -367,7 +391,7 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     // Org-like continuations ("Anna Bank", "Berg Group") are left to the organisation: not a person.
     if (/^\s+(?:inc|corp|llc|ltd|gmbh|group|bank|university|company|co)\b/i.test(text.slice(end, end + 14))) score -= 3;
     if (score >= 2) {
-      names.push(span);
+      addName(span);
       for (const w of fullWords) if (w.length > 2) tokensFound.add(w);
     }
   }
@@ -379,11 +403,11 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
       if (orgFollows(text, m.index + m[0].length) || /\bthe\s+$/i.test(text.slice(Math.max(0, m.index - 5), m.index))) continue;
       if (items.length === 3 && !items.some((it) => GIVEN_NAMES.has(it[0].toLowerCase()))) continue;
       const spans = items.map((it) => ({ type: 'PERSON' as const, start: m.index + it.index, end: m.index + it.index + it[0].length }));
-      if (!spans.some((sp) => names.some((n) => overlaps(n, sp)))) continue;
+      if (!spans.some((sp) => named.hits(sp))) continue;
       for (const sp of spans) {
         const w = text.slice(sp.start, sp.end);
-        if (isNameToken(w) && !names.some((n) => overlaps(n, sp)) && !taken.some((t) => overlaps(t, sp))) {
-          names.push(sp);
+        if (isNameToken(w) && !named.hits(sp) && !taken.hits(sp)) {
+          addName(sp);
           tokensFound.add(w);
         }
       }
@@ -394,7 +418,7 @@ function detectNames(text: string, out: Span[], taken: readonly Span[]): void {
     const re = new RegExp(`(?<![\\p{L}])(?:${[...tokensFound].map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})(?![\\p{L}])`, 'gu');
     for (const m of text.matchAll(re)) {
       const span: Span = { type: 'PERSON', start: m.index, end: m.index + m[0].length };
-      if (!names.some((n) => overlaps(n, span)) && !taken.some((t) => overlaps(t, span))) names.push(span);
+      if (!named.hits(span) && !taken.hits(span)) addName(span);
     }
   }
   out.push(...names);
@@ -416,22 +440,43 @@ export function detectSpans(text: string, opts: DetectOptions = {}): Span[] {
   if (digits && want('DATE_OF_BIRTH')) detectDates(text, raw);
   if (want('STREET_ADDRESS')) detectAddresses(text, raw);
   if (want('PERSON')) detectNames(text, raw, raw.filter((s) => s.type !== 'STREET_ADDRESS'));
-  return resolve(raw.filter((s) => want(s.type)));
+  return resolve(raw.filter((s) => want(s.type)), text.length);
 }
 
-function resolve(spans: Span[]): Span[] {
+function resolve(spans: Span[], length: number): Span[] {
   spans.sort((a, b) => RANK.get(a.type)! - RANK.get(b.type)! || b.end - b.start - (a.end - a.start) || a.start - b.start);
   const kept: Span[] = [];
+  // Which kept span owns each character: overlaps are found in the span's own length, not the count of spans.
+  const owner = new Int32Array(length).fill(-1);
+  const mark = (i: number, from: number, to: number) => owner.fill(i, from, to);
   for (const s of spans) {
-    const clash = kept.find((k) => overlaps(k, s));
-    if (!clash) {
+    let clash = -1;
+    for (let i = s.start; i < s.end; i++) {
+      if (owner[i]! >= 0) {
+        clash = owner[i]!;
+        break;
+      }
+    }
+    if (clash < 0) {
       kept.push(s);
+      mark(kept.length - 1, s.start, s.end);
       continue;
     }
-    // Same type: merge into one span (an address and its unit, a name found twice).
-    if (clash.type === s.type) {
-      clash.start = Math.min(clash.start, s.start);
-      clash.end = Math.max(clash.end, s.end);
+    // Same type: merge into one span (an address and its unit, a name found twice) over free characters.
+    const k = kept[clash]!;
+    if (k.type === s.type) {
+      let from = s.start;
+      while (from < k.start && owner[from] === -1) from++;
+      let to = s.end;
+      while (to > k.end && owner[to - 1] === -1) to--;
+      if (from === s.start && s.start < k.start) {
+        mark(clash, s.start, k.start);
+        k.start = s.start;
+      }
+      if (to === s.end && s.end > k.end) {
+        mark(clash, k.end, s.end);
+        k.end = s.end;
+      }
     }
   }
   return kept.sort((a, b) => a.start - b.start);
