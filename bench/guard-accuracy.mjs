@@ -7,7 +7,7 @@
 // set and per source (user, tool, memory, document). Data: shared/data/guard/injection-dev.jsonl (the
 // development set, deepset/prompt-injections train split) and libs/guard/data/injection-own.jsonl (hard
 // negatives and attacks written for this project; used while tuning) and injection-holdout.jsonl
-// (written once, first measured blind, see docs/guard.md).
+// and injection-blind.jsonl (each written once and first measured blind, see docs/guard.md).
 //
 // PII: per entity type, a gold span counts as found when a predicted span of the same type overlaps it;
 // a predicted span is a true positive when it overlaps a gold span of its type. Precision is also given
@@ -112,6 +112,7 @@ const result = {
     injection('shared injection-dev (deepset train split)', jsonl(join(SHARED, 'injection-dev.jsonl'))),
     injection('own injection-own (hard negatives, indirect, obfuscated)', jsonl(join(OWN, 'injection-own.jsonl'))),
     injection('own injection-holdout', jsonl(join(OWN, 'injection-holdout.jsonl'))),
+    injection('own injection-blind (second blind set)', jsonl(join(OWN, 'injection-blind.jsonl'))),
   ],
   pii: [pii('shared pii-dev (presidio-research synth)', presidio), pii('own pii-own (secrets, formats, hard negatives)', jsonl(join(OWN, 'pii-own.jsonl')))],
 };
