@@ -1,3 +1,4 @@
+import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import { allStreams } from '@keelson/messaging';
 import { AgentsModule, HealthModule, InfraModule } from '@keelson/nest-kit';
@@ -20,7 +21,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
         logger,
       }),
       HealthModule,
-      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config }),
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
       InvokeModule,
       SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
     ],

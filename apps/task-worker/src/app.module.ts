@@ -1,3 +1,4 @@
+import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import { allStreams } from '@keelson/messaging';
@@ -20,7 +21,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
         logger,
       }),
       HealthModule,
-      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config }),
+      AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
       TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer, approvalSweepIntervalMs: config.APPROVAL_SWEEP_INTERVAL_MS }),
     ],
   })

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BudgetStateSchema, type BudgetState } from './budget-state';
 
 /** Machine-readable error codes: stable, documented, safe to switch on. */
 export const ErrorCodes = {
@@ -28,6 +29,10 @@ export const ErrorCodes = {
   agentFailed: 'agent_failed',
   /** A task whose every allowed attempt ended without finishing (the last one died with its process). */
   attemptsExhausted: 'attempts_exhausted',
+  /** 402: a budget (tenant, agent or API key; day, month or total) has no room for the call; `budget` says which. */
+  budgetExceeded: 'budget_exceeded',
+  /** 429 with Retry-After: a requests- or tokens-per-minute limit of the tenant or the key. */
+  rateLimited: 'rate_limited',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -40,6 +45,12 @@ export const ErrorBodySchema = z.object({
     /** With session_busy: the run the session is busy with. */
     runId: z.string().optional(),
     details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+    /** With budget_exceeded: the budget that refused, with what is left and when it resets. */
+    budget: BudgetStateSchema.optional(),
+    /** With rate_limited: the per-minute limit that refused (the Retry-After header says when to try again). */
+    limit: z
+      .object({ scope: z.enum(['tenant', 'key']), kind: z.enum(['requests', 'tokens']), perMinute: z.number().int().positive() })
+      .optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;
@@ -64,5 +75,22 @@ export class KeelsonError extends Error {
     if (this.runId !== undefined) error.runId = this.runId;
     if (this.details !== undefined) error.details = this.details;
     return { error };
+  }
+}
+
+/** 402 budget_exceeded, naming the budget that has no room (how much is left, when it resets). */
+export class BudgetExceededError extends KeelsonError {
+  constructor(
+    readonly budget: BudgetState,
+    message: string,
+  ) {
+    super(402, ErrorCodes.budgetExceeded, message);
+    this.name = 'BudgetExceededError';
+  }
+
+  override toBody(): ErrorBody {
+    const body = super.toBody();
+    body.error.budget = this.budget;
+    return body;
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BudgetStateSchema } from './budget-state';
 import { ChatMessageSchema, RunOutcomeSchema } from './agents';
 import { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
 
@@ -34,6 +35,8 @@ export const InvokeRpcRequestSchema = z.object({
    * cancelId)` aborts it, the model request included, so no more tokens are spent on an answer nobody reads.
    */
   cancelId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
+  /** The API key the gateway authenticated the call with: its budgets and token limits are charged too. */
+  apiKeyId: z.string().min(1).max(128).optional(),
   /** Caps the agent's output tokens for this call (never above the agent's own limit). */
   maxOutputTokens: z.number().int().positive().optional(),
 });
@@ -48,6 +51,7 @@ export const InvokeRpcReplySchema = z.union([
     code: z.string(),
     message: z.string(),
     field: z.string().optional(),
+    budget: BudgetStateSchema.optional(),
   }),
 ]);
 export type InvokeRpcReply = z.infer<typeof InvokeRpcReplySchema>;

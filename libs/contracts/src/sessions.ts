@@ -52,6 +52,8 @@ export const SessionTurnSchema = z.object({
   onBusy: ConcurrencyPolicySchema.optional(),
   /** With `steer` on a busy session: the turn that was running, which this message was offered to. */
   steerInto: z.number().int().positive().optional(),
+  /** The API key the gateway authenticated the call with: its budgets and token limits are charged too. */
+  apiKeyId: z.string().min(1).max(128).optional(),
 });
 export type SessionTurn = z.infer<typeof SessionTurnSchema>;
 

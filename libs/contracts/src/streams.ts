@@ -1,4 +1,5 @@
 import { Subjects } from './subjects';
+import { UsageStream } from './usage';
 
 /**
  * JetStream streams and consumers, declared as data. The messaging lib provisions them idempotently at
@@ -82,6 +83,7 @@ export const Streams = {
     duplicateWindowMs: 2 * MINUTE,
     description: 'Messages given up on, each with the reason, source stream, subject and sequence in headers.',
   },
+  usage: UsageStream,
 } as const satisfies Record<string, StreamSpec>;
 
 export const Consumers = {

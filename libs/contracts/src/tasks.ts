@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BudgetStateSchema } from './budget-state';
 import { RunOutcomeSchema, UsageSchema } from './agents';
 import { AGENT_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, RESOURCE_ID_PATTERN } from './ids';
 
@@ -23,6 +24,11 @@ export const TaskMessageSchema = z
   .object({
     input: TaskInputSchema,
     taskId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
+    /**
+     * Set by the gateway: the API key the task was submitted with, whose budgets are charged too. A NATS
+     * publisher has no key; what it sets here only moves spend between its own tenant's keys.
+     */
+    apiKeyId: z.string().min(1).max(128).optional(),
   })
   .passthrough();
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;
@@ -31,7 +37,12 @@ export const TaskStatusSchema = z.enum(['queued', 'running', 'succeeded', 'faile
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = ['succeeded', 'failed'];
 
-export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
+export const TaskErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  /** With budget_exceeded: the budget that refused the model call or cut its stream. */
+  budget: BudgetStateSchema.optional(),
+});
 export type TaskError = z.infer<typeof TaskErrorSchema>;
 
 /** `GET /v1/tasks/{id}`, and what the task store keeps. */

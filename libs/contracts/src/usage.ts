@@ -26,7 +26,7 @@ export const UsageRecordSchema = z
     sessionId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
     taskId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
     /** The run (task run, session turn or invoke) the call belongs to. */
-    runId: z.string().regex(RESOURCE_ID_PATTERN),
+    runId: z.string().regex(/^[A-Za-z0-9_:-]{1,200}$/, "a run id: a task id, an invoke run id or {sessionId}:{turn}"),
     /** Which model call of the run this is (0-based): a run with tools calls the model more than once. */
     callIndex: z.number().int().nonnegative(),
     apiKeyId: z.string().min(1).max(128).optional(),
@@ -78,21 +78,4 @@ export const UsageStream = {
   description: 'One usage record per model call (tokens, cost, price table version), for audit, metrics and /v1/usage.',
 } as const satisfies StreamSpec;
 
-/** One budget as operators see it (`GET /v1/budgets`) and as a refusal names it (402/429 body). */
-export const BudgetStateSchema = z.object({
-  scope: z.enum(['tenant', 'agent', 'key']),
-  /** The agent id or API key id; absent for the tenant scope. */
-  scopeId: z.string().optional(),
-  window: z.enum(['day', 'month', 'total']),
-  limitMicroUsd: z.number().int().nonnegative(),
-  spentMicroUsd: z.number().int().nonnegative(),
-  reservedMicroUsd: z.number().int().nonnegative(),
-  remainingMicroUsd: z.number().int().nonnegative(),
-  /** When the window starts over (ISO 8601 UTC); absent for `total`. */
-  resetsAt: z.iso.datetime().optional(),
-  /** The optional token cap of the same budget, and its counters (kept whether or not there is a cap). */
-  tokenLimit: z.number().int().nonnegative().optional(),
-  spentTokens: z.number().int().nonnegative(),
-  reservedTokens: z.number().int().nonnegative(),
-});
-export type BudgetState = z.infer<typeof BudgetStateSchema>;
+export { BudgetStateSchema, type BudgetState } from './budget-state';

@@ -18,3 +18,4 @@ export * from './redis-strings';
 export * from './cache/cache-key';
 export * from './cache/response-cache';
 export * from './meter/call-meter';
+export * from './rate-limits/rate-limit-config';

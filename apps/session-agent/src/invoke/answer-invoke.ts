@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import {
+  BudgetExceededError,
   ErrorCodes,
   InvokeRpcRequestSchema,
   KeelsonError,
@@ -16,7 +18,9 @@ import {
   type AgentDefinition,
   type AgentRegistry,
   type EventPublisher,
+  type ModelCallMetering,
   type ProviderRegistry,
+  type UsageMeter,
 } from '@keelson/runtime';
 import { runWithTenant } from '@keelson/observability';
 
@@ -29,6 +33,8 @@ export interface InvokeDeps {
   publisher?: EventPublisher;
   /** Where a request with a `cancelId` gets the signal its caller can abort; without it, it runs to the end. */
   cancellations?: { register(tenant: string, cancelId: string): { signal: AbortSignal; release(): void } };
+  /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
+  metering?: Pick<UsageMeter, 'forRun'>;
 }
 
 /**
@@ -61,14 +67,27 @@ export async function answerInvoke(raw: unknown, deps: InvokeDeps): Promise<Invo
 
 /** Runs the invoke: logged on the run's subject when the caller streams it (`runId`), else just answered. */
 async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps, signal?: AbortSignal): Promise<InvokeRpcReply> {
-  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal);
+  const metering = meteringOf(request, agent, deps);
+  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering);
   try {
-    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal });
+    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering });
     return { ok: true, outcome };
   } catch (err) {
     if (!(err instanceof RunError)) throw err;
-    return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, err.message));
+    return failureReply(err);
   }
+}
+
+/** An invoke's calls are charged as one run: its stream's run id, else its cancel id, else a fresh id. */
+function meteringOf(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps): ModelCallMetering | undefined {
+  const runId = request.runId ?? request.cancelId ?? `inv_${randomUUID().replace(/-/g, '')}`;
+  return deps.metering?.forRun({ tenant: request.tenant, agentId: agent.id, runId, ...(request.apiKeyId ? { apiKeyId: request.apiKeyId } : {}) });
+}
+
+/** A failed run as the reply: 402 with the budget for a budget refusal, else 502 agent_failed. */
+function failureReply(err: RunError): InvokeRpcReply {
+  if (err.code === 'budget_exceeded' && err.budget) return errorReply(new BudgetExceededError(err.budget, err.message));
+  return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, err.message));
 }
 
 async function runStreamed(
@@ -78,6 +97,7 @@ async function runStreamed(
   publisher: EventPublisher,
   deps: InvokeDeps,
   signal?: AbortSignal,
+  metering?: ModelCallMetering,
 ): Promise<InvokeRpcReply> {
   const log = new RunLog(publisher, {
     subject: Subjects.invokeRun(request.tenant, runId),
@@ -89,7 +109,7 @@ async function runStreamed(
   });
   let result: Awaited<ReturnType<typeof runLogged>>;
   try {
-    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal });
+    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering });
   } catch (err) {
     if (!signal?.aborted) throw err;
     // The caller went away: end the log for anyone else reading it; the reply goes nowhere.
@@ -98,7 +118,10 @@ async function runStreamed(
     return errorReply(cancelled);
   }
   await settleRunLog(log, result);
-  return result.ok ? { ok: true, outcome: result.outcome } : errorReply(new KeelsonError(502, ErrorCodes.agentFailed, result.error.message));
+  if (result.ok) return { ok: true, outcome: result.outcome };
+  const { error } = result;
+  if (error.code === ErrorCodes.budgetExceeded && error.budget) return errorReply(new BudgetExceededError(error.budget, error.message));
+  return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, error.message));
 }
 
 /** The agent with its output limit lowered to the caller's cap; a cap above the agent's limit changes nothing. */
@@ -114,5 +137,6 @@ function errorReply(err: KeelsonError): InvokeRpcReply {
     code: err.code,
     message: err.message,
     ...(err.field !== undefined ? { field: err.field } : {}),
+    ...(err instanceof BudgetExceededError ? { budget: err.budget } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { QueueGroups, Subjects } from '@keelson/contracts';
 import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { answerInvoke } from './answer-invoke';
 import { InvokeCancellations } from './invoke-cancellations';
@@ -24,6 +24,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     private readonly agents: AgentRegistry,
     private readonly providers: ProviderRegistry,
     private readonly cancellations: InvokeCancellations,
+    private readonly metering: UsageMeter,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -32,7 +33,13 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
       Subjects.invokeRpc,
       QueueGroups.agents,
       (request: unknown) =>
-        answerInvoke(request, { agents: this.agents, providers: this.providers, publisher: this.publisher, cancellations: this.cancellations }),
+        answerInvoke(request, {
+          agents: this.agents,
+          providers: this.providers,
+          publisher: this.publisher,
+          cancellations: this.cancellations,
+          metering: this.metering,
+        }),
       { logger: this.logger },
     );
     this.logger.info('answering invoke requests', { subject: Subjects.invokeRpc, queue: QueueGroups.agents });

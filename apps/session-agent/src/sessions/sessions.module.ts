@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry, builtinTools } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, UsageMeter, builtinTools } from '@keelson/runtime';
 import { SessionStore } from '@keelson/state';
 import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
@@ -33,12 +33,13 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, SERVICE_LOGGER],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
             agents: AgentRegistry,
             providers: ProviderRegistry,
+            metering: UsageMeter,
             logger: MessagingLogger,
           ) =>
             new TurnHandler({
@@ -46,6 +47,7 @@ export class SessionsModule {
               publisher,
               agents,
               providers,
+              metering,
               tools: builtinTools(),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees

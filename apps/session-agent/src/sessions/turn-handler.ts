@@ -20,6 +20,7 @@ import {
   type EventPublisher,
   type ProviderRegistry,
   type ToolRegistry,
+  type UsageMeter,
 } from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
 import { LeaseLostError, TurnCancelledError, keepLease } from './lease-keeper';
@@ -53,6 +54,8 @@ export interface TurnHandlerDeps {
   /** How often a running turn renews its lease; default a third of leaseMs, so two renewals may fail in a row. */
   leaseRenewMs?: number;
   logger: MessagingLogger;
+  /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
+  metering?: Pick<UsageMeter, 'forRun'>;
 }
 
 /**
@@ -117,7 +120,7 @@ export class TurnHandler {
     }
   }
 
-  private async process(tenant: string, { sessionId, turn, content, steerInto }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
+  private async process(tenant: string, { sessionId, turn, content, steerInto, apiKeyId }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
     const { sessions, owner, leaseMs, logger } = this.deps;
     const skipMissing = deliveryCount >= SKIP_MISSING_FROM_DELIVERY;
     const begun = await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
@@ -208,6 +211,14 @@ export class TurnHandler {
         signal: AbortSignal.any([lease.signal, cancel.signal]),
         interactive: true,
         steering: () => inbox.take(),
+        metering: this.deps.metering?.forRun({
+          tenant,
+          agentId: agent.id,
+          runId: `${sessionId}:${turn}`,
+          attempt: deliveryCount,
+          sessionId,
+          ...(apiKeyId ? { apiKeyId } : {}),
+        }),
       });
     } catch (err) {
       if (err instanceof TurnCancelledError) {

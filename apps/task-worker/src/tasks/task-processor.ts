@@ -31,6 +31,7 @@ import {
   type EventPublisher,
   type ProviderRegistry,
   type ToolRegistry,
+  type UsageMeter,
 } from '@keelson/runtime';
 import type { ApprovalStore, TaskStore } from '@keelson/state';
 import { resolveTaskId } from './task-id';
@@ -56,6 +57,8 @@ export type ApprovalSettlement = TaskSettlement | 'unknown-approval';
 interface PausedTaskState {
   checkpoint: RunCheckpoint;
   log: RunLogPosition;
+  /** The key the task was submitted with: the resumed run is charged to it too. */
+  apiKeyId?: string;
 }
 
 export interface TaskProcessorDeps {
@@ -70,6 +73,8 @@ export interface TaskProcessorDeps {
   /** The consumer as provisioned: its maxDeliver says which delivery is the last. */
   consumer: Pick<ConsumerSpec, 'maxDeliver' | 'ackWaitMs'>;
   logger: MessagingLogger;
+  /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
+  metering?: Pick<UsageMeter, 'forRun'>;
 }
 
 /** An attempt that failed and will be retried: the runner naks the message with the consumer's backoff. */
@@ -98,7 +103,7 @@ export class TaskProcessor {
     const body = parseTaskBody(msg.data);
     const taskId = resolveTaskId({ tenant, bodyTaskId: body.taskId, msgId: msg.msgId, streamSeq: msg.streamSeq });
     return runWithTenant(tenant, async () => {
-      const settlement = await this.process(msg, { tenant, agentId, taskId, input: body.input });
+      const settlement = await this.process(msg, { tenant, agentId, taskId, input: body.input, apiKeyId: body.apiKeyId });
       this.deps.logger.debug('task settled', { taskId, agentId, settlement, delivery: msg.deliveryCount });
       return settlement;
     });
@@ -138,7 +143,7 @@ export class TaskProcessor {
 
   private async process(
     msg: TaskDelivery,
-    task: { tenant: string; agentId: string; taskId: string; input: string },
+    task: { tenant: string; agentId: string; taskId: string; input: string; apiKeyId?: string | undefined },
   ): Promise<TaskSettlement> {
     const { tenant, agentId, taskId } = task;
     const { logger, consumer } = this.deps;
@@ -166,9 +171,9 @@ export class TaskProcessor {
       return 'failed';
     }
 
-    const run = await this.run(agent, log, { messages: [{ role: 'user', content: task.input }] });
+    const run = await this.run(agent, log, { messages: [{ role: 'user', content: task.input }] }, task.apiKeyId);
     if ('paused' in run) {
-      await this.pause(agent, log, run);
+      await this.pause(agent, log, run, task.apiKeyId);
       return 'paused';
     }
     if (run.ok) {
@@ -177,7 +182,8 @@ export class TaskProcessor {
       await settleRunLog(log, run);
       return 'succeeded';
     }
-    if (!last) {
+    // A budget refusal would only be refused again: the task ends now rather than spend its retries.
+    if (!last && run.error.code !== ErrorCodes.budgetExceeded) {
       await settleRunLog(log, run);
       throw new AttemptFailedError(run.error);
     }
@@ -244,10 +250,10 @@ export class TaskProcessor {
         ...state.checkpoint,
         decisions: { ...state.checkpoint.decisions, [record.callId]: { approved: record.status === 'approved', ...(reason ? { reason } : {}) } },
       };
-      const run = await this.run(agent, log, { resume: checkpoint });
+      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId);
       let settlement: ApprovalSettlement;
       if ('paused' in run) {
-        await this.pause(agent, log, run);
+        await this.pause(agent, log, run, state.apiKeyId);
         settlement = 'paused';
       } else {
         // A resumed run is not retried: it ends here, with its result, either way.
@@ -265,20 +271,31 @@ export class TaskProcessor {
     agent: AgentDefinition,
     log: RunLog,
     from: { messages: ChatMessage[] } | { resume: RunCheckpoint },
+    apiKeyId: string | undefined,
   ): Promise<LoggedRunResult | PausedRunResult> {
-    const opts = { agent, messages: 'messages' in from ? from.messages : [], providers: this.deps.providers, tools: this.deps.tools, log };
+    const { tenant, runId, attempt } = log.init;
+    const account = { tenant, agentId: agent.id, runId, attempt, taskId: runId, ...(apiKeyId ? { apiKeyId } : {}) };
+    const metering = this.deps.metering?.forRun(account);
+    const opts = {
+      agent,
+      messages: 'messages' in from ? from.messages : [],
+      providers: this.deps.providers,
+      tools: this.deps.tools,
+      log,
+      ...(metering ? { metering } : {}),
+    };
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
     return this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts);
   }
 
   /** A run stopped for approval: its state stored under a stable approval id, then run.approval_required. */
-  private async pause(agent: AgentDefinition, log: RunLog, run: PausedRunResult): Promise<void> {
+  private async pause(agent: AgentDefinition, log: RunLog, run: PausedRunResult, apiKeyId: string | undefined): Promise<void> {
     const approvals = this.deps.approvals;
     if (!approvals) throw new Error('a task paused for approval without an approval store'); // runs only pause with one
     const { tenant, runId, agentId, attempt } = log.init;
     const { call, checkpoint } = run.paused;
     const approvalId = approvalIdFor(runId, call.id);
-    const state: PausedTaskState = { checkpoint, log: log.position() };
+    const state: PausedTaskState = { checkpoint, log: log.position(), ...(apiKeyId ? { apiKeyId } : {}) };
     const saved = await approvals.savePending(
       tenant,
       approvalId,

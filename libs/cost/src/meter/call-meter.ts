@@ -57,6 +57,16 @@ export class CallMeter {
     const step = this.options.checkEveryTokens ?? 256;
     return { kind: 'metered', call: new MeteredCall(this.ledger, ctx, request, table, reservationId, inputTokens, outputTokens, step) };
   }
+
+  /**
+   * A call of a tenant known to have no budgets: no reservation and no mid-stream checks (no Redis at all),
+   * still exactly one usage record from `finish`.
+   */
+  unbudgeted(ctx: CallContext, request: CostRequest): MeteredCall {
+    const table = this.options.priceTable ?? PRICE_TABLE;
+    const reservationId = usageRecordId(ctx.tenant, ctx.runId, ctx.attempt ?? 1, ctx.callIndex);
+    return new MeteredCall(undefined, ctx, request, table, reservationId, 0, Number.POSITIVE_INFINITY, 0);
+  }
 }
 
 /** One call in flight: feed it the streamed text, then finish it once. */
@@ -66,7 +76,8 @@ export class MeteredCall {
   private finished = false;
 
   constructor(
-    private readonly ledger: BudgetLedger,
+    /** Absent for an unbudgeted call: then nothing is reserved, checked or settled. */
+    private readonly ledger: BudgetLedger | undefined,
     private readonly ctx: CallContext,
     private readonly request: CostRequest,
     private readonly table: PriceTable,
@@ -82,6 +93,7 @@ export class MeteredCall {
    */
   async onOutput(text: string): Promise<MidStreamResult | undefined> {
     this.outputText += text;
+    if (!this.ledger) return undefined;
     this.outputTokens += countTextTokens(this.request.model, text);
     if (this.outputTokens < this.heldOutputTokens) return undefined;
     const target = this.outputTokens + this.step;
@@ -114,7 +126,7 @@ export class MeteredCall {
       priceTable: this.table,
       ...(end.timestamp ? { timestamp: end.timestamp } : {}),
     });
-    await this.ledger.settle(this.ctx.tenant, this.reservationId, record.costMicroUsd, record.inputTokens + record.outputTokens);
+    await this.ledger?.settle(this.ctx.tenant, this.reservationId, record.costMicroUsd, record.inputTokens + record.outputTokens);
     return record;
   }
 
@@ -122,6 +134,6 @@ export class MeteredCall {
   async abandon(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
-    await this.ledger.release(this.ctx.tenant, this.reservationId);
+    await this.ledger?.release(this.ctx.tenant, this.reservationId);
   }
 }

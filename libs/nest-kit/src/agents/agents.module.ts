@@ -1,8 +1,10 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { ModelProviderSettings } from '@keelson/config';
-import { AgentFileRegistry, AgentRegistry, ProviderRegistry, agentRegistryFor, builtinAgents } from '@keelson/runtime';
-import type { MessagingLogger } from '@keelson/messaging';
-import { SERVICE_LOGGER } from '../infra/tokens';
+import { BudgetLedger, BudgetStore, RateLimiter, type RateLimitRule } from '@keelson/cost';
+import { AgentFileRegistry, AgentRegistry, ProviderRegistry, UsageMeter, agentRegistryFor, builtinAgents } from '@keelson/runtime';
+import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
+import type { RedisClient } from '../infra/redis';
+import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER } from '../infra/tokens';
 import { providersFrom } from './model-providers';
 
 export interface AgentsModuleOptions {
@@ -10,6 +12,8 @@ export interface AgentsModuleOptions {
   agentsDir?: string | undefined;
   /** Real model providers to offer besides the offline model. */
   providers?: ModelProviderSettings;
+  /** The tokens-per-minute limits each tenant's model calls are charged to (the gateway's rules). */
+  rateLimitRules?: (tenant: string) => readonly RateLimitRule[];
 }
 
 /** Stops watching the agent directory when the app shuts down. */
@@ -26,6 +30,7 @@ class AgentFilesLifecycle implements OnApplicationShutdown {
  * when it is set (reloaded without a restart), else the built-in agents; the offline model plus the real
  * providers configured (see providersFrom).
  * The classes themselves are the injection tokens; SERVICE_LOGGER (from InfraModule) logs reloads.
+ * UsageMeter charges every model call to its budgets and publishes its usage record (needs Redis).
  */
 @Global()
 @Module({})
@@ -41,9 +46,24 @@ export class AgentsModule {
           useFactory: (logger: MessagingLogger) => agentRegistryFor(options.agentsDir, builtinAgents, { logger }),
         },
         { provide: ProviderRegistry, useFactory: () => providersFrom(options.providers ?? {}) },
+        {
+          provide: UsageMeter,
+          inject: [REDIS_CLIENT, JETSTREAM_PUBLISHER, SERVICE_LOGGER],
+          useFactory: (redis: RedisClient | null, publisher: JetStreamPublisher, logger: MessagingLogger) => {
+            if (!redis) throw new Error('model calls are metered against budgets in Redis: InfraModule was configured without REDIS_URL');
+            const rules = options.rateLimitRules;
+            return new UsageMeter({
+              ledger: new BudgetLedger(redis),
+              budgets: new BudgetStore(redis),
+              publisher,
+              logger,
+              ...(rules ? { rateLimits: { limiter: new RateLimiter(redis), rulesFor: rules } } : {}),
+            });
+          },
+        },
         AgentFilesLifecycle,
       ],
-      exports: [AgentRegistry, ProviderRegistry],
+      exports: [AgentRegistry, ProviderRegistry, UsageMeter],
     };
   }
 }

@@ -4,6 +4,7 @@ import type { ProviderRegistry } from '../model/provider';
 import type { ToolRegistry } from '../tools/tool-registry';
 import { DeltaCoalescer } from '../run/delta-coalescer';
 import { RunPaused, runAgent, type RunCheckpoint } from '../run/run-agent';
+import type { ModelCallMetering } from '../run/metering';
 import { RunError } from '../run/run-error';
 import type { RunLog } from './run-log';
 
@@ -27,6 +28,8 @@ export interface LoggedRunOptions {
   interactive?: boolean;
   /** Messages for the running loop, asked for between steps (see runAgent). */
   steering?: () => Promise<string[]>;
+  /** Budgets and usage records of the run's model calls (see runAgent). */
+  metering?: ModelCallMetering;
 }
 
 /** A run that stopped for a human's approval: the caller stores `paused.checkpoint` and the log's position. */
@@ -99,6 +102,7 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       pauseForApproval: pausable,
       resume: opts.resume,
       steering: opts.steering,
+      metering: opts.metering,
       onDelta: (text) => {
         // Stop the model as soon as the log cannot be written; runAgent rethrows this as is.
         if (publishFailure !== undefined) throw publishFailure;
@@ -135,5 +139,6 @@ export function settleRunLog(log: RunLog, result: LoggedRunResult): Promise<void
 
 /** The error a caller sees for a failed run: one stable code, the runtime's reason in the message. */
 export function agentFailure(err: RunError): TaskError {
+  if (err.code === 'budget_exceeded' && err.budget) return { code: ErrorCodes.budgetExceeded, message: err.message, budget: err.budget };
   return { code: ErrorCodes.agentFailed, message: `${err.code}: ${err.message}` };
 }

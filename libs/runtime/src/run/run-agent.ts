@@ -1,9 +1,10 @@
-import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage } from '@keelson/contracts';
+import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage, UsageStatus } from '@keelson/contracts';
 import type { AgentDefinition } from '../agents/agent-definition';
 import type { ModelChunk, ModelProvider, ModelRequest, ProviderRegistry } from '../model/provider';
 import { countTokens } from '../model/tokens';
 import type { ToolResult } from '../tools/tool';
 import type { ToolRegistry } from '../tools/tool-registry';
+import { isRefusal, type BudgetRefusal, type ModelCallMetering } from './metering';
 import { RunError } from './run-error';
 
 export interface RunAgentOptions {
@@ -39,6 +40,11 @@ export interface RunAgentOptions {
    * here reaches the caller as is.
    */
   steering?: () => Promise<string[]>;
+  /**
+   * Budgets and usage records for each model call (see ModelCallMetering): a call its budgets refuse, or one
+   * whose stream crosses a hard cap (the stream is cut), ends the run with RunError 'budget_exceeded'.
+   */
+  metering?: ModelCallMetering;
 }
 
 /** A human's answer to one paused tool call. */
@@ -143,7 +149,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
       } else {
         const req: ModelRequest = { model: agent.model.name, messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
         if (tools.length > 0) req.tools = tools;
-        const stepResult = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError);
+        const stepResult = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError, step - 1);
         output += stepResult.text;
         usages.push(stepResult.usage);
         if (stepResult.calls.length === 0 || stepResult.finish === 'cancelled') {
@@ -213,7 +219,11 @@ async function runCall(call: ToolCall, verdict: ApprovalVerdict | undefined, opt
     : { callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` };
 }
 
-/** One model call: its text (to onDelta as it streams), its tool calls assembled from their fragments, finish, usage. */
+/**
+ * One model call: its text (to onDelta as it streams), its tool calls assembled from their fragments, finish,
+ * usage. Metered when the run is (one begin, one finish, whatever the ending); a budget crossed mid-stream
+ * aborts this call's signal, which closes the provider's request.
+ */
 async function modelStep(
   provider: ModelProvider,
   req: ModelRequest,
@@ -221,20 +231,34 @@ async function modelStep(
   opts: RunAgentOptions,
   timedOut: () => boolean,
   timeoutError: (cause: unknown) => RunError,
+  callIndex: number,
 ): Promise<Step> {
-  const iterator = deferred(() => provider.stream(req, signal));
+  const metered = await opts.metering?.begin({ provider: provider.name, request: req, callIndex });
+  if (isRefusal(metered)) throw new RunError('budget_exceeded', metered.message, { budget: metered.refused });
+  const cut = new AbortController();
+  const stepSignal = AbortSignal.any([signal, cut.signal]);
+  let cutBy: BudgetRefusal | undefined;
+  const meter = async (output: string) => {
+    if (!metered || cutBy || output === '') return;
+    cutBy = await metered.onOutput(output);
+    if (cutBy) cut.abort(new Error('budget exceeded'));
+  };
+
+  const iterator = deferred(() => provider.stream(req, stepSignal));
   let text = '';
   let usage: Usage | undefined;
   let finish: FinishReason = 'stop';
   // Fragments by call id, in the order the calls began.
   const calls = new Map<string, ToolCall>();
   let done = false;
+  let failed: unknown;
   try {
     while (!done) {
       let next: IteratorResult<ModelChunk>;
       try {
-        next = await untilAborted(iterator.next(), signal);
+        next = await untilAborted(iterator.next(), stepSignal);
       } catch (err) {
+        if (cutBy) break;
         if (timedOut()) throw timeoutError(err);
         if (opts.signal?.aborted) {
           finish = 'cancelled';
@@ -248,6 +272,7 @@ async function modelStep(
       if (chunk.type === 'text') {
         text += chunk.text;
         opts.onDelta?.(chunk.text);
+        await meter(chunk.text);
       } else if (chunk.type === 'usage') usage = chunk.usage;
       else if (chunk.type === 'finish') finish = chunk.reason;
       else {
@@ -255,17 +280,33 @@ async function modelStep(
         if (!call.name && chunk.name) call.name = chunk.name;
         call.arguments += chunk.argumentsDelta;
         calls.set(chunk.id, call);
+        await meter(chunk.argumentsDelta);
       }
     }
+  } catch (err) {
+    failed = err;
+    throw err;
   } finally {
     // However the step ended early, let the provider close its connection; its answer no longer matters,
     // and a provider that hangs must not hold up the caller, so this is not awaited.
     if (!done) iterator.return(undefined).catch(() => undefined);
+    // Every ending leaves exactly one usage record: the provider's figures when it sent them, else estimated.
+    await metered?.finish({ status: usageStatus(finish, failed, cutBy), ...(usage ? { usage } : {}) });
   }
+  if (cutBy) throw new RunError('budget_exceeded', `${cutBy.message}; the model's answer was cut off`, { budget: cutBy.refused });
   const toolCalls = finish === 'cancelled' ? [] : [...calls.values()];
   // A provider that reports no usage still gets a figure, estimated: quotas need one.
   usage ??= estimateUsage(req.messages, text + toolCalls.map((c) => c.name + c.arguments).join(''));
   return { text, calls: toolCalls, finish, usage };
+}
+
+/** How a model call ended, for its usage record. */
+function usageStatus(finish: FinishReason, failed: unknown, cutBy: BudgetRefusal | undefined): UsageStatus {
+  if (cutBy) return 'truncated';
+  if (failed !== undefined) return 'failed';
+  if (finish === 'cancelled') return 'cancelled';
+  if (finish === 'length') return 'truncated';
+  return finish === 'error' ? 'failed' : 'completed';
 }
 
 /** The provider's stream, started on the first next(): a provider that throws at once is a failed step too. */

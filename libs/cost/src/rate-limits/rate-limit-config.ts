@@ -1,6 +1,6 @@
 import { integer } from '@keelson/config';
 import { TENANT_ID_PATTERN } from '@keelson/contracts';
-import type { RateLimitRule } from '@keelson/cost';
+import type { RateLimitRule } from './rate-limiter';
 import { z } from 'zod';
 
 /** One tenant's overrides in RATE_LIMITS_BY_TENANT; a field left out keeps the global setting, 0 switches it off. */

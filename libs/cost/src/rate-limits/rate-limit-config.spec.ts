@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { loadConfig } from '@keelson/config';
 import { z } from 'zod';
-import { parseRateLimitSettings, rateLimitConfig, rulesFor } from './cost-config';
+import { parseRateLimitSettings, rateLimitConfig, rulesFor } from './rate-limit-config';
 
 const schema = z.object({ ...rateLimitConfig });
 

@@ -1,0 +1,127 @@
+import { UsageSubjects, type UsageRecord } from '@keelson/contracts';
+import {
+  CallMeter,
+  describeExceeded,
+  type BudgetLedger,
+  type BudgetStore,
+  type CallContext,
+  type MeteredCall,
+  type RateLimitRule,
+  type RateLimiter,
+} from '@keelson/cost';
+import { trace } from '@opentelemetry/api';
+import type { ModelRequest } from '../model/provider';
+import type { EventPublisher } from '../run-log/run-log';
+import type { BudgetRefusal, MeteredModelCall, ModelCallMetering } from '../run/metering';
+
+/** How long the answer to "does this tenant have any budget?" is reused before Redis is asked again. */
+export const BUDGET_PRESENCE_TTL_MS = 5_000;
+const PUBLISH_ATTEMPTS = 3;
+
+export interface UsageMeterDeps {
+  ledger: BudgetLedger;
+  budgets: Pick<BudgetStore, 'list'>;
+  publisher: EventPublisher;
+  logger: { warn(message: string, meta?: Record<string, unknown>): void; error(message: string, meta?: Record<string, unknown>): void };
+  /** Tokens-per-minute limits: the tokens a call used are charged to them after it (the gateway refuses when spent). */
+  rateLimits?: { limiter: Pick<RateLimiter, 'consumeTokens'>; rulesFor(tenant: string): readonly RateLimitRule[] };
+  meter?: CallMeter;
+}
+
+/** Who a run's model calls are charged to: the budget scopes and the usage records' fields. */
+export type RunAccount = Omit<CallContext, 'callIndex' | 'traceId'>;
+
+/**
+ * The service side of ModelCallMetering: budgets in Redis through @keelson/cost's CallMeter (atomic across
+ * every replica), and each call's usage record published on KEELSON_USAGE (`keelson.usage.{tenant}.{agent}`,
+ * the record id as Nats-Msg-Id, so a retried publish is dropped). A tenant without budgets costs no Redis
+ * call: whether it has any is looked up at most every BUDGET_PRESENCE_TTL_MS, so a budget created for a
+ * tenant applies within that time.
+ */
+export class UsageMeter {
+  private readonly meter: CallMeter;
+  private readonly presence = new Map<string, { has: boolean; at: number }>();
+
+  constructor(private readonly deps: UsageMeterDeps) {
+    this.meter = deps.meter ?? new CallMeter(deps.ledger);
+  }
+
+  forRun(account: RunAccount): ModelCallMetering {
+    return {
+      begin: async ({ provider, request, callIndex }) => {
+        const traceId = trace.getActiveSpan()?.spanContext().traceId;
+        const ctx: CallContext = { ...account, callIndex, ...(traceId ? { traceId } : {}) };
+        const cost = costRequest(provider, request);
+        if (!(await this.hasBudgets(account.tenant))) return this.wrap(this.meter.unbudgeted(ctx, cost), account);
+        const begun = await this.meter.begin(ctx, cost);
+        if (begun.kind === 'refused') return { refused: begun.budget, message: describeExceeded(begun.budget, begun.exceeded) };
+        return this.wrap(begun.call, account);
+      },
+    };
+  }
+
+  private async hasBudgets(tenant: string): Promise<boolean> {
+    const known = this.presence.get(tenant);
+    if (known && Date.now() - known.at < BUDGET_PRESENCE_TTL_MS) return known.has;
+    const has = (await this.deps.budgets.list(tenant)).length > 0;
+    this.presence.set(tenant, { has, at: Date.now() });
+    return has;
+  }
+
+  private wrap(call: MeteredCall, account: RunAccount): MeteredModelCall {
+    return {
+      onOutput: async (text): Promise<BudgetRefusal | undefined> => {
+        const check = await call.onOutput(text);
+        return check?.kind === 'crossed' ? { refused: check.budget, message: describeExceeded(check.budget, check.exceeded) } : undefined;
+      },
+      finish: async (end) => {
+        let record: UsageRecord;
+        try {
+          record = await call.finish(end);
+        } catch (err) {
+          this.deps.logger.error('could not settle a model call', { tenant: account.tenant, runId: account.runId, error: (err as Error).message });
+          return;
+        }
+        await this.publish(record);
+        await this.chargeTokens(account, record.inputTokens + record.outputTokens);
+      },
+    };
+  }
+
+  /** Retried a few times; a record that still cannot be published is logged whole, to be replayed from the log. */
+  private async publish(record: UsageRecord): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.publisher.publish(UsageSubjects.record(record.tenant, record.agentId), record, { msgId: record.id });
+        return;
+      } catch (err) {
+        if (attempt >= PUBLISH_ATTEMPTS) {
+          this.deps.logger.error('usage record not published', { usageRecord: record, error: (err as Error).message });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
+  }
+
+  private async chargeTokens(account: RunAccount, tokens: number): Promise<void> {
+    const limits = this.deps.rateLimits;
+    const rules = limits?.rulesFor(account.tenant).filter((r) => r.kind === 'tokens' && r.perMinute > 0) ?? [];
+    if (!limits || rules.length === 0) return;
+    try {
+      await limits.limiter.consumeTokens({ tenant: account.tenant, ...(account.apiKeyId ? { apiKeyId: account.apiKeyId } : {}), rules }, tokens);
+    } catch (err) {
+      this.deps.logger.warn('could not charge tokens to the rate limits', { tenant: account.tenant, error: (err as Error).message });
+    }
+  }
+}
+
+function costRequest(provider: string, request: ModelRequest) {
+  return {
+    provider,
+    model: request.model,
+    messages: request.messages,
+    ...(request.tools ? { tools: request.tools } : {}),
+    ...(request.maxOutputTokens !== undefined ? { maxOutputTokens: request.maxOutputTokens } : {}),
+  };
+}
