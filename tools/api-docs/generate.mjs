@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { costPaths } from './cost-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
@@ -65,6 +66,8 @@ const components = [
   ['RunOutcome', c.RunOutcomeSchema, 'What a finished run reports: the output, the model and the token usage.', 'both'],
   ['TaskStatus', c.TaskStatusSchema, undefined, 'http'],
   ['TaskError', c.TaskErrorSchema, undefined, 'both'],
+  ['BudgetState', c.BudgetStateSchema, 'One budget: its cap, what is spent and reserved, what is left, and when it resets.', 'both'],
+  ['UsageRecord', c.UsageRecordSchema, 'One model call: tokens, cost from the versioned price table, and whom it is charged to.', 'both'],
   [
     'CloudEvent',
     c.CloudEventSchema,
@@ -176,6 +179,14 @@ const err = {
   tooLarge: errorResponse('The body is larger than the gateway allows (BODY_LIMIT_BYTES, 1 MiB by default).', [E.payloadTooLarge]),
   mediaType: errorResponse('A body was sent with a content type other than `application/json`.', [E.unsupportedMediaType]),
   internal: errorResponse('An unexpected failure, for example Redis not answering. Not caused by the request.', [E.internal]),
+  rateLimited: errorResponse(
+    'A requests- or tokens-per-minute limit of the tenant or the API key is used up; `Retry-After` says when to try again and `limit` names it.',
+    [E.rateLimited],
+  ),
+  budget: errorResponse(
+    'A budget of the tenant, the agent or the API key has no room for the call; `budget` names it, with what is left and when it resets.',
+    [E.budgetExceeded],
+  ),
 };
 
 
@@ -197,8 +208,8 @@ function openaiError(description) {
   };
 }
 
-const bodyErrors = { 400: err.badBody, 401: err.unauthorized, 413: err.tooLarge, 415: err.mediaType, 500: err.internal };
-const readErrors = { 401: err.unauthorized, 500: err.internal };
+const bodyErrors = { 400: err.badBody, 401: err.unauthorized, 413: err.tooLarge, 415: err.mediaType, 429: err.rateLimited, 500: err.internal };
+const readErrors = { 401: err.unauthorized, 429: err.rateLimited, 500: err.internal };
 
 const pathParam = (name, description, pattern) => ({
   name,
@@ -247,9 +258,11 @@ function openapi(schemas) {
       { name: 'stateless', description: 'Request-response: the body carries the whole context, nothing is stored.' },
       { name: 'sessions', description: 'Stateful sessions: the history lives in Redis, turns run one at a time in order.' },
       { name: 'tasks', description: 'Async tasks: 202 once JetStream holds the task; poll, stream, or subscribe on NATS for the result.' },
+      { name: 'cost', description: 'Budgets and usage: hard caps per tenant, agent and API key, and one usage record per model call.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: {
+      ...costPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       '/v1/models': {
         get: {
           tags: ['openai'],
@@ -294,6 +307,7 @@ function openapi(schemas) {
             400: openaiError('The request is not a valid chat completion request; `param` names the field.'),
             401: openaiError('Missing or unknown API key.'),
             404: openaiError('No such agent (`code: model_not_found`).'),
+            429: openaiError('A budget has no room (`type` and `code` `insufficient_quota`, as OpenAI answers a spent quota), or a rate limit is used up (`rate_limit_error`, with `Retry-After`).'),
             503: openaiError('No agent runtime is running.'),
             504: openaiError('The agent did not answer in time.'),
           },
@@ -333,6 +347,7 @@ function openapi(schemas) {
           responses: {
             200: { description: 'The output and token usage.', content: json(ref('RunOutcome')) },
             ...bodyErrors,
+            402: err.budget,
             404: errorResponse('No such agent.', [E.agentNotFound]),
             502: errorResponse('The agent ran and failed (model error, timeout).', [E.agentFailed]),
             503: errorResponse('No agent runtime is running (no responder on NATS).', [E.unavailable]),
@@ -414,6 +429,7 @@ function openapi(schemas) {
               },
             },
             ...bodyErrors,
+            402: err.budget,
             404: errorResponse('No such session for this tenant, or it expired or was deleted while the turn waited.', [E.sessionNotFound]),
             409: errorResponse(
               '`session_busy`: the session is running a turn and the policy (onBusy, or the agent\'s concurrency) is reject; `error.runId` is that run, nothing was queued. `run_cancelled` (JSON mode): a later message with the interrupt policy cancelled this turn.',
@@ -552,6 +568,7 @@ function openapi(schemas) {
               content: json(ref('TaskAccepted')),
             },
             ...bodyErrors,
+            402: err.budget,
             404: errorResponse('No such agent.', [E.agentNotFound]),
             409: errorResponse(
               'The idempotency key was taken, within the de-duplication window, by a NATS message that is not a task of this tenant; nothing was queued. Use another key.',
@@ -938,6 +955,21 @@ function asyncapi(schemas) {
         },
         'x-jetstream': jetstream(c.Streams.runs),
       },
+      usage: {
+        address: sub(c.UsageSubjects.record, 'tenant', 'agentId'),
+        title: 'Usage records',
+        description: [
+          'One record per model call, whatever its ending (completed, cancelled, failed, truncated by a budget): tokens',
+          '(the provider\'s figures, or a tokenizer\'s estimate marked `estimated`), cost in integer micro-USD from the',
+          'versioned price table, and the tenant, agent, API key, session or task and trace it is charged to. The record id',
+          'is its Nats-Msg-Id, so a re-published record is stored once. Audit and metrics consume it; `GET /v1/usage` reads it.',
+        ].join('\n'),
+        parameters: { tenant: params.tenant, agentId: params.agentId },
+        messages: {
+          usageRecord: message('UsageRecord', 'Usage record', ref('UsageRecord'), { headers: { [H.msgId]: header('The record id, `usg_` + 32 hex.'), ...traceHeaders } }),
+        },
+        'x-jetstream': jetstream(c.Streams.usage),
+      },
       invokeRpc: {
         address: c.Subjects.invokeRpc,
         title: 'Stateless invoke (internal, core NATS request-reply)',
@@ -995,6 +1027,12 @@ function asyncapi(schemas) {
         channel: { $ref: '#/channels/deadLetters' },
         title: 'Consumers dead-letter what they give up on',
         messages: [{ $ref: '#/channels/deadLetters/messages/deadLetter' }],
+      },
+      sendUsage: {
+        action: 'send',
+        channel: { $ref: '#/channels/usage' },
+        title: 'Agent runtimes publish one usage record per model call',
+        messages: [{ $ref: '#/channels/usage/messages/usageRecord' }],
       },
       answerInvoke: {
         action: 'receive',

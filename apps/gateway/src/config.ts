@@ -1,4 +1,5 @@
 import { baseServiceConfig, integer, loadConfig, port } from '@keelson/config';
+import { rateLimitConfig } from '@keelson/cost';
 import { z } from 'zod';
 import { runLogRetention, runLogRetentionByTenant } from './run-log/retention';
 
@@ -20,6 +21,8 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   RUN_LOG_RETENTION: runLogRetention,
   /** Per-tenant replay windows as JSON, e.g. `{"acme":"2h"}`; tenants not named use RUN_LOG_RETENTION. */
   RUN_LOG_RETENTION_BY_TENANT: runLogRetentionByTenant,
+  /** Requests and tokens per minute per tenant and per API key (docs/cost.md); 0 is off. */
+  ...rateLimitConfig,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -18,6 +18,8 @@ import { RetentionPolicy } from './run-log/retention';
 import { SessionSocketServer } from './sessions/session-socket';
 import { SessionsController } from './sessions/sessions.controller';
 import { TurnRelay } from './sessions/turn-relay';
+import { BudgetGate } from './cost/budget-gate';
+import { costControllers, costProviders } from './cost/cost.providers';
 import { TaskIntake } from './tasks/task-intake';
 import { TasksController } from './tasks/tasks.controller';
 
@@ -49,7 +51,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, ...costControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -60,6 +62,7 @@ export class GatewayModule {
             new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
         },
         AuthGuard,
+        ...costProviders(config),
         { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,
@@ -79,12 +82,13 @@ export class GatewayModule {
         },
         {
           provide: TurnRelay,
-          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, SessionStore, AgentCatalog],
-          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, sessions: SessionStore, agents: AgentCatalog) =>
+          inject: [NATS_CONNECTION, JETSTREAM_PUBLISHER, SessionStore, AgentCatalog, BudgetGate],
+          useFactory: (nats: NatsConnection, publisher: JetStreamPublisher, sessions: SessionStore, agents: AgentCatalog, budgets: BudgetGate) =>
             new TurnRelay(nats, publisher, sessions, {
               turnTimeoutMs: config.TURN_TIMEOUT_MS,
               publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
               agents,
+              budgets,
               logger,
             }),
         },

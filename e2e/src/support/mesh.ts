@@ -29,8 +29,8 @@ export interface Mesh {
   redis: RedisServerHandle;
   nc: NatsConnection;
   apps: Map<string, AppHandle>;
-  /** Starts one more replica of a service, named `<service>-<n>`. */
-  startReplica(service: string, env?: Record<string, string>): Promise<AppHandle>;
+  /** Starts one more replica of a service, named `<service>-<n>`; `port` is its HTTP (gateway) or health port. */
+  startReplica(service: string, env?: Record<string, string>): Promise<AppHandle & { port: number }>;
   stop(): Promise<void>;
 }
 
@@ -52,7 +52,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const apps = new Map<string, AppHandle>();
   const counts = new Map<string, number>();
 
-  const startReplica = async (service: string, env: Record<string, string> = {}): Promise<AppHandle> => {
+  const startReplica = async (service: string, env: Record<string, string> = {}): Promise<AppHandle & { port: number }> => {
     const n = (counts.get(service) ?? 0) + 1;
     counts.set(service, n);
     const port = await freePort();
@@ -64,7 +64,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       readyTimeoutMs: 60_000,
     });
     apps.set(`${service}-${n}`, app);
-    return app;
+    return Object.assign(app, { port });
   };
 
   const gatewayPort = await freePort();

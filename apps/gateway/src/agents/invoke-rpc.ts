@@ -1,4 +1,4 @@
-import { ErrorCodes, KeelsonError, Subjects, type ErrorCode, type InvokeRpcReply, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
+import { BudgetExceededError, ErrorCodes, KeelsonError, Subjects, type ErrorCode, type InvokeRpcReply, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
 import { NoRespondersError, RequestTimeoutError, request } from '@keelson/messaging';
 import type { NatsConnection } from 'nats';
 import { randomUUID } from 'node:crypto';
@@ -30,6 +30,7 @@ export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, ti
   } finally {
     signal?.removeEventListener('abort', cancel);
   }
+  if (!reply.ok && reply.budget) throw new BudgetExceededError(reply.budget, reply.message);
   if (!reply.ok) throw new KeelsonError(reply.status, reply.code as ErrorCode, reply.message, reply.field);
   return reply.outcome;
 }

@@ -1,4 +1,5 @@
 import {
+  BudgetExceededError,
   ErrorCodes,
   KeelsonError,
   RunEventNames,
@@ -63,7 +64,11 @@ export function streamInvoke(nats: NatsConnection, rpc: Omit<InvokeRpcRequest, '
         push({ kind: 'delta', text: delta.text });
       } else if (frame.name === RunEventNames.completed) push({ kind: 'done', outcome: (frame.event.data as RunCompleted).outcome });
       else if (frame.name === RunEventNames.failed) {
-        push({ kind: 'error', error: new KeelsonError(502, ErrorCodes.agentFailed, (frame.event.data as RunFailed).error.message) });
+        const { error } = frame.event.data as RunFailed;
+        push({
+          kind: 'error',
+          error: error.budget ? new BudgetExceededError(error.budget, error.message) : new KeelsonError(502, ErrorCodes.agentFailed, error.message),
+        });
       }
     },
   });

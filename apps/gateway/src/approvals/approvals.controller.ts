@@ -14,6 +14,7 @@ import { JETSTREAM_PUBLISHER } from '@keelson/nest-kit';
 import { ApprovalStore, type ApprovalRecord } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 
 /**
@@ -23,7 +24,7 @@ import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
  * (de-duplicated by approval id), so a decision whose publish was lost still resumes its run.
  */
 @Controller('v1/approvals')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class ApprovalsController {
   constructor(

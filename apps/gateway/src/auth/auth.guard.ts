@@ -16,6 +16,13 @@ export class AuthGuard implements CanActivate {
   }
 }
 
+/** The id of the API key the caller authenticated with: its budgets and limits apply to what it spends. */
+export const ApiKeyId = createParamDecorator((_: unknown, context: ExecutionContext): string => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('ApiKeyId used on a route without AuthGuard');
+  return principal.keyId;
+});
+
 /** The tenant of the authenticated caller; every resource lookup is scoped by it. */
 export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
   const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;

@@ -15,7 +15,7 @@ import { ApiKeys, hashApiKey } from '../auth/api-keys';
 import { AuthGuard } from '../auth/auth.guard';
 import { BudgetGate } from './budget-gate';
 import { UsageReader } from './usage-reader';
-import { parseRateLimitSettings } from './cost-config';
+import { parseRateLimitSettings } from '@keelson/cost';
 import { costControllers, costProviders } from './cost.providers';
 
 const KEY_1 = 'ks_test_cost_dev_1';

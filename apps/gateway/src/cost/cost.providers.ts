@@ -4,7 +4,7 @@ import { NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-k
 import type { NatsConnection } from 'nats';
 import { BudgetGate } from './budget-gate';
 import { BudgetsController } from './budgets.controller';
-import type { RateLimitSettings } from './cost-config';
+import type { RateLimitSettings } from '@keelson/cost';
 import { RATE_LIMIT_SETTINGS } from './cost.tokens';
 import { RateLimitGuard } from './rate-limit.guard';
 import { UsageController } from './usage.controller';

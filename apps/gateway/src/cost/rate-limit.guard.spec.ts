@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ExecutionContext } from '@nestjs/common';
 import type { RateLimitDecision, RateLimitSubject } from '@keelson/cost';
 import { toErrorResponse } from '@keelson/nest-kit';
-import { parseRateLimitSettings } from './cost-config';
+import { parseRateLimitSettings } from '@keelson/cost';
 import { RateLimitGuard } from './rate-limit.guard';
 import { RateLimitedError, retryAfterSeconds } from './rate-limited-error';
 

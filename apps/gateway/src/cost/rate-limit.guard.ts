@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/commo
 import { RateLimiter } from '@keelson/cost';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys';
-import { rulesFor, type RateLimitSettings } from './cost-config';
+import { rulesFor, type RateLimitSettings } from '@keelson/cost';
 import { RATE_LIMIT_SETTINGS } from './cost.tokens';
 import { RateLimitedError, retryAfterSeconds } from './rate-limited-error';
 

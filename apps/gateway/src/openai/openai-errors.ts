@@ -39,6 +39,10 @@ export function toOpenAIError(err: unknown): { status: number; body: OpenAIError
     return { status: err.status, body: { error: { message: err.message, type: err.type, param: err.param, code: err.code } } };
   }
   const { status, body } = toErrorResponse(err);
+  // OpenAI answers a spent quota with 429 insufficient_quota; its SDKs and the frameworks on them know it.
+  if (body.error.code === ErrorCodes.budgetExceeded) {
+    return { status: 429, body: { error: { message: body.error.message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } };
+  }
   return { status, body: openAIBodyOf(status, body) };
 }
 

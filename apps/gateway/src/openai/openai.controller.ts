@@ -6,7 +6,9 @@ import { AgentCatalog } from '../agents/agent-catalog';
 import { newCancelId, sendInvoke } from '../agents/invoke-rpc';
 import { clientGone } from '../http/disconnect';
 import { streamInvoke, type InvokeStreamItem } from '../agents/streamed-invoke';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { BudgetGate } from '../cost/budget-gate';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import type { GatewayConfig } from '../config';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
@@ -33,7 +35,7 @@ export interface OpenAIModel {
  * and stateless invoke path as POST /v1/agents/{agentId}/invoke; errors leave in OpenAI's shape.
  */
 @Controller('v1')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 @UseFilters(OpenAIErrorFilter)
 export class OpenAIController {
@@ -44,6 +46,7 @@ export class OpenAIController {
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+    @Inject(BudgetGate) private readonly budgets: BudgetGate,
   ) {}
 
   @Get('models')
@@ -59,11 +62,17 @@ export class OpenAIController {
 
   @Post('chat/completions')
   @HttpCode(200)
-  async chatCompletions(@Tenant() tenant: string, @Body() body: unknown, @Res() reply: FastifyReply): Promise<void> {
+  async chatCompletions(
+    @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
+    @Body() body: unknown,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
     const call = parseChatCompletionRequest(body);
     if (!this.agents.has(call.agentId)) throw modelNotFound(call.agentId);
+    await this.budgets.check(tenant, call.agentId, apiKeyId);
     const meta = completionMeta(call.agentId);
-    const rpc = toInvokeRpc(tenant, call);
+    const rpc = { ...toInvokeRpc(tenant, call), apiKeyId };
     if (!call.stream) {
       const outcome = await sendInvoke(this.nats, { ...rpc, cancelId: newCancelId() }, this.config.INVOKE_TIMEOUT_MS, clientGone(reply.raw));
       const completion: ChatCompletion = completionOf(meta, outcome);

@@ -59,18 +59,18 @@ export class SessionSocketServer {
     try {
       if (!match) throw new KeelsonError(404, ErrorCodes.notFound, 'no such route');
       const sessionId = match[1]!;
-      const { tenant } = authenticate(this.deps.keys, request.headers.authorization);
+      const { tenant, keyId } = authenticate(this.deps.keys, request.headers.authorization);
       if (!(await this.deps.sessions.get(tenant, sessionId))) {
         throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
       }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, tenant, sessionId));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.serve(ws, tenant, sessionId, keyId));
     } catch (err) {
       const { status, body } = toErrorResponse(err);
       refuseUpgrade(socket, status, body);
     }
   }
 
-  private serve(ws: WebSocket, tenant: string, sessionId: string): void {
+  private serve(ws: WebSocket, tenant: string, sessionId: string, apiKeyId: string): void {
     const send = (event: string, data: unknown, seq?: number) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(seq === undefined ? { event, data } : { event, seq, data }));
     };
@@ -116,7 +116,7 @@ export class SessionSocketServer {
             return;
           }
           const { content, onBusy } = parseOrThrow(SendMessageRequestSchema, body);
-          const turn = await this.deps.relay.send(tenant, sessionId, content, onBusy);
+          const turn = await this.deps.relay.send(tenant, sessionId, content, onBusy, apiKeyId);
           if (follower) return; // the follower delivers this turn's events
           relayed.add(turn.cancel);
           try {

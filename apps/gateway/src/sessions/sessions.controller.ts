@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
+  BudgetExceededError,
   CreateSessionRequestSchema,
   ErrorCodes,
   KeelsonError,
@@ -19,7 +20,8 @@ import { SessionStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
 import { resumePoint } from '../run-log/resume-point';
@@ -31,7 +33,7 @@ import { TurnRelay, type TurnInFlight } from './turn-relay';
 const wantsEventStream = (accept: string | undefined) => (accept ?? '').includes('text/event-stream');
 
 @Controller('v1/sessions')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class SessionsController {
   constructor(
@@ -99,6 +101,7 @@ export class SessionsController {
   @Post(':sessionId/messages')
   async send(
     @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
     @Param('sessionId') sessionId: string,
     @Body() body: unknown,
     @Headers('accept') accept: string | undefined,
@@ -106,7 +109,7 @@ export class SessionsController {
   ): Promise<void> {
     requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId');
     const { content, onBusy } = parseOrThrow(SendMessageRequestSchema, body);
-    const turn = await this.relay.send(tenant, sessionId, content, onBusy);
+    const turn = await this.relay.send(tenant, sessionId, content, onBusy, apiKeyId);
     if (wantsEventStream(accept)) {
       reply.hijack();
       await streamTurn(turn, new SseStream(reply.raw));
@@ -141,6 +144,7 @@ async function collectTurn(sessionId: string, turn: TurnInFlight): Promise<TurnR
     if (frame.name === RunEventNames.failed) {
       const { error } = frame.event.data as RunFailed;
       if (error.code === ErrorCodes.sessionNotFound) throw new KeelsonError(404, ErrorCodes.sessionNotFound, error.message);
+      if (error.code === ErrorCodes.budgetExceeded && error.budget) throw new BudgetExceededError(error.budget, error.message);
       // Interrupted by a later message (onBusy: interrupt): this turn has no reply, by request.
       if (error.code === ErrorCodes.runCancelled) throw new KeelsonError(409, ErrorCodes.runCancelled, error.message);
       throw new KeelsonError(502, ErrorCodes.agentFailed, error.message);

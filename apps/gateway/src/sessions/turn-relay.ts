@@ -13,6 +13,7 @@ import { encodeJson, type JetStreamPublisher, type MessagingLogger } from '@keel
 import type { SessionStore } from '@keelson/state';
 import type { NatsConnection } from 'nats';
 import type { AgentCatalog } from '../agents/agent-catalog';
+import type { BudgetGate } from '../cost/budget-gate';
 import { isTerminal, readRunLog, type LoggedFrame } from '../run-log/run-log-reader';
 
 /** Kept here too for callers that decode run events themselves; the run-log reader owns them. */
@@ -51,11 +52,13 @@ export class TurnRelay {
       turnTimeoutMs: number;
       publishTimeoutMs: number;
       agents?: Pick<AgentCatalog, 'concurrencyOf' | 'anyConcurrencyBesidesEnqueue'>;
+      /** The budget pre-check, run once the turn's agent is known (RESERVE_TURN returns it). */
+      budgets?: Pick<BudgetGate, 'check'>;
       logger?: MessagingLogger;
     },
   ) {}
 
-  async send(tenant: string, sessionId: string, content: string, onBusy?: ConcurrencyPolicy): Promise<TurnInFlight> {
+  async send(tenant: string, sessionId: string, content: string, onBusy?: ConcurrencyPolicy, apiKeyId?: string): Promise<TurnInFlight> {
     const policy = onBusy ?? (await this.defaultPolicy(tenant, sessionId));
     const reserved = await this.sessions.reserveTurn(tenant, sessionId, policy);
     if (!reserved) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
@@ -73,6 +76,13 @@ export class TurnRelay {
       );
     }
     const { turn } = reserved;
+    try {
+      await this.options.budgets?.check(tenant, reserved.agentId, apiKeyId);
+    } catch (err) {
+      // Refused: the turns after this one must not wait for it.
+      await this.sessions.abandonTurn(tenant, sessionId, turn).catch(() => undefined);
+      throw err;
+    }
     const steerInto = policy === 'steer' && reserved.running > 0 ? reserved.running : undefined;
     if (reserved.running > 0 && policy !== 'steer') {
       const decision = policy === 'interrupt' ? 'interrupted' : 'queued';
@@ -81,7 +91,7 @@ export class TurnRelay {
     }
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
-      const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}) };
+      const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}), ...(apiKeyId ? { apiKeyId } : {}) };
       await this.publisher.publish(Subjects.sessionTurn(tenant, sessionId), command, {
         msgId: `${tenant}:${sessionId}:${turn}`,
         timeoutMs: this.options.publishTimeoutMs,

@@ -28,7 +28,7 @@ export class TaskIntake {
     private readonly options: { publishTimeoutMs: number },
   ) {}
 
-  async accept(tenant: string, request: CreateTaskRequest): Promise<TaskAccepted> {
+  async accept(tenant: string, request: CreateTaskRequest, apiKeyId?: string): Promise<TaskAccepted> {
     const key = request.idempotencyKey;
     const taskId = key ? taskIdForKey(tenant, key) : newTaskId();
     if (key) {
@@ -36,7 +36,7 @@ export class TaskIntake {
       if (existing) return { taskId, status: existing.status, duplicate: true };
     }
     // The same plain JSON a NATS publisher sends, so the worker has one format to read.
-    const command: TaskMessage = { input: request.input, taskId };
+    const command: TaskMessage = { input: request.input, taskId, ...(apiKeyId ? { apiKeyId } : {}) };
     let ack: { seq: number; duplicate: boolean };
     try {
       ack = await this.publisher.publish(Subjects.task(tenant, request.agentId), command, {

@@ -12,7 +12,9 @@ import { TaskStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { BudgetGate } from '../cost/budget-gate';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
 import { RetentionPolicy } from '../run-log/retention';
@@ -32,7 +34,7 @@ function idempotencyKeyOf(body: unknown, header: string | undefined): unknown {
 }
 
 @Controller('v1/tasks')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class TasksController {
   constructor(
@@ -41,19 +43,22 @@ export class TasksController {
     @Inject(TaskStore) private readonly tasks: TaskStore,
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
     @Inject(RetentionPolicy) private readonly retention: RetentionPolicy,
+    @Inject(BudgetGate) private readonly budgets: BudgetGate,
   ) {}
 
   /** 202 once JetStream holds the task; a repeated idempotency key answers with the first task's id. */
   @Post()
   async create(
     @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyHeader: string | undefined,
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const request = parseOrThrow(CreateTaskRequestSchema, idempotencyKeyOf(body, idempotencyHeader));
     this.agents.require(request.agentId);
-    const accepted = await this.intake.accept(tenant, request);
+    await this.budgets.check(tenant, request.agentId, apiKeyId);
+    const accepted = await this.intake.accept(tenant, request, apiKeyId);
     void reply.header('location', `/v1/tasks/${accepted.taskId}`);
     if (accepted.duplicate) void reply.header('idempotent-replayed', 'true');
     await reply.status(202).send(accepted);
