@@ -114,7 +114,7 @@ const result = {
     injection('own injection-holdout', jsonl(join(OWN, 'injection-holdout.jsonl'))),
     injection('own injection-blind (second blind set)', jsonl(join(OWN, 'injection-blind.jsonl'))),
   ],
-  pii: [pii('shared pii-dev (presidio-research synth)', presidio), pii('own pii-own (secrets, formats, hard negatives)', jsonl(join(OWN, 'pii-own.jsonl')))],
+  pii: [pii('shared pii-dev (presidio-research synth)', presidio), pii('own pii-own (secrets, formats, hard negatives)', jsonl(join(OWN, 'pii-own.jsonl'))), pii('own pii-blind (names and addresses, written blind)', jsonl(join(OWN, 'pii-blind.jsonl')))],
 };
 
 for (const s of result.injection) {

@@ -118,12 +118,14 @@ const POSTAL_TAIL = /^(?:,?[ \t]*\n?[ \t]*[\p{L}\d][\p{L}\d .'-]{0,40}(?:,[ \t]*
 /** A capitalised word: `Ada`, `Szöllösy`, `O'Neil`, `Jean-Luc`, or an initial `J.` / `J`. */
 const CAP = "[\\p{Lu}][\\p{Ll}\\p{M}'’]+(?:-[\\p{Lu}][\\p{Ll}\\p{M}]+)?";
 const INITIAL = '[\\p{Lu}]\\.?';
-const NAME_SEQ = new RegExp(`(?<![\\p{L}\\p{N}])${CAP}(?:[ \\t]+(?:${INITIAL}[ \\t]+)?${CAP}){0,3}(?![\\p{L}])`, 'gu');
+/** Lower-case particles inside a name: Anneke de Vries, Ludwig van Beethoven, Fatima bin Laden. */
+const PARTICLE = '(?:de|van|von|der|den|da|di|du|la|le|dos|das|del|della|ter|ten|bin|ibn|al)';
+const NAME_SEQ = new RegExp(`(?<![\\p{L}\\p{N}])${CAP}(?:[ \\t]+(?:${INITIAL}[ \\t]+|${PARTICLE}[ \\t]+(?:${PARTICLE}[ \\t]+)?)?${CAP}){0,3}(?![\\p{L}])`, 'gu');
 const LIST_OF_CAPS = new RegExp(`${CAP}(?:\\s*,\\s*${CAP}){1,8},?\\s+(?:and|und|et|y|e|och|og|i)\\s+${CAP}`, 'gu');
 const TITLE_CUE = /\b(?:mr|mrs|ms|miss|mx|dr|prof|sir|dame|lady|lord|herr|frau|mme|mlle|sr|sra|srta|dott|ing)\.?\s*$/i;
 /** Cues that introduce a name: enough on their own for one capitalised word. */
 const NAME_CUE_STRONG =
-  /(?:\bmy\s+name\s+is|\bname\s+is|\bnamed(?:\s+(?:him|her|it))?|\bcalled|\bi\s+am|\bi'm|\bthis\s+is|\bname\s*:|\bnames?\s+on\s+the\s+\w+\??\s*(?:user\s*:)?|\bname\?\s*|\bdear|\bhi|\bhello|\bhey|\bthanks,?|\bregards,?\s*|\bsincerely,?\s*|\bfollow\s+up\s+with|\btalk\s+to|\bspeak\s+(?:to|with)|\bask\s+for|\bmaiden\s+name\s+is|\blast\s+name\??|\bfirst\s+name\??|\bsurname\??|\bfounders?\s*:|\bheiße|\bich\s+bin|\bje\s+m'appelle|\bme\s+llamo|\bsoy|\bpartner'?s?\s+name)\s*[,:]?\s*$/i;
+  /(?:\bmy\s+name\s+is|\bname\s+is|\bnamed(?:\s+(?:him|her|it))?|\bcalled|\bi\s+am|\bi'm|\bthis\s+is|\bname\s*:|\bnames?\s+on\s+the\s+\w+\??\s*(?:user\s*:)?|\bname\?\s*|\bdear|\bhi|\bhello|\bhey|\bthanks,?|\bregards,?\s*|\bsincerely,?\s*|\bfollow\s+up\s+with|\btalk\s+to|\bspeak\s+(?:to|with)|\bask\s+for|\bmaiden\s+name\s+is|\blast\s+name\??|\bfirst\s+name\??|\bsurname\??|\bfounders?\s*:|\bask|\bheiße|\bich\s+bin|\bje\s+m'appelle|\bme\s+llamo|\bsoy|\bpartner'?s?\s+name)\s*[,:]?\s*$/i;
 /** Words before a name as often as before anything else: a small nudge only. */
 const NAME_CUE_WEAK = /(?:\bby|\bwith|\band|\bto|\bfrom)\s*$/i;
 /** Cues that often, not always, precede a name. */
@@ -381,9 +383,11 @@ function detectNames(text: string, out: Span[], takenSpans: readonly Span[]): vo
     if (hasInitial) score += 1.5;
     if (surnameLike || nonAscii || fullWords.some((w) => SURNAME_PREFIX.test(w))) score += fullWords.length >= 2 ? 1 : 0.5;
     if (/^[’']s\b/.test(after)) score += 0.5;
-    if (/^\s+(?:said|says|told|asked|lives|lived|listed|had|has|was|will|flew|spent|wrote|sang|died|married|works|worked|joined|founded|grew|is\s+from|is\s+a|is\s+the)\b/.test(after)) score += 1;
+    if (/^\s+(?:said|says|told|asked|lives|lived|listed|had|has|was|will|flew|spent|wrote|sang|died|married|works|worked|joined|founded|grew|moved|signed|reported|called|booked|sent|asked|met|visited|arrived|left|started|approved|paid|will\s+be|has\s+been|is\s+from|is\s+a|is\s+the)\b/.test(after)) score += fullWords.length >= 2 || given ? 1 : 0.5;
     // A dialogue speaker ("Nicole: ...") or a heading line holding only the name.
     if (/(?:^|\n)[ \t>]*$/.test(before) && (/^:\s/.test(after) || /^[ \t]*\n/.test(after))) score += 1.5;
+    // An appositive: "The tenant, Priya Raghunathan, reported".
+    if (/\b(?:the|our|my|your|their)\s+[\p{Ll}]+,\s*$/u.test(before) && /^,/.test(after)) score += 1.5;
     if (/^,\s+(?:the|a|an|our|their|my)\s+[\p{L} -]{2,40},\s+(?:said|says|told|wrote|explained|added)\b/u.test(after)) score += 1.5;
     if (/^\s*[?!]/.test(after) && /,\s*$/.test(before)) score += 1;
     if (/\bthe\s+$/i.test(before)) score -= 2;
