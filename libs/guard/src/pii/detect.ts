@@ -130,7 +130,7 @@ const NAME_CUE_STRONG =
 const NAME_CUE_WEAK = /(?:\bby|\bwith|\band|\bto|\bfrom)\s*$/i;
 /** Cues that often, not always, precede a name. */
 const NAME_CUE =
-  /(?:\bit'?s\s+(?:me\s*,?\s*)?|\bcontact|\bmeet|\bmarried|\bwife|\bhusband|\bson|\bdaughter|\bbrother|\bsister|\bmother|\bfather|\bgrandfather|\bgrandmother|\bfriend|\bcolleague|\bkid|\bchild|\buncle|\baunt|\bcousin|\bniece|\bnephew|\bboss|\bunder|\bassistant\s+to|\bdirected\s+by|\bwritten\s+by|\bproduced\s+by|\bproducer|\bsinger|\bauthor|\badd|\btribute\s+to|\bshouted\s+at|\bsaid\s+to|\btold|\bgiven|\bthanked|\bvisited)\s*[,:]?\s*$/i;
+  /(?:\bit'?s\s+(?:me\s*,?\s*)?|\bcontact|\bmeet|\bmarried|\bwife|\bhusband|\bson|\bdaughter|\bbrother|\bsister|\bmother|\bfather|\bgrandfather|\bgrandmother|\bfriend|\bcolleague|\bkid|\bchild|\buncle|\baunt|\bcousin|\bniece|\bnephew|\bboss|\bunder|\bassistant\s+to|\bdirected\s+by|\bwritten\s+by|\bproduced\s+by|\bproducer|\bsinger|\bauthor|\badd|\bsays|\bsaid|\breplied|\bexplained|\btribute\s+to|\bshouted\s+at|\bsaid\s+to|\btold|\bgiven|\bthanked|\bvisited)\s*[,:]?\s*$/i;
 
 const HAS_DIGIT = /\d/;
 
@@ -332,7 +332,11 @@ class Cover {
   }
 }
 
+/** Two or more lines that start with a capitalised word and a colon: a dialogue, whose speakers are people. */
+const SPEAKER_LINE = /(?:^|\n)[ \t>]*[\p{Lu}][\p{Ll}\p{M}]+:[ \t]*["“]?[\p{L}]/gu;
+
 function detectNames(text: string, out: Span[], takenSpans: readonly Span[]): void {
+  const dialogue = text.includes(':') && (text.match(SPEAKER_LINE)?.length ?? 0) >= 2;
   const taken = new Cover(text.length, takenSpans);
   const named = new Cover(text.length);
   const names: Span[] = [];
@@ -385,13 +389,19 @@ function detectNames(text: string, out: Span[], takenSpans: readonly Span[]): vo
     if (/^[’']s\b/.test(after)) score += 0.5;
     if (/^\s+(?:said|says|told|asked|lives|lived|listed|had|has|was|will|flew|spent|wrote|sang|died|married|works|worked|joined|founded|grew|moved|signed|reported|called|booked|sent|asked|met|visited|arrived|left|started|approved|paid|will\s+be|has\s+been|is\s+from|is\s+a|is\s+the)\b/.test(after)) score += fullWords.length >= 2 || given ? 1 : 0.5;
     // A dialogue speaker ("Nicole: ...") or a heading line holding only the name.
-    if (/(?:^|\n)[ \t>]*$/.test(before) && (/^:\s/.test(after) || /^[ \t]*\n/.test(after))) score += 1.5;
+    const speaker = /(?:^|\n)[ \t>]*$/.test(before) && (/^:\s?["“]?\S/.test(after) || /^[ \t]*\n/.test(after));
+    if (speaker) score += fullWords.length === 1 ? (dialogue ? 2.5 : 1) : 1.5;
+    // Addressed by name: "Warrane, can I ...", "Remember me, Mary?".
+    const vocative = sentenceStart && /^,\s*(?:can|could|would|will|please|thanks|thank|i|we|you|do|did|are|is|have|how|what|where|when|why)\b/i.test(after);
+    if (vocative) score += 2.5;
+    // "Matej's address", "Olga Krylova's killers".
+    if (/^[’']s\s+(?:address|daughter|son|kids?|wife|husband|mother|father|brother|sister|friend|boss|phone|email|e-mail|car|house|birthday|account|killers?|death|murder|family|funeral|wedding)\b/i.test(after)) score += 2;
     // An appositive: "The tenant, Priya Raghunathan, reported".
     if (/\b(?:the|our|my|your|their)\s+[\p{Ll}]+,\s*$/u.test(before) && /^,/.test(after)) score += 1.5;
     if (/^,\s+(?:the|a|an|our|their|my)\s+[\p{L} -]{2,40},\s+(?:said|says|told|wrote|explained|added)\b/u.test(after)) score += 1.5;
     if (/^\s*[?!]/.test(after) && /,\s*$/.test(before)) score += 1;
     if (/\bthe\s+$/i.test(before)) score -= 2;
-    if (sentenceStart && fullWords.length === 1 && !given && !titled && !cued && !strongCue) score -= 2;
+    if (sentenceStart && fullWords.length === 1 && !given && !titled && !cued && !strongCue && !speaker && !vocative) score -= 2;
     // Org-like continuations ("Anna Bank", "Berg Group") are left to the organisation: not a person.
     if (/^\s+(?:inc|corp|llc|ltd|gmbh|group|bank|university|company|co)\b/i.test(text.slice(end, end + 14))) score -= 3;
     if (score >= 2) {

@@ -62,6 +62,9 @@ street st avenue ave road rd lane drive court way place square boulevard apt sui
 inc corp corporation llc ltd gmbh ag co company group bank university college school hospital church club
 phone mobile fax desk office email e-mail website address name personal info card account number
 remember maybe why yes note question answer subject re fwd date time where when
+cool wow oh ah awesome nice perfect alright right fine hmm indeed absolutely really actually also anyway besides however congratulations welcome
+producer director author singer writer professor doctor president ceo captain general senator minister judge coach
+uncle aunt reverend father pastor rabbi imam officer sergeant detective agent nurse
 bot user assistant customer agent service support team manager
 god christmas easter
 north south east west northern southern eastern western central new old
@@ -82,5 +85,6 @@ street avenue road square tower bridge river lake mountain island islands bay be
 engineer engineering manager management developer designer director officer analyst scientist consultant specialist
 coordinator administrator architect intern lead head chief president representative team department cloud web online digital
 learning machine intelligence platform app apps service api server database security support success sales marketing
+station airport terminal port harbour harbor line railway metro
 `;
 export const ORG_WORDS: ReadonlySet<string> = new Set(ORG.split(/\s+/).filter(Boolean));
