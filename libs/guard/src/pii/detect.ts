@@ -81,7 +81,7 @@ const PHONE =
   /(?<![\w+.-])(?:(?:\+|00)\d{1,3}[ .-]?)?(?:\(0\)[ .-]?)?(?:\(\d{1,5}\)[ .-]?)?\d{1,12}(?:[ .-]\d{1,8}){0,5}(?:\s?(?:x|ext\.?|#)\s?\d{1,5})?(?![\w.-]*\d)/g;
 const PHONE_CUE = /(?:phone|tel|telephone|call|calling|mobile|cell|fax|desk|office|whatsapp|sms|text|number|contact|reach|ring|dial|answering|messages?\s+to|registered|hotline|telefon|handy|rufnummer|téléphone|teléfono|móvil)\b[^\n\d]{0,25}$/i;
 /** "order number 4532-1234-5678": a number that is an identifier of something else. */
-const NOT_PHONE_CUE = /\b(?:order|invoice|tracking|account|reference|ref|case|ticket|customer|policy|serial|model|part|item|booking|confirmation|transaction)\s+(?:no\.?|number|#|id)?\s*:?\s*$/i;
+const NOT_PHONE_CUE = /\b(?:order|invoice|tracking|account|reference|ref|case|ticket|customer|policy|serial|model|part|item|booking|confirmation|transaction|licen[cs]e|passport|id)\s+(?:no\.?|number|#|id)?\s*:?\s*$/i;
 const PHONE_AFTER_CUE = /^\s*[-,(]?\s*(?:office|fax|mobile|cell|home|work|desk)\b/i;
 const DATE_LIKE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{1,2}:\d{2})$/;
 
@@ -96,6 +96,7 @@ const DOB_CUE = /\b(?:born|birth|birthday|dob|d\.o\.b\.?|date\s+of\s+birth|gebor
 
 const STREET_SUFFIX =
   'street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|way|place|pl|terrace|ter|parkway|pkwy|square|sq|highway|hwy|circle|cir|trail|trl|crescent|cres|close|grove|gardens|row|walk|alley|plaza|loop|path|pike|point|ridge|view|hill|heights|park|mews|wharf|forges|crossing|expressway|freeway|turnpike';
+const STREET_AHEAD = new RegExp(`^\\s+(?:[\\p{Lu}][\\p{L}'.-]*\\s+){1,3}(?:${STREET_SUFFIX})\\b`, 'iu');
 const ADDRESS_NUMBER_FIRST = new RegExp(
   `\\b\\d{1,6}[A-Za-z]?(?:-\\d{1,4})?\\s+(?:[\\p{Lu}][\\p{L}'.-]*\\s+){0,3}(?:${STREET_SUFFIX})\\b\\.?(?:,?\\s+(?:apt\\.?|apartment|suite|ste\\.?|unit|#|flat)\\s*#?\\s*[\\dA-Za-z-]{1,6})?`,
   'giu',
@@ -213,7 +214,10 @@ function detectPhones(text: string, out: Span[]): void {
     const core = ext ? v.replace(/\s?(?:x|ext\.?|#)\s?\d{1,5}$/i, '') : v;
     const coreDigits = core.replace(/\D/g, '').length;
     if (coreDigits < 7 || coreDigits > 15) continue;
-    if (DATE_LIKE.test(core) || /^\d{4}\s?-\s?\d{4}$/.test(core)) continue;
+    if (DATE_LIKE.test(core) || /^\d{4}\s?-\s?\d{4}$/.test(core) || /^\d{4}-\d{2}-\d{2}/.test(core)) continue;
+    const following = text.slice(m.index + v.length, m.index + v.length + 40);
+    // A timestamp ("2000-04-16 11:34:35") or a building number before a street ("17031 2202 Rissik St").
+    if (/^:\d{2}/.test(following) || STREET_AHEAD.test(following)) continue;
     const groups = core.split(/[\s.()-]+/).filter(Boolean);
     const international = /^(?:\+|00)/.test(core);
     const nanp = /^(?:\+?1[ .-]?)?(?:\(\d{3}\)\s?|\d{3}[ .-])\d{3}[ .-]\d{4}$/.test(core);
