@@ -134,6 +134,7 @@ const NAME_CUE =
   /(?:\bit'?s\s+(?:me\s*,?\s*)?|\bcontact|\bmeet|\bmarried|\bwife|\bhusband|\bson|\bdaughter|\bbrother|\bsister|\bmother|\bfather|\bgrandfather|\bgrandmother|\bfriend|\bcolleague|\bkid|\bchild|\buncle|\baunt|\bcousin|\bniece|\bnephew|\bboss|\bunder|\bassistant\s+to|\bdirected\s+by|\bwritten\s+by|\bproduced\s+by|\bproducer|\bsinger|\bauthor|\badd|\bsays|\bsaid|\breplied|\bexplained|\btribute\s+to|\bshouted\s+at|\bsaid\s+to|\btold|\bgiven|\bthanked|\bvisited)\s*[,:]?\s*$/i;
 
 const HAS_DIGIT = /\d/;
+const HAS_UPPER = /\p{Lu}/u;
 
 
 function push(out: Span[], type: EntityType, start: number, end: number): void {
@@ -456,8 +457,9 @@ export function detectSpans(text: string, opts: DetectOptions = {}): Span[] {
   const digits = HAS_DIGIT.test(text);
   if (digits && want('PHONE_NUMBER')) detectPhones(text, raw);
   if (digits && want('DATE_OF_BIRTH')) detectDates(text, raw);
-  if (want('STREET_ADDRESS')) detectAddresses(text, raw);
-  if (want('PERSON')) detectNames(text, raw, raw.filter((s) => s.type !== 'STREET_ADDRESS'));
+  // Every address pattern holds a number; every name a capital letter.
+  if (digits && want('STREET_ADDRESS')) detectAddresses(text, raw);
+  if (HAS_UPPER.test(text) && want('PERSON')) detectNames(text, raw, raw.filter((s) => s.type !== 'STREET_ADDRESS'));
   return resolve(raw.filter((s) => want(s.type)), text.length);
 }
 
