@@ -63,7 +63,7 @@ describe('egress policy: fetch', () => {
 
   it('fetches an allowed host and caps the body', async () => {
     const ok = await egressFetch(`http://api.test:${port}/`, policy(), { lookup });
-    assert.deepEqual([ok.status, ok.body.toString(), ok.truncated], [200, 'hello', false]);
+    assert.deepEqual([ok.status, ok.statusText, ok.body.toString(), ok.truncated], [200, 'OK', 'hello', false]);
     const big = await egressFetch(`http://api.test:${port}/big`, policy({ maxBytes: 100 }), { lookup });
     assert.deepEqual([big.body.length, big.truncated], [100, true]);
   });

@@ -155,6 +155,7 @@ export function guardedLookup(policy: Pick<EgressPolicy, 'allowPrivateNetworks' 
 export interface EgressResponse {
   url: string;
   status: number;
+  statusText: string;
   headers: Record<string, string | string[] | undefined>;
   body: Buffer;
   truncated: boolean;
@@ -188,7 +189,7 @@ export async function egressFetch(
       continue;
     }
     const { body, truncated } = await readCapped(res, maxBytes, signal);
-    return { url: url.href, status: res.statusCode ?? 0, headers: res.headers, body, truncated };
+    return { url: url.href, status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body, truncated };
   }
 }
 
