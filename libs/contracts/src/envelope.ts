@@ -63,6 +63,7 @@ export const EventTypes = {
   runToolCall: 'dev.keelson.run.tool_call.v1',
   runToolResult: 'dev.keelson.run.tool_result.v1',
   runApprovalRequired: 'dev.keelson.run.approval_required.v1',
+  runRouted: 'dev.keelson.run.routed.v1',
   runCompleted: 'dev.keelson.run.completed.v1',
   runFailed: 'dev.keelson.run.failed.v1',
   sessionPolicy: 'dev.keelson.session.policy.v1',

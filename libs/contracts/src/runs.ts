@@ -60,6 +60,33 @@ export const RunApprovalRequiredSchema = z.object({
   arguments: z.string(),
   expiresAt: z.string(),
 });
+const RoutedCandidateSchema = z.object({ provider: z.string(), model: z.string() });
+/**
+ * Which model a routed agent's call went to, and why (an agent whose `model` names a routing policy; fixed
+ * models log none). Published once per model call, before the call's first run.delta: `candidate` is the
+ * model that answered (the last one tried when every candidate failed; run.failed follows). `callIndex` is
+ * the call's first attempt; each fallback took the next index, so the answer came from callIndex +
+ * fallbacks.length (the usage records carry the same indexes). `reasons` are the classifier's features and
+ * the router's (`budget_low:<n>pct`, `session_pinned`, `pin_ignored:*`, `cache_hit`).
+ */
+export const RunRoutedSchema = z.object({
+  runId: z.string(),
+  attempt: z.number().int().positive(),
+  callIndex: z.number().int().nonnegative(),
+  policy: z.string(),
+  tier: z.string(),
+  /** 0-100 from the complexity classifier. */
+  score: z.number().int().min(0).max(100),
+  candidate: RoutedCandidateSchema,
+  reasons: z.array(z.string()),
+  /** The session's pinned model was put first (and so answered, unless it is in `fallbacks`). */
+  pinned: z.boolean(),
+  /** Served one tier lower than the request scored, because the remaining budget is low. */
+  downgraded: z.boolean(),
+  /** The candidates passed over before `candidate`, in order, each with why (before any output streamed). */
+  fallbacks: z.array(z.object({ candidate: RoutedCandidateSchema, outcome: z.enum(['error', 'timeout']), error: z.string() })),
+});
+export type RunRouted = z.infer<typeof RunRoutedSchema>;
 export type RunApprovalRequired = z.infer<typeof RunApprovalRequiredSchema>;
 export type RunToolCall = z.infer<typeof RunToolCallSchema>;
 export type RunToolResult = z.infer<typeof RunToolResultSchema>;
@@ -75,6 +102,7 @@ export const RunEventNames = {
   toolCall: 'run.tool_call',
   toolResult: 'run.tool_result',
   approvalRequired: 'run.approval_required',
+  routed: 'run.routed',
   completed: 'run.completed',
   failed: 'run.failed',
   /** A concurrency decision of the session (see SessionPolicyDecisionSchema); not a run event, but on the run log. */

@@ -29,6 +29,7 @@ const namesByType: Record<string, string> = {
   [EventTypes.runToolCall]: RunEventNames.toolCall,
   [EventTypes.runToolResult]: RunEventNames.toolResult,
   [EventTypes.runApprovalRequired]: RunEventNames.approvalRequired,
+  [EventTypes.runRouted]: RunEventNames.routed,
   [EventTypes.sessionPolicy]: RunEventNames.policy,
 };
 

@@ -22,20 +22,37 @@ export interface RoutingPolicy {
   downgradeWhenBudgetBelowPct?: number;
   /** Keep a session on the model it is pinned to (prompt-cache hits), as long as that model works. */
   stickySessions: boolean;
+  /** How long a candidate may take to send its first output before the next one is tried; default: no limit. */
+  candidateTimeoutMs?: number;
+  /** Of the policy's file, for logs; policies in code may leave it out. */
+  version?: string;
+}
+
+/** A problem of a policy with the field at fault (`tiers.1.minScore`), so a policy file's error can name it. */
+export interface PolicyIssue {
+  field: string;
+  message: string;
+}
+
+/** The problems of a policy with their fields (empty when it is usable). */
+export function policyIssues(policy: RoutingPolicy): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  if (policy.tiers.length === 0) issues.push({ field: 'tiers', message: 'a policy needs at least one tier' });
+  if (policy.tiers[0] && policy.tiers[0].minScore !== 0) issues.push({ field: 'tiers.0.minScore', message: 'the first tier must have minScore 0' });
+  policy.tiers.forEach((tier, i) => {
+    if (tier.candidates.length === 0) issues.push({ field: `tiers.${i}.candidates`, message: `tier "${tier.name}" has no candidates` });
+    if (i > 0 && tier.minScore <= policy.tiers[i - 1]!.minScore) {
+      issues.push({ field: `tiers.${i}.minScore`, message: `tier "${tier.name}" must have a higher minScore than the tier before it` });
+    }
+  });
+  const pct = policy.downgradeWhenBudgetBelowPct;
+  if (pct !== undefined && !(pct >= 0 && pct <= 100)) issues.push({ field: 'downgradeWhenBudgetBelowPct', message: 'downgradeWhenBudgetBelowPct must be between 0 and 100' });
+  return issues;
 }
 
 /** Returns the problems of a policy (empty when it is usable), so a bad agent file is refused at load time. */
 export function policyProblems(policy: RoutingPolicy): string[] {
-  const problems: string[] = [];
-  if (policy.tiers.length === 0) problems.push('a policy needs at least one tier');
-  if (policy.tiers[0] && policy.tiers[0].minScore !== 0) problems.push('the first tier must have minScore 0');
-  policy.tiers.forEach((tier, i) => {
-    if (tier.candidates.length === 0) problems.push(`tier "${tier.name}" has no candidates`);
-    if (i > 0 && tier.minScore <= policy.tiers[i - 1]!.minScore) problems.push(`tier "${tier.name}" must have a higher minScore than the tier before it`);
-  });
-  const pct = policy.downgradeWhenBudgetBelowPct;
-  if (pct !== undefined && !(pct >= 0 && pct <= 100)) problems.push('downgradeWhenBudgetBelowPct must be between 0 and 100');
-  return problems;
+  return policyIssues(policy).map((issue) => issue.message);
 }
 
 export const sameCandidate = (a: RoutingCandidate, b: RoutingCandidate) => a.provider === b.provider && a.model === b.model;

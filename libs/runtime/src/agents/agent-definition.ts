@@ -20,12 +20,65 @@ export const MemoryPolicySchema = z.discriminatedUnion('recall', [
 ]);
 export type MemoryPolicy = z.infer<typeof MemoryPolicySchema>;
 
+/** Where the name of a routing policy may come from: a file `routing/<name>.json` next to the agent files. */
+export const ROUTING_POLICY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+const temperature = z
+  .number({ error: 'expected a number from 0 to 2' })
+  .min(0, 'expected a number from 0 to 2')
+  .max(2, 'expected a number from 0 to 2');
+
+/** A fixed model: every call goes to `name` on the provider registered as `provider`. */
+export interface FixedAgentModel {
+  provider: string;
+  name: string;
+  /** Sent to the provider; unset leaves the provider's default (1 for OpenAI and Anthropic). 0 makes answers cacheable. */
+  temperature?: number;
+  routing?: undefined;
+}
+
+/** A routing policy: each call goes to a model the policy chooses (see @keelson/cost's Router). */
+export interface RoutedAgentModel {
+  routing: string;
+  temperature?: number;
+  provider?: undefined;
+  name?: undefined;
+}
+
+export type AgentModel = FixedAgentModel | RoutedAgentModel;
+
+/**
+ * `{provider, name, temperature?}` or `{routing, temperature?}`, never both. One object with every key
+ * optional, checked after, so an error names the field (`model.routing`) instead of a union's mismatch.
+ */
+export const AgentModelSchema = z
+  .object({
+    provider: z.string().min(1).optional(),
+    name: z.string().min(1).optional(),
+    routing: z.string().regex(ROUTING_POLICY_NAME_PATTERN, 'must be a routing policy name (a-z, 0-9, _ and -)').optional(),
+    temperature: temperature.optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.routing !== undefined) {
+      for (const key of ['provider', 'name'] as const) {
+        if (m[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'a model names either a routing policy or a provider and name, not both' });
+      }
+      return;
+    }
+    for (const key of ['provider', 'name'] as const) {
+      if (m[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'required (or name a routing policy in model.routing)' });
+    }
+  })
+  .transform((m) => m as AgentModel);
+
 export const AgentDefinitionSchema = z
   .object({
     id: z.string().regex(AGENT_ID_PATTERN, 'must be a lowercase agent id (a-z, 0-9, _ and -)'),
     version: z.string().min(1),
     description: z.string(),
-    model: z.object({ provider: z.string().min(1), name: z.string().min(1) }).strict(),
+    /** A fixed model (`provider` + `name`) or a routing policy by name (`routing`); see AgentModelSchema. */
+    model: AgentModelSchema,
     systemPrompt: z.string(),
     /** Names of the tools the agent may call (offered to the model when the runtime registers them). */
     tools: z

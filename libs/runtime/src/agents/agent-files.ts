@@ -1,8 +1,10 @@
-import { readFileSync, readdirSync, watch, type FSWatcher } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import type { RoutingPolicy } from '@keelson/cost';
 import { parse as parseYaml } from 'yaml';
 import { AgentDefinitionError, parseAgentDefinition, type AgentDefinition } from './agent-definition';
-import { AgentRegistry } from './agent-registry';
+import { AgentRegistry, unknownPolicyError } from './agent-registry';
+import { ROUTING_DIR, builtinRoutingPolicies, parseRoutingPolicy } from './routing-policies';
 
 /** The file kinds read as agent definitions; anything else in the directory (README, .swp) is ignored. */
 export const AGENT_FILE_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
@@ -22,9 +24,18 @@ export interface AgentFileProblem {
   message: string;
 }
 
+/** One routing policy file (`routing/<name>.json`), parsed and validated. */
+export interface PolicyFile {
+  file: string;
+  source: string;
+  policy: RoutingPolicy;
+}
+
 export interface AgentFileSet {
   agents: AgentFile[];
+  /** Also the problems of routing policy files (their `file` starts with `routing/`). */
   problems: AgentFileProblem[];
+  policies: PolicyFile[];
 }
 
 /** The part of a logger this needs; @keelson/observability's Logger fits. */
@@ -48,18 +59,53 @@ export function listAgentFiles(dir: string): string[] {
     .sort();
 }
 
-/** Reads and validates one file; throws AgentDefinitionError naming the file and the field. */
-export function readAgentFile(dir: string, file: string): AgentFile {
-  const source = join(basename(dir), file);
+/** Routing policy file names (`routing/<name>.json|yaml|yml`) in an agent directory, sorted; none without the folder. */
+export function listPolicyFiles(dir: string): string[] {
+  const folder = join(dir, ROUTING_DIR);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) return [];
+  return listAgentFiles(folder).map((name) => join(ROUTING_DIR, name));
+}
+
+function readStructured(dir: string, file: string, source: string): unknown {
   const text = readFileSync(join(dir, file), 'utf8');
-  let raw: unknown;
   try {
-    raw = extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
+    return extname(file).toLowerCase() === '.json' ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0];
     throw new AgentDefinitionError(source, '(file)', `${source}: (file): not valid ${extname(file).slice(1).toUpperCase()}: ${reason}`);
   }
-  return { file, source, definition: parseAgentDefinition(raw, source) };
+}
+
+/** Reads and validates one file; throws AgentDefinitionError naming the file and the field. */
+export function readAgentFile(dir: string, file: string): AgentFile {
+  const source = join(basename(dir), file);
+  return { file, source, definition: parseAgentDefinition(readStructured(dir, file, source), source) };
+}
+
+/** Reads and validates one routing policy file (`routing/<name>.json`); its `name` must be the file's name. */
+export function readPolicyFile(dir: string, file: string): PolicyFile {
+  const source = join(basename(dir), file);
+  const policy = parseRoutingPolicy(readStructured(dir, file, source), source, basename(file, extname(file)));
+  return { file, source, policy };
+}
+
+/** Built-in policies, replaced by files of the same name. */
+function policyMap(files: readonly PolicyFile[]): Map<string, RoutingPolicy> {
+  const policies = builtinRoutingPolicies();
+  for (const { policy } of files) policies.set(policy.name, policy);
+  return policies;
+}
+
+/** Splits agents into those whose routing policy exists and refusals (field `model.routing`) for the others. */
+function checkPolicyRefs(candidates: AgentFile[], policies: ReadonlyMap<string, RoutingPolicy>): { ok: AgentFile[]; problems: AgentFileProblem[] } {
+  const ok: AgentFile[] = [];
+  const problems: AgentFileProblem[] = [];
+  for (const candidate of candidates) {
+    const err = unknownPolicyError(candidate.definition, policies, candidate.source);
+    if (err) problems.push({ file: candidate.file, source: candidate.source, field: err.field, message: err.message });
+    else ok.push(candidate);
+  }
+  return { ok, problems };
 }
 
 const problemOf = (file: string, source: string, err: unknown): AgentFileProblem =>
@@ -71,7 +117,7 @@ const problemOf = (file: string, source: string, err: unknown): AgentFileProblem
  * Keeps one file per agent id. The file that already serves an id (`owners`) keeps it; otherwise the first
  * by name wins. Every other file with that id is refused, naming both files.
  */
-function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, string> = new Map()): AgentFileSet {
+function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, string> = new Map()): Omit<AgentFileSet, 'policies'> {
   const byId = new Map<string, AgentFile[]>();
   for (const candidate of candidates) {
     const list = byId.get(candidate.definition.id) ?? [];
@@ -104,6 +150,14 @@ function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, 
 export function loadAgentFiles(dir: string): AgentFileSet {
   const candidates: AgentFile[] = [];
   const problems: AgentFileProblem[] = [];
+  const policies: PolicyFile[] = [];
+  for (const file of listPolicyFiles(dir)) {
+    try {
+      policies.push(readPolicyFile(dir, file));
+    } catch (err) {
+      problems.push(problemOf(file, join(basename(dir), file), err));
+    }
+  }
   for (const file of listAgentFiles(dir)) {
     try {
       candidates.push(readAgentFile(dir, file));
@@ -111,8 +165,9 @@ export function loadAgentFiles(dir: string): AgentFileSet {
       problems.push(problemOf(file, join(basename(dir), file), err));
     }
   }
-  const resolved = resolveDuplicates(candidates);
-  return { agents: resolved.agents, problems: [...problems, ...resolved.problems] };
+  const refs = checkPolicyRefs(candidates, policyMap(policies));
+  const resolved = resolveDuplicates(refs.ok);
+  return { agents: resolved.agents, problems: [...problems, ...refs.problems, ...resolved.problems], policies };
 }
 
 export interface AgentFileRegistryOptions {
@@ -127,11 +182,16 @@ export interface AgentFileRegistryOptions {
  * The agents defined by the files of one directory, with AgentRegistry's `get/has/list`, reloaded when the
  * directory changes. A file that becomes invalid is refused (logged with the field) and its last good
  * definition keeps serving; a deleted file takes its agent away; a new version is logged.
+ * Routing policies come from `routing/<name>.json|yaml` the same way (an invalid file is refused and its
+ * last good policy keeps serving), over the built-in `balanced`; an agent naming a policy that does not
+ * exist is refused (`model.routing`), even its last good definition.
  */
 export class AgentFileRegistry extends AgentRegistry {
   private readonly logger: AgentFileLogger;
   /** The last definition of each file that was valid, kept while the file is invalid. */
   private lastGood = new Map<string, AgentFile>();
+  private lastGoodPolicies = new Map<string, PolicyFile>();
+  private policyWatcher: FSWatcher | undefined;
   /** Which file serves each agent id. */
   private owners = new Map<string, string>();
   private watcher: FSWatcher | undefined;
@@ -169,8 +229,8 @@ export class AgentFileRegistry extends AgentRegistry {
       this.logger.error('agent directory unreadable; keeping the agents already loaded', { dir: this.dir, error: String(err) });
       return this.lastProblems;
     }
+    const problems: AgentFileProblem[] = this.reloadPolicies();
     const candidates: AgentFile[] = [];
-    const problems: AgentFileProblem[] = [];
     const lastGood = new Map<string, AgentFile>();
     for (const file of names) {
       try {
@@ -193,14 +253,51 @@ export class AgentFileRegistry extends AgentRegistry {
         });
       }
     }
-    const resolved = resolveDuplicates(candidates, this.owners);
-    for (const problem of resolved.problems) {
+    const refs = checkPolicyRefs(candidates, this.policies);
+    const resolved = resolveDuplicates(refs.ok, this.owners);
+    for (const problem of [...refs.problems, ...resolved.problems]) {
       this.logger.warn('agent file refused', { file: problem.source, field: problem.field, error: problem.message });
     }
     this.swapIn(resolved.agents);
     this.lastGood = lastGood;
-    this.lastProblems = [...problems, ...resolved.problems];
+    this.lastProblems = [...problems, ...refs.problems, ...resolved.problems];
     return this.problems();
+  }
+
+  /** Re-reads `routing/`: valid files replace the built-ins of their name, a refused one keeps its last good policy. */
+  private reloadPolicies(): AgentFileProblem[] {
+    const problems: AgentFileProblem[] = [];
+    const serving: PolicyFile[] = [];
+    const lastGood = new Map<string, PolicyFile>();
+    for (const file of listPolicyFiles(this.dir)) {
+      try {
+        const loaded = readPolicyFile(this.dir, file);
+        serving.push(loaded);
+        lastGood.set(file, loaded);
+      } catch (err) {
+        const problem = problemOf(file, join(basename(this.dir), file), err);
+        problems.push(problem);
+        const previous = this.lastGoodPolicies.get(file);
+        if (previous) {
+          serving.push(previous);
+          lastGood.set(file, previous);
+        }
+        this.logger.warn('routing policy file refused', {
+          file: problem.source,
+          field: problem.field,
+          error: problem.message,
+          ...(previous ? { serving: `${previous.policy.name}@${previous.policy.version ?? '?'} (last good)` } : {}),
+        });
+      }
+    }
+    const next = policyMap(serving);
+    for (const [name, policy] of next) {
+      const before = this.policies.get(name);
+      if (!before || before.version !== policy.version) this.logger.info('routing policy loaded', { policy: name, version: policy.version ?? 'builtin' });
+    }
+    this.policies = next;
+    this.lastGoodPolicies = lastGood;
+    return problems;
   }
 
   /** Stops watching; safe to call twice. */
@@ -209,6 +306,8 @@ export class AgentFileRegistry extends AgentRegistry {
     this.timer = undefined;
     this.watcher?.close();
     this.watcher = undefined;
+    this.policyWatcher?.close();
+    this.policyWatcher = undefined;
   }
 
   private swapIn(files: AgentFile[]): void {
@@ -233,17 +332,26 @@ export class AgentFileRegistry extends AgentRegistry {
 
   private startWatching(): void {
     const debounceMs = this.options.debounceMs ?? 150;
-    this.watcher = watch(this.dir, { persistent: false }, () => {
+    const changed = () => {
       if (this.timer) clearTimeout(this.timer);
       this.timer = setTimeout(() => {
         this.timer = undefined;
         this.reload();
       }, debounceMs);
       this.timer.unref();
-    });
+    };
+    this.watcher = watch(this.dir, { persistent: false }, changed);
     this.watcher.on('error', (err) => {
       this.logger.error('agent directory watch failed; call reload() or restart to pick up changes', { dir: this.dir, error: String(err) });
     });
+    // fs.watch is not recursive on Linux: the policies' folder has its own watcher (when it exists at start).
+    const policies = join(this.dir, ROUTING_DIR);
+    if (existsSync(policies)) {
+      this.policyWatcher = watch(policies, { persistent: false }, changed);
+      this.policyWatcher.on('error', (err) => {
+        this.logger.error('routing policy watch failed; call reload() or restart to pick up changes', { dir: policies, error: String(err) });
+      });
+    }
   }
 }
 

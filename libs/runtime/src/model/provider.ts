@@ -12,6 +12,8 @@ export interface ModelRequest {
   messages: ChatMessage[];
   tools?: ToolSpec[];
   maxOutputTokens?: number;
+  /** The agent's `model.temperature`; unset leaves the provider's default. */
+  temperature?: number;
 }
 
 /**

@@ -79,7 +79,7 @@ describe('runLogged', () => {
       [{ type: 'text', text: 'Done.' }, { type: 'finish', reason: 'stop' }],
     ];
     let step = 0;
-    const scripted = new ProviderRegistry([{ name: agent.model.provider, stream: async function* () { yield* steps[step++]!; } }]);
+    const scripted = new ProviderRegistry([{ name: agent.model.provider!, stream: async function* () { yield* steps[step++]!; } }]);
     const tools = new ToolRegistry([
       { name: 'echo', description: 'echo', parameters: { type: 'object', properties: { text: { type: 'string' } } }, run: async (a) => String(a['text']) },
     ]);

@@ -5,6 +5,7 @@ import type { ToolRegistry } from '../tools/tool-registry';
 import { DeltaCoalescer } from '../run/delta-coalescer';
 import { RunPaused, runAgent, type RunCheckpoint } from '../run/run-agent';
 import type { ModelCallMetering } from '../run/metering';
+import type { ModelResponseCache, ModelRouting } from '../run/model-routing';
 import { RunError } from '../run/run-error';
 import type { RunLog } from './run-log';
 
@@ -30,6 +31,10 @@ export interface LoggedRunOptions {
   steering?: () => Promise<string[]>;
   /** Budgets and usage records of the run's model calls (see runAgent). */
   metering?: ModelCallMetering;
+  /** Model choice for agents that name a routing policy; each decision is logged as run.routed (see runAgent). */
+  routing?: ModelRouting;
+  /** The exact response cache for temperature-0 agents (see runAgent). */
+  cache?: ModelResponseCache;
 }
 
 /** A run that stopped for a human's approval: the caller stores `paused.checkpoint` and the log's position. */
@@ -103,6 +108,13 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       resume: opts.resume,
       steering: opts.steering,
       metering: opts.metering,
+      routing: opts.routing,
+      cache: opts.cache,
+      onRouted: (routed) => {
+        if (publishFailure !== undefined) throw publishFailure;
+        coalescer.flush(); // a fallback's decision comes before the deltas of the call it routed
+        enqueue(() => log.routed(routed));
+      },
       onDelta: (text) => {
         // Stop the model as soon as the log cannot be written; runAgent rethrows this as is.
         if (publishFailure !== undefined) throw publishFailure;

@@ -7,6 +7,7 @@ import {
   type RunDelta,
   type RunFailed,
   type RunOutcome,
+  type RunRouted,
   type RunStarted,
   type RunToolCall,
   type RunToolResult,
@@ -17,6 +18,7 @@ import {
   type EventInit,
 } from '@keelson/contracts';
 import { injectTraceContext } from '@keelson/messaging';
+import type { RoutedCall } from '../run/model-routing';
 import type { ToolResult } from '../tools/tool';
 
 /** The slice of JetStreamPublisher the run log needs; unit tests pass a recording fake. */
@@ -47,7 +49,7 @@ export interface RunLogPosition {
 
 /**
  * The run log of one attempt: run.started, run.delta... (with run.tool_call and run.tool_result among them
- * when the agent uses tools), then run.completed or run.failed, each a CloudEvent
+ * when the agent uses tools, and run.routed before each model call's deltas when its model is routed), then run.completed or run.failed, each a CloudEvent
  * published (PubAck awaited) on the run's subject, in order. Every event has a deterministic id (tenant, run,
  * attempt, kind, delta or tool event number), used as the CloudEvent id and as the Nats-Msg-Id: a publish retried after a lost PubAck
  * is dropped by JetStream instead of repeating text on every reader's screen.
@@ -111,6 +113,12 @@ export class RunLog {
     const base = { runId: this.init.runId, attempt: this.init.attempt, callId: result.callId, name: result.name };
     const data: RunToolResult = result.ok ? { ...base, ok: true, content: result.content } : { ...base, ok: false, error: result.error };
     return this.emit(EventTypes.runToolResult, `tool_result:${this.nextToolResult++}`, data);
+  }
+
+  /** A routing decision of a routed agent's model call (run.routed), before the call's first delta. */
+  routed(decision: RoutedCall): Promise<void> {
+    const data: RunRouted = { runId: this.init.runId, attempt: this.init.attempt, ...decision };
+    return this.emit(EventTypes.runRouted, `routed:${decision.callIndex}`, data);
   }
 
   completed(outcome: RunOutcome): Promise<void> {

@@ -18,7 +18,7 @@ function scripted(steps: ModelChunk[][]) {
   const requests: ModelRequest[] = [];
   const providers = new ProviderRegistry([
     {
-      name: agent.model.provider,
+      name: agent.model.provider!,
       async *stream(req) {
         requests.push(structuredClone(req));
         const step = steps[requests.length - 1];

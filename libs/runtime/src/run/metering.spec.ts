@@ -56,7 +56,7 @@ function endless(): { provider: ModelProvider; aborted: () => boolean } {
   return {
     aborted: () => aborted,
     provider: {
-      name: agent.model.provider,
+      name: agent.model.provider!,
       async *stream(_req, signal): AsyncIterable<ModelChunk> {
         signal?.addEventListener('abort', () => (aborted = true), { once: true });
         for (let i = 0; !signal?.aborted; i++) {
@@ -72,7 +72,7 @@ describe('runAgent with metering', () => {
   it('meters every model call once, with the provider\'s usage, in call order', async () => {
     let step = 0;
     const provider: ModelProvider = {
-      name: agent.model.provider,
+      name: agent.model.provider!,
       async *stream(): AsyncIterable<ModelChunk> {
         if (step++ === 0) {
           yield { type: 'tool_call', id: 'c1', name: 'echo', argumentsDelta: '{"text":"hi"}' };

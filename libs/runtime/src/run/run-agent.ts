@@ -1,10 +1,11 @@
-import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage, UsageStatus } from '@keelson/contracts';
+import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage } from '@keelson/contracts';
 import type { AgentDefinition } from '../agents/agent-definition';
-import type { ModelChunk, ModelProvider, ModelRequest, ProviderRegistry } from '../model/provider';
-import { countTokens } from '../model/tokens';
+import type { ModelRequest, ProviderRegistry } from '../model/provider';
 import type { ToolResult } from '../tools/tool';
 import type { ToolRegistry } from '../tools/tool-registry';
-import { isRefusal, type BudgetRefusal, type ModelCallMetering } from './metering';
+import type { ModelCallMetering } from './metering';
+import type { ModelResponseCache, ModelRouting, RoutedCall } from './model-routing';
+import { modelStep, type StepContext } from './model-step';
 import { RunError } from './run-error';
 
 export interface RunAgentOptions {
@@ -45,6 +46,15 @@ export interface RunAgentOptions {
    * whose stream crosses a hard cap (the stream is cut), ends the run with RunError 'budget_exceeded'.
    */
   metering?: ModelCallMetering;
+  /**
+   * Chooses the model of each call when the agent's `model` names a routing policy (required then; see
+   * ModelRouting); each decision goes to onRouted. Fixed-model agents never use it.
+   */
+  routing?: ModelRouting;
+  /** Each routing decision, before the call's first delta; an error thrown here reaches the caller as is. */
+  onRouted?: (routed: RoutedCall) => void;
+  /** The exact response cache, asked only when the agent's model sets temperature 0 (see ModelResponseCache). */
+  cache?: ModelResponseCache;
 }
 
 /** A human's answer to one paused tool call. */
@@ -62,6 +72,8 @@ export interface RunCheckpoint {
   calls: ToolCall[];
   /** The paused step's number: the model calls made so far. */
   step: number;
+  /** Model calls made so far, fallbacks included (the next call's usage index); `step` when absent. */
+  modelCalls?: number;
   output: string;
   usage: Usage;
   /** Decisions so far, by call id. */
@@ -84,14 +96,6 @@ export function needsApproval(agent: AgentDefinition, toolName: string): boolean
   return agent.approval?.tools.includes(toolName) ?? false;
 }
 
-/** What one model call produced. */
-interface Step {
-  text: string;
-  calls: ToolCall[];
-  finish: FinishReason;
-  usage: Usage;
-}
-
 /**
  * Runs one agent turn: the agent loop. Calls the model; when it asks for tools, runs them (in parallel),
  * gives the results back and calls it again, until it answers without tool calls. Every call is one step:
@@ -108,9 +112,9 @@ interface Step {
  */
 export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   const { agent } = opts;
-  const provider = opts.providers.get(agent.model.provider);
-  if (!provider) {
-    throw new RunError('provider_not_found', `agent "${agent.id}" needs model provider "${agent.model.provider}", which is not configured`);
+  const fixed = agent.model.routing === undefined ? agent.model : undefined;
+  if (fixed && !opts.providers.get(fixed.provider)) {
+    throw new RunError('provider_not_found', `agent "${agent.id}" needs model provider "${fixed.provider}", which is not configured`);
   }
   const base = opts.resume ? opts.resume.messages : opts.messages;
   const conversation: ChatMessage[] = agent.systemPrompt ? [{ role: 'system', content: agent.systemPrompt }, ...base] : [...base];
@@ -129,6 +133,21 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   if (opts.signal?.aborted) onCallerAbort();
   const timeoutError = (cause?: unknown) =>
     new RunError('timeout', `agent "${agent.id}" did not finish within ${agent.limits.timeoutMs} ms`, { cause });
+  const step: StepContext = {
+    agent,
+    providers: opts.providers,
+    signal: abort.signal,
+    ...(opts.signal ? { callerSignal: opts.signal } : {}),
+    timedOut: () => timedOut,
+    timeoutError,
+    ...(opts.onDelta ? { onDelta: opts.onDelta } : {}),
+    ...(opts.onRouted ? { onRouted: opts.onRouted } : {}),
+    ...(opts.metering ? { metering: opts.metering } : {}),
+    ...(opts.routing ? { routing: opts.routing } : {}),
+    ...(opts.cache ? { cache: opts.cache } : {}),
+  };
+  let callIndex = opts.resume ? (opts.resume.modelCalls ?? opts.resume.step) : 0;
+  let model = fixed?.name ?? '';
 
   let output = opts.resume?.output ?? '';
   const usages: Usage[] = opts.resume ? [opts.resume.usage] : [];
@@ -136,7 +155,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   let pending: { text: string; calls: ToolCall[] } | undefined = opts.resume ? { text: opts.resume.text, calls: opts.resume.calls } : undefined;
   let finishReason: FinishReason = 'stop';
   try {
-    for (let step = opts.resume?.step ?? 1; ; step++) {
+    for (let stepNo = opts.resume?.step ?? 1; ; stepNo++) {
       if (abort.signal.aborted) {
         if (timedOut) throw timeoutError();
         finishReason = 'cancelled';
@@ -147,9 +166,12 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
         result = pending;
         pending = undefined;
       } else {
-        const req: ModelRequest = { model: agent.model.name, messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
+        const req: Omit<ModelRequest, 'model'> = { messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
         if (tools.length > 0) req.tools = tools;
-        const stepResult = await modelStep(provider, req, abort.signal, opts, () => timedOut, timeoutError, step - 1);
+        if (agent.model.temperature !== undefined) req.temperature = agent.model.temperature;
+        const stepResult = await modelStep(step, req, callIndex);
+        callIndex += stepResult.modelCalls;
+        model = stepResult.model;
         output += stepResult.text;
         usages.push(stepResult.usage);
         if (stepResult.calls.length === 0 || stepResult.finish === 'cancelled') {
@@ -157,10 +179,10 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
           finishReason = stepResult.finish === 'tool_calls' ? 'stop' : stepResult.finish;
           break;
         }
-        if (step >= agent.limits.maxSteps) {
+        if (stepNo >= agent.limits.maxSteps) {
           throw new RunError(
             'max_steps',
-            `agent "${agent.id}" still called tools (${stepResult.calls.map((c) => c.name).join(', ')}) after ${step} model calls, its limits.maxSteps`,
+            `agent "${agent.id}" still called tools (${stepResult.calls.map((c) => c.name).join(', ')}) after ${stepNo} model calls, its limits.maxSteps`,
           );
         }
         for (const call of stepResult.calls) opts.onToolCall?.(call);
@@ -175,7 +197,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
           messages: conversation.slice(prefix),
           text: result.text,
           calls: result.calls,
-          step,
+          step: stepNo,
+          modelCalls: callIndex,
           output,
           usage: sumUsage(usages),
           decisions,
@@ -202,7 +225,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onCallerAbort);
   }
-  return { agentId: agent.id, model: agent.model.name, output, finishReason, usage: sumUsage(usages) };
+  return { agentId: agent.id, model, output, finishReason, usage: sumUsage(usages) };
 }
 
 /** One tool call: run, unless it needs approval and was not approved (then answered as a failed result). */
@@ -217,126 +240,6 @@ async function runCall(call: ToolCall, verdict: ApprovalVerdict | undefined, opt
   return opts.tools
     ? opts.tools.execute(call, { agent, signal, timeoutMs: opts.toolTimeoutMs })
     : { callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` };
-}
-
-/**
- * One model call: its text (to onDelta as it streams), its tool calls assembled from their fragments, finish,
- * usage. Metered when the run is (one begin, one finish, whatever the ending); a budget crossed mid-stream
- * aborts this call's signal, which closes the provider's request.
- */
-async function modelStep(
-  provider: ModelProvider,
-  req: ModelRequest,
-  signal: AbortSignal,
-  opts: RunAgentOptions,
-  timedOut: () => boolean,
-  timeoutError: (cause: unknown) => RunError,
-  callIndex: number,
-): Promise<Step> {
-  const metered = await opts.metering?.begin({ provider: provider.name, request: req, callIndex });
-  if (isRefusal(metered)) throw new RunError('budget_exceeded', metered.message, { budget: metered.refused });
-  const cut = new AbortController();
-  const stepSignal = AbortSignal.any([signal, cut.signal]);
-  let cutBy: BudgetRefusal | undefined;
-  const meter = async (output: string) => {
-    if (!metered || cutBy || output === '') return;
-    cutBy = await metered.onOutput(output);
-    if (cutBy) cut.abort(new Error('budget exceeded'));
-  };
-
-  const iterator = deferred(() => provider.stream(req, stepSignal));
-  let text = '';
-  let usage: Usage | undefined;
-  let finish: FinishReason = 'stop';
-  // Fragments by call id, in the order the calls began.
-  const calls = new Map<string, ToolCall>();
-  let done = false;
-  let failed: unknown;
-  try {
-    while (!done) {
-      let next: IteratorResult<ModelChunk>;
-      try {
-        next = await untilAborted(iterator.next(), stepSignal);
-      } catch (err) {
-        if (cutBy) break;
-        if (timedOut()) throw timeoutError(err);
-        if (opts.signal?.aborted) {
-          finish = 'cancelled';
-          break;
-        }
-        throw new RunError('model_error', `model "${req.model}" failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }
-      done = next.done === true;
-      if (done) break;
-      const chunk = next.value;
-      if (chunk.type === 'text') {
-        text += chunk.text;
-        opts.onDelta?.(chunk.text);
-        await meter(chunk.text);
-      } else if (chunk.type === 'usage') usage = chunk.usage;
-      else if (chunk.type === 'finish') finish = chunk.reason;
-      else {
-        const call = calls.get(chunk.id) ?? { id: chunk.id, name: chunk.name, arguments: '' };
-        if (!call.name && chunk.name) call.name = chunk.name;
-        call.arguments += chunk.argumentsDelta;
-        calls.set(chunk.id, call);
-        await meter(chunk.argumentsDelta);
-      }
-    }
-  } catch (err) {
-    failed = err;
-    throw err;
-  } finally {
-    // However the step ended early, let the provider close its connection; its answer no longer matters,
-    // and a provider that hangs must not hold up the caller, so this is not awaited.
-    if (!done) iterator.return(undefined).catch(() => undefined);
-    // Every ending leaves exactly one usage record: the provider's figures when it sent them, else estimated.
-    await metered?.finish({ status: usageStatus(finish, failed, cutBy), ...(usage ? { usage } : {}) });
-  }
-  if (cutBy) throw new RunError('budget_exceeded', `${cutBy.message}; the model's answer was cut off`, { budget: cutBy.refused });
-  const toolCalls = finish === 'cancelled' ? [] : [...calls.values()];
-  // A provider that reports no usage still gets a figure, estimated: quotas need one.
-  usage ??= estimateUsage(req.messages, text + toolCalls.map((c) => c.name + c.arguments).join(''));
-  return { text, calls: toolCalls, finish, usage };
-}
-
-/** How a model call ended, for its usage record. */
-function usageStatus(finish: FinishReason, failed: unknown, cutBy: BudgetRefusal | undefined): UsageStatus {
-  if (cutBy) return 'truncated';
-  if (failed !== undefined) return 'failed';
-  if (finish === 'cancelled') return 'cancelled';
-  if (finish === 'length') return 'truncated';
-  return finish === 'error' ? 'failed' : 'completed';
-}
-
-/** The provider's stream, started on the first next(): a provider that throws at once is a failed step too. */
-async function* deferred(start: () => AsyncIterable<ModelChunk>): AsyncGenerator<ModelChunk> {
-  yield* start();
-}
-
-/** `promise`, unless `signal` aborts first: then a rejection with the abort reason. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-function estimateUsage(messages: ChatMessage[], output: string): Usage {
-  const inputTokens = messages.reduce((sum, m) => sum + countTokens(m.content) + (m.role === 'assistant' && 'toolCalls' in m ? countTokens(JSON.stringify(m.toolCalls)) : 0), 0);
-  const outputTokens = countTokens(output);
-  return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
 }
 
 /** Usage over steps; `cachedInputTokens` only when some step reported it. */

@@ -18,6 +18,7 @@ export interface AnthropicMessagesBody {
   system?: string;
   messages: AnthropicTurn[];
   tools?: { name: string; description: string; input_schema: Record<string, unknown> }[];
+  temperature?: number;
   stream: true;
 }
 
@@ -36,6 +37,8 @@ export function toMessagesBody(req: ModelRequest, defaultMaxTokens: number): Ant
     stream: true,
   };
   if (system.length > 0) body.system = system.join('\n\n');
+  // Anthropic takes 0 to 1; an agent's 1 to 2 (OpenAI's range) is sent as 1, its most random.
+  if (req.temperature !== undefined) body.temperature = Math.min(1, req.temperature);
   if (req.tools?.length) {
     body.tools = req.tools.map((t) => ({ name: t.name, description: t.description, input_schema: t.parameters }));
   }

@@ -52,6 +52,7 @@ export function requestBody(req: ModelRequest, model: string): Record<string, un
       ? { tools: req.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } })) }
       : {}),
     ...(req.maxOutputTokens !== undefined ? { max_tokens: req.maxOutputTokens } : {}),
+    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
     stream: true,
     stream_options: { include_usage: true },
   };
