@@ -18,3 +18,4 @@ export * from './providers/anthropic';
 export * from './providers/openai';
 export * from './tools';
 export * from './metering/usage-meter';
+export * from './routing/routing-service';

@@ -20,6 +20,7 @@ import {
   type EventPublisher,
   type ModelCallMetering,
   type ProviderRegistry,
+  type RoutingService,
   type UsageMeter,
 } from '@keelson/runtime';
 import { runWithTenant } from '@keelson/observability';
@@ -35,6 +36,8 @@ export interface InvokeDeps {
   cancellations?: { register(tenant: string, cancelId: string): { signal: AbortSignal; release(): void } };
   /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
   metering?: Pick<UsageMeter, 'forRun'>;
+  /** Model routing and the exact response cache; none when absent (unit tests). */
+  routing?: Pick<RoutingService, 'forRun'>;
 }
 
 /**
@@ -70,7 +73,7 @@ async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: Invo
   const metering = meteringOf(request, agent, deps);
   if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering);
   try {
-    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering });
+    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, ...routingOf(request, agent, deps) });
     return { ok: true, outcome };
   } catch (err) {
     if (!(err instanceof RunError)) throw err;
@@ -82,6 +85,11 @@ async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: Invo
 function meteringOf(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps): ModelCallMetering | undefined {
   const runId = request.runId ?? request.cancelId ?? `inv_${randomUUID().replace(/-/g, '')}`;
   return deps.metering?.forRun({ tenant: request.tenant, agentId: agent.id, runId, ...(request.apiKeyId ? { apiKeyId: request.apiKeyId } : {}) });
+}
+
+/** An invoke has no session: a routed agent's calls stay on one model for the run only. */
+function routingOf(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps) {
+  return deps.routing?.forRun({ tenant: request.tenant, agentId: agent.id, ...(request.apiKeyId ? { apiKeyId: request.apiKeyId } : {}) });
 }
 
 /** A failed run as the reply: 402 with the budget for a budget refusal, else 502 agent_failed. */
@@ -109,7 +117,7 @@ async function runStreamed(
   });
   let result: Awaited<ReturnType<typeof runLogged>>;
   try {
-    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering });
+    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering, ...routingOf(request, agent, deps) });
   } catch (err) {
     if (!signal?.aborted) throw err;
     // The caller went away: end the log for anyone else reading it; the reply goes nowhere.

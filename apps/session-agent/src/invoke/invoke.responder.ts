@@ -2,7 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { QueueGroups, Subjects } from '@keelson/contracts';
 import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry, UsageMeter } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { answerInvoke } from './answer-invoke';
 import { InvokeCancellations } from './invoke-cancellations';
@@ -25,6 +25,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     private readonly providers: ProviderRegistry,
     private readonly cancellations: InvokeCancellations,
     private readonly metering: UsageMeter,
+    private readonly routing: RoutingService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -39,6 +40,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
           publisher: this.publisher,
           cancellations: this.cancellations,
           metering: this.metering,
+          routing: this.routing,
         }),
       { logger: this.logger },
     );

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry, UsageMeter, builtinTools } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { SessionStore } from '@keelson/state';
 import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
@@ -33,7 +33,7 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
@@ -41,6 +41,7 @@ export class SessionsModule {
             providers: ProviderRegistry,
             metering: UsageMeter,
             logger: MessagingLogger,
+            routing: RoutingService,
           ) =>
             new TurnHandler({
               sessions,
@@ -48,6 +49,7 @@ export class SessionsModule {
               agents,
               providers,
               metering,
+              routing,
               tools: builtinTools(),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees

@@ -19,6 +19,7 @@ import {
   type AgentRegistry,
   type EventPublisher,
   type ProviderRegistry,
+  type RoutingService,
   type ToolRegistry,
   type UsageMeter,
 } from '@keelson/runtime';
@@ -56,6 +57,8 @@ export interface TurnHandlerDeps {
   logger: MessagingLogger;
   /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
   metering?: Pick<UsageMeter, 'forRun'>;
+  /** Model routing (the session pinned per tenant and session) and the exact response cache; none when absent. */
+  routing?: Pick<RoutingService, 'forRun'>;
 }
 
 /**
@@ -219,6 +222,7 @@ export class TurnHandler {
           sessionId,
           ...(apiKeyId ? { apiKeyId } : {}),
         }),
+        ...this.deps.routing?.forRun({ tenant, agentId: agent.id, sessionId, ...(apiKeyId ? { apiKeyId } : {}) }),
       });
     } catch (err) {
       if (err instanceof TurnCancelledError) {

@@ -30,6 +30,7 @@ import {
   type RunLogPosition,
   type EventPublisher,
   type ProviderRegistry,
+  type RoutingService,
   type ToolRegistry,
   type UsageMeter,
 } from '@keelson/runtime';
@@ -75,6 +76,8 @@ export interface TaskProcessorDeps {
   logger: MessagingLogger;
   /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
   metering?: Pick<UsageMeter, 'forRun'>;
+  /** Model routing and the exact response cache; none when absent (unit tests). */
+  routing?: Pick<RoutingService, 'forRun'>;
 }
 
 /** An attempt that failed and will be retried: the runner naks the message with the consumer's backoff. */
@@ -283,6 +286,7 @@ export class TaskProcessor {
       tools: this.deps.tools,
       log,
       ...(metering ? { metering } : {}),
+      ...this.deps.routing?.forRun(account),
     };
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
     return this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts);

@@ -2,7 +2,7 @@ import { Inject, Injectable, Module, type BeforeApplicationShutdown, type Dynami
 import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
-import { AgentRegistry, ProviderRegistry, UsageMeter, builtinTools } from '@keelson/runtime';
+import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { ApprovalStore, TaskStore } from '@keelson/state';
 import { ApprovalSweeper } from './approval-sweeper';
 import { TaskProcessor } from './task-processor';
@@ -55,7 +55,7 @@ export class TasksModule {
         },
         {
           provide: TaskProcessor,
-          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER],
+          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService],
           useFactory: (
             tasks: TaskStore,
             approvals: ApprovalStore,
@@ -64,8 +64,9 @@ export class TasksModule {
             providers: ProviderRegistry,
             metering: UsageMeter,
             logger: MessagingLogger,
+            routing: RoutingService,
           ) =>
-            new TaskProcessor({ tasks, approvals, publisher, agents, providers, metering, tools: builtinTools(), consumer: options.consumer, logger }),
+            new TaskProcessor({ tasks, approvals, publisher, agents, providers, metering, routing, tools: builtinTools(), consumer: options.consumer, logger }),
         },
         {
           provide: ApprovalSweeper,

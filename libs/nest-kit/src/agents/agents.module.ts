@@ -1,7 +1,7 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { ModelProviderSettings } from '@keelson/config';
-import { BudgetLedger, BudgetStore, RateLimiter, type RateLimitRule } from '@keelson/cost';
-import { AgentFileRegistry, AgentRegistry, ProviderRegistry, UsageMeter, agentRegistryFor, builtinAgents } from '@keelson/runtime';
+import { BudgetLedger, BudgetStore, RateLimiter, ResponseCache, SessionPins, type RateLimitRule } from '@keelson/cost';
+import { AgentFileRegistry, AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { RedisClient } from '../infra/redis';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER } from '../infra/tokens';
@@ -31,6 +31,8 @@ class AgentFilesLifecycle implements OnApplicationShutdown {
  * providers configured (see providersFrom).
  * The classes themselves are the injection tokens; SERVICE_LOGGER (from InfraModule) logs reloads.
  * UsageMeter charges every model call to its budgets and publishes its usage record (needs Redis).
+ * RoutingService chooses the models of agents that name a routing policy (session pins and budgets in Redis)
+ * and keeps the exact response cache (ROUTE_PIN_TTL_SECONDS, RESPONSE_CACHE_TTL_SECONDS; 0 = no cache).
  */
 @Global()
 @Module({})
@@ -61,9 +63,25 @@ export class AgentsModule {
             });
           },
         },
+        {
+          provide: RoutingService,
+          inject: [REDIS_CLIENT, AgentRegistry, SERVICE_LOGGER],
+          useFactory: (redis: RedisClient | null, agents: AgentRegistry, logger: MessagingLogger) => {
+            if (!redis) throw new Error('routing keeps session pins and the response cache in Redis: InfraModule was configured without REDIS_URL');
+            const settings = options.providers ?? {};
+            const cacheTtlSeconds = settings.RESPONSE_CACHE_TTL_SECONDS ?? 3_600;
+            return new RoutingService({
+              policies: agents,
+              pins: new SessionPins(redis, { ttlSeconds: settings.ROUTE_PIN_TTL_SECONDS ?? 3_600 }),
+              ledger: new BudgetLedger(redis),
+              ...(cacheTtlSeconds > 0 ? { cache: new ResponseCache(redis, { ttlSeconds: cacheTtlSeconds }) } : {}),
+              logger,
+            });
+          },
+        },
         AgentFilesLifecycle,
       ],
-      exports: [AgentRegistry, ProviderRegistry, UsageMeter],
+      exports: [AgentRegistry, ProviderRegistry, UsageMeter, RoutingService],
     };
   }
 }
