@@ -106,7 +106,7 @@ export async function modelStep(ctx: StepContext, base: Omit<ModelRequest, 'mode
       throw new RunError('model_error', `routing policy "${plan.policy}": ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     }
     routed(opened.candidate, attempts);
-    if (opened.error === undefined) void ctx.routing!.answered(opened.candidate, plan);
+    if (opened.error === undefined) ctx.routing!.answered(opened.candidate, plan).catch(() => undefined);
   }
   const step = await consume(ctx, opened);
   if (cacheable && step.finish === 'stop' && step.calls.length === 0 && step.usageStatus === 'completed') {
