@@ -101,6 +101,12 @@ const components = [
   ['RunCompletedEvent', eventOf(c.EventTypes.runCompleted, c.RunCompletedSchema), undefined, 'both'],
   ['RunFailedEvent', eventOf(c.EventTypes.runFailed, c.RunFailedSchema), undefined, 'both'],
   ['RunToolCallEvent', eventOf(c.EventTypes.runToolCall, c.RunToolCallSchema), 'The model asked for a tool; its arguments as the model wrote them.', 'both'],
+  [
+    'RunRoutedEvent',
+    eventOf(c.EventTypes.runRouted, c.RunRoutedSchema),
+    'A routing policy chose the model of this call: the tier, the candidate, the reasons, and the candidates that failed before it.',
+    'both',
+  ],
   ['RunToolResultEvent', eventOf(c.EventTypes.runToolResult, c.RunToolResultSchema), 'What the tool returned to the model; `ok: false` for a refused or failed call.', 'both'],
   [
     'RunApprovalRequiredEvent',
@@ -231,6 +237,7 @@ const runSseEvents = {
   [c.RunEventNames.completed]: ref('RunCompletedEvent'),
   [c.RunEventNames.failed]: ref('RunFailedEvent'),
   [c.RunEventNames.policy]: ref('SessionPolicyEvent'),
+  [c.RunEventNames.routed]: ref('RunRoutedEvent'),
 };
 
 function openapi(schemas) {

@@ -20,6 +20,10 @@ import { SessionsController } from './sessions/sessions.controller';
 import { TurnRelay } from './sessions/turn-relay';
 import { BudgetGate } from './cost/budget-gate';
 import { costControllers, costProviders } from './cost/cost.providers';
+import { GuardClient } from './guard/guard-client';
+import { GuardController } from './guard/guard.controller';
+import { MemoriesController } from './memories/memories.controller';
+import { MemoryRpcClient } from './memories/memory-rpc-client';
 import { TaskIntake } from './tasks/task-intake';
 import { TasksController } from './tasks/tasks.controller';
 
@@ -51,7 +55,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, ...costControllers],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -63,6 +67,8 @@ export class GatewayModule {
         },
         AuthGuard,
         ...costProviders(config),
+        MemoryRpcClient,
+        GuardClient,
         { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,

@@ -1,7 +1,7 @@
 import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import { allStreams } from '@keelson/messaging';
-import { AgentsModule, HealthModule, InfraModule } from '@keelson/nest-kit';
+import { AgentsModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { SessionAgentConfig } from './config';
 import { InvokeModule } from './invoke/invoke.module';
@@ -22,6 +22,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
       }),
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
+      MemoryAccessModule.forRoot({ recallTimeoutMs: config.MEMORY_RECALL_TIMEOUT_MS, tokenBudget: config.MEMORY_RECALL_TOKEN_BUDGET }),
       InvokeModule,
       SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
     ],

@@ -1,4 +1,4 @@
-import { baseServiceConfig, modelProviderSettings, integer, loadConfig, port } from '@keelson/config';
+import { baseServiceConfig, memoryRecallSettings, modelProviderSettings, integer, loadConfig, port } from '@keelson/config';
 import { rateLimitConfig } from '@keelson/cost';
 import { z } from 'zod';
 
@@ -6,6 +6,7 @@ export const sessionAgentConfigSchema = baseServiceConfig.extend({
   ...modelProviderSettings,
   /** The gateway's rate limits: each model call's tokens are charged to the tokens-per-minute ones. */
   ...rateLimitConfig,
+  ...memoryRecallSettings,
   ...port('HEALTH_PORT', 8081),
   HOST: z.string().min(1).default('127.0.0.1'),
   // The gateway reads the same two settings with the same bounds: both sides must agree on a session's

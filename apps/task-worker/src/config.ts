@@ -1,4 +1,4 @@
-import { baseServiceConfig, modelProviderSettings, integer, integerList, loadConfig, port } from '@keelson/config';
+import { baseServiceConfig, memoryRecallSettings, modelProviderSettings, integer, integerList, loadConfig, port } from '@keelson/config';
 import { rateLimitConfig } from '@keelson/cost';
 import { Consumers } from '@keelson/contracts';
 import { z } from 'zod';
@@ -7,6 +7,7 @@ export const taskWorkerConfigSchema = baseServiceConfig.extend({
   ...modelProviderSettings,
   /** The gateway's rate limits: each model call's tokens are charged to the tokens-per-minute ones. */
   ...rateLimitConfig,
+  ...memoryRecallSettings,
   ...port('HEALTH_PORT', 8082),
   HOST: z.string().min(1).default('127.0.0.1'),
   /** How long a task's record outlives its last change; the gateway reads the same setting. */

@@ -79,7 +79,9 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   // Started one after another: two cores, and each boot compiles nothing but still loads a lot.
   for (let i = 0; i < (options.sessionAgents ?? 1); i++) await startReplica('session-agent');
   for (let i = 0; i < (options.taskWorkers ?? 1); i++) await startReplica('task-worker');
-  for (const service of ['memory-service', 'audit-service', 'guard-service']) await startReplica(service);
+  // A fresh memory directory per mesh: memories never leak from one test run into the next.
+  await startReplica('memory-service', { MEMORY_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-e2e-memory-')) });
+  for (const service of ['audit-service', 'guard-service']) await startReplica(service);
 
   const nc = await connect({ servers: nats.url, name: 'e2e' });
   return {

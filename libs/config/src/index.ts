@@ -4,3 +4,4 @@ export * from './fields';
 export * from './load-config';
 export * from './model-providers';
 export * from './secret-file';
+export * from './memory-recall';

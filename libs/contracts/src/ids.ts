@@ -7,6 +7,8 @@ import { createHash, randomUUID } from 'node:crypto';
 export const TENANT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const AGENT_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const RESOURCE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+/** The end user a session, task or invoke acts for (the tenant's own id for them): memories are kept per user. */
+export const USER_ID_PATTERN = RESOURCE_ID_PATTERN;
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 
 export function newTaskId(): string {

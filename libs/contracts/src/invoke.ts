@@ -1,13 +1,15 @@
 import { z } from 'zod';
 import { BudgetStateSchema } from './budget-state';
 import { ChatMessageSchema, RunOutcomeSchema } from './agents';
-import { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
+import { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN, TENANT_ID_PATTERN, USER_ID_PATTERN } from './ids';
 
 /** Stateless request-response: the call carries its full context, one of `input` or `messages`. */
 export const InvokeRequestSchema = z
   .object({
     input: z.string().min(1).max(100_000).optional(),
     messages: z.array(ChatMessageSchema).min(1).max(500).optional(),
+    /** The end user the call acts for: an agent with a memory policy recalls that user's memories. */
+    userId: z.string().regex(USER_ID_PATTERN, 'expected 1-128 characters of A-Z a-z 0-9 _ -').optional(),
   })
   .strict()
   .refine((body) => (body.input === undefined) !== (body.messages === undefined), {
@@ -37,6 +39,7 @@ export const InvokeRpcRequestSchema = z.object({
   cancelId: z.string().regex(RESOURCE_ID_PATTERN).optional(),
   /** The API key the gateway authenticated the call with: its budgets and token limits are charged too. */
   apiKeyId: z.string().min(1).max(128).optional(),
+  userId: z.string().regex(USER_ID_PATTERN).optional(),
   /** Caps the agent's output tokens for this call (never above the agent's own limit). */
   maxOutputTokens: z.number().int().positive().optional(),
 });

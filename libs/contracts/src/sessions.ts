@@ -1,10 +1,14 @@
 import { z } from 'zod';
 import { RunOutcomeSchema } from './agents';
-import { AGENT_ID_PATTERN } from './ids';
+import { AGENT_ID_PATTERN, USER_ID_PATTERN } from './ids';
 
 /** `POST /v1/sessions` */
 export const CreateSessionRequestSchema = z
-  .object({ agentId: z.string().regex(AGENT_ID_PATTERN, 'must be a lowercase agent id') })
+  .object({
+    agentId: z.string().regex(AGENT_ID_PATTERN, 'must be a lowercase agent id'),
+    /** The end user the session acts for: an agent with a memory policy remembers and recalls per user. */
+    userId: z.string().regex(USER_ID_PATTERN, 'expected 1-128 characters of A-Z a-z 0-9 _ -').optional(),
+  })
   .strict();
 export type CreateSessionRequest = z.infer<typeof CreateSessionRequestSchema>;
 
@@ -15,6 +19,7 @@ export type SessionCreated = z.infer<typeof SessionCreatedSchema>;
 export const SessionViewSchema = z.object({
   sessionId: z.string(),
   agentId: z.string(),
+  userId: z.string().optional(),
   createdAt: z.string(),
   expiresAt: z.string(),
   turns: z.number().int().nonnegative(),
@@ -54,6 +59,8 @@ export const SessionTurnSchema = z.object({
   steerInto: z.number().int().positive().optional(),
   /** The API key the gateway authenticated the call with: its budgets and token limits are charged too. */
   apiKeyId: z.string().min(1).max(128).optional(),
+  /** The session's end user (CreateSessionRequest.userId), for memory. */
+  userId: z.string().regex(USER_ID_PATTERN).optional(),
 });
 export type SessionTurn = z.infer<typeof SessionTurnSchema>;
 

@@ -1,4 +1,5 @@
 import { Subjects } from './subjects';
+import { MemoryConsumers, MemoryStreams } from './memory';
 import { UsageStream } from './usage';
 
 /**
@@ -84,6 +85,7 @@ export const Streams = {
     description: 'Messages given up on, each with the reason, source stream, subject and sequence in headers.',
   },
   usage: UsageStream,
+  memoryWrites: MemoryStreams.writes,
 } as const satisfies Record<string, StreamSpec>;
 
 export const Consumers = {
@@ -118,4 +120,5 @@ export const Consumers = {
     retryBackoffMs: [100, 250, 500, 1_000, 2_000],
     description: 'Session-agent replicas share this consumer; per-session order is kept by a lease in Redis.',
   },
+  memoryWriter: MemoryConsumers.writer,
 } as const satisfies Record<string, ConsumerSpec>;

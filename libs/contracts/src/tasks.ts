@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { BudgetStateSchema } from './budget-state';
 import { RunOutcomeSchema, UsageSchema } from './agents';
-import { AGENT_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, RESOURCE_ID_PATTERN } from './ids';
+import { AGENT_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, RESOURCE_ID_PATTERN, USER_ID_PATTERN } from './ids';
 
 export const TaskInputSchema = z.string().min(1).max(100_000);
 
@@ -11,6 +11,8 @@ export const CreateTaskRequestSchema = z
     agentId: z.string().regex(AGENT_ID_PATTERN, 'must be a lowercase agent id'),
     input: TaskInputSchema,
     idempotencyKey: z.string().regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1-200 printable ASCII characters').optional(),
+    /** The end user the task acts for: an agent with a memory policy remembers and recalls per user. */
+    userId: z.string().regex(USER_ID_PATTERN, 'expected 1-128 characters of A-Z a-z 0-9 _ -').optional(),
   })
   .strict();
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequestSchema>;
@@ -29,6 +31,7 @@ export const TaskMessageSchema = z
      * publisher has no key; what it sets here only moves spend between its own tenant's keys.
      */
     apiKeyId: z.string().min(1).max(128).optional(),
+    userId: z.string().regex(USER_ID_PATTERN).optional(),
   })
   .passthrough();
 export type TaskMessage = z.infer<typeof TaskMessageSchema>;

@@ -8,3 +8,4 @@ export * from './weaviate-store';
 export * from './memory-policy';
 export * from './memory-service';
 export * from './memory-client';
+export * from './agent-memory';

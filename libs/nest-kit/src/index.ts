@@ -14,3 +14,4 @@ export * from './agents/agents.module';
 export * from './bootstrap/health-only-service';
 export * from './bootstrap/run-service';
 export * from './agents/model-providers';
+export * from './memory/memory-access.module';

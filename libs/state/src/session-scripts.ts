@@ -8,7 +8,7 @@ const NOW_MS = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 
 
 /**
  * ARGV: ttlSeconds, policy ('enqueue' | 'reject' | 'interrupt' | 'steer': reserved like enqueue, see ABSORB_TURN), missingAfterMs. Returns {turn, agentId,
- * running} or false when the session does not exist. `running` is the turn the session is busy with: the
+ * running, userId ('' for none)} or false when the session does not exist. `running` is the turn the session is busy with: the
  * first reserved and not done, passing turns that later turns may pass too (abandoned by the gateway, or
  * unseen and older than missingAfterMs: see BEGIN_TURN), so such a turn cannot make `reject` refuse forever;
  * 0 when idle. With 'reject' and a busy session nothing is reserved and turn is 0. With
@@ -30,7 +30,8 @@ for p = done + 1, reserved do
     and now - tonumber(redis.call('HGET', KEYS[1], 'r:' .. p) or '0') > tonumber(ARGV[3])
   if not (abandoned or lost) then running = p; break end
 end
-if ARGV[2] == 'reject' and running > 0 then return {0, agentId, running} end
+local userId = redis.call('HGET', KEYS[1], 'userId') or ''
+if ARGV[2] == 'reject' and running > 0 then return {0, agentId, running, userId} end
 local turn = redis.call('HINCRBY', KEYS[1], 'reserved', 1)
 redis.call('HSET', KEYS[1], 'r:' .. turn, now)
 if ARGV[2] == 'interrupt' then
@@ -38,7 +39,7 @@ if ARGV[2] == 'interrupt' then
 end
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('EXPIRE', KEYS[2], ARGV[1])
-return {turn, agentId, running}
+return {turn, agentId, running, userId}
 `;
 
 /** ARGV: turn. Marks a reserved turn whose publish failed, so the turns after it need not wait for it. */
@@ -141,18 +142,19 @@ redis.call('EXPIRE', KEYS[2], ARGV[3])
 return 'ok'
 `;
 
-/** ARGV: agentId, createdAtIso, ttlSeconds. */
+/** ARGV: agentId, createdAtIso, ttlSeconds, userId ('' for none). */
 export const CREATE_SESSION = `
 redis.call('HSET', KEYS[1], 'agentId', ARGV[1], 'createdAt', ARGV[2], 'reserved', 0, 'done', 0)
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'userId', ARGV[4]) end
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return 'ok'
 `;
 
-/** Returns false, or {agentId, createdAt, done, ttlMs, history...}. */
+/** Returns false, or {agentId, createdAt, done, ttlMs, userId ('' for none), history...}. */
 export const READ_SESSION = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
 local result = {redis.call('HGET', KEYS[1], 'agentId'), redis.call('HGET', KEYS[1], 'createdAt'),
-  redis.call('HGET', KEYS[1], 'done') or '0', redis.call('PTTL', KEYS[1])}
+  redis.call('HGET', KEYS[1], 'done') or '0', redis.call('PTTL', KEYS[1]), redis.call('HGET', KEYS[1], 'userId') or ''}
 for _, m in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do table.insert(result, m) end
 return result
 `;

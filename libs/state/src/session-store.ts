@@ -22,8 +22,8 @@ export type HistoryMessage = Pick<ChatMessage, 'content'> & { role: 'user' | 'as
  * `rejected` (policy reject, session busy): nothing was reserved.
  */
 export type ReserveTurnResult =
-  | { kind: 'reserved'; turn: number; agentId: string; running: number }
-  | { kind: 'rejected'; agentId: string; running: number };
+  | { kind: 'reserved'; turn: number; agentId: string; running: number; userId?: string }
+  | { kind: 'rejected'; agentId: string; running: number; userId?: string };
 
 export type BeginTurnResult =
   | {
@@ -73,18 +73,19 @@ export class SessionStore {
     return [base, `${base}:history`];
   }
 
-  async create(tenant: string, sessionId: string, agentId: string): Promise<{ expiresAt: string }> {
-    await scripts.create.run(this.redis, this.keys(tenant, sessionId), [agentId, new Date().toISOString(), this.options.ttlSeconds]);
+  async create(tenant: string, sessionId: string, agentId: string, userId?: string): Promise<{ expiresAt: string }> {
+    await scripts.create.run(this.redis, this.keys(tenant, sessionId), [agentId, new Date().toISOString(), this.options.ttlSeconds, userId ?? '']);
     return { expiresAt: new Date(Date.now() + this.options.ttlSeconds * 1000).toISOString() };
   }
 
   async get(tenant: string, sessionId: string): Promise<SessionView | undefined> {
     const raw = (await scripts.read.run(this.redis, this.keys(tenant, sessionId), [])) as string[] | null;
     if (!raw) return undefined;
-    const [agentId, createdAt, done, pttl, ...history] = raw;
+    const [agentId, createdAt, done, pttl, userId, ...history] = raw;
     return {
       sessionId,
       agentId: agentId!,
+      ...(userId ? { userId } : {}),
       createdAt: createdAt!,
       expiresAt: new Date(Date.now() + Math.max(Number(pttl), 0)).toISOString(),
       turns: Number(done),
@@ -106,11 +107,12 @@ export class SessionStore {
       policy,
       this.options.missingTurnAfterMs ?? 30_000,
     ])) as
-      | [number, string, number]
+      | [number, string, number, string]
       | null;
     if (!raw) return undefined;
     const [turn, agentId, running] = [Number(raw[0]), raw[1], Number(raw[2])];
-    return turn === 0 ? { kind: 'rejected', agentId, running } : { kind: 'reserved', turn, agentId, running };
+    const user = raw[3] ? { userId: raw[3] } : {};
+    return turn === 0 ? { kind: 'rejected', agentId, running, ...user } : { kind: 'reserved', turn, agentId, running, ...user };
   }
 
   /** The session's agent, or undefined when the session does not exist. */

@@ -43,6 +43,7 @@ export class InvokeController {
       messages: input.messages ?? [{ role: 'user', content: input.input! }],
       cancelId: newCancelId(),
       apiKeyId,
+      ...(input.userId ? { userId: input.userId } : {}),
     };
     return sendInvoke(this.nats, rpc, this.config.INVOKE_TIMEOUT_MS, clientGone(reply.raw));
   }

@@ -20,8 +20,7 @@ export const costControllers = [BudgetsController, UsageController];
  */
 export function costProviders(settings: RateLimitSettings): Provider[] {
   return [
-    { provide: RATE_LIMIT_SETTINGS, useValue: settings },
-    { provide: RateLimiter, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new RateLimiter(redis) },
+    ...rateLimitProviders(settings),
     { provide: BudgetStore, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new BudgetStore(redis) },
     { provide: BudgetLedger, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new BudgetLedger(redis) },
     {
@@ -30,6 +29,17 @@ export function costProviders(settings: RateLimitSettings): Provider[] {
       useFactory: (store: BudgetStore, ledger: BudgetLedger) => new BudgetGate(store, ledger),
     },
     { provide: UsageReader, inject: [NATS_CONNECTION], useFactory: (nats: NatsConnection) => new UsageReader(nats) },
+  ];
+}
+
+/**
+ * What RateLimitGuard needs, on its own: every authenticated controller uses the guard, so a module that
+ * mounts one (tests included) provides these. Without a configured limit the guard never touches Redis.
+ */
+export function rateLimitProviders(settings: RateLimitSettings): Provider[] {
+  return [
+    { provide: RATE_LIMIT_SETTINGS, useValue: settings },
+    { provide: RateLimiter, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new RateLimiter(redis) },
     RateLimitGuard,
   ];
 }

@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Put, Res, UseGu
 import type { GuardInputResponse, GuardOutputResponse, GuardPolicy } from '@keelson/contracts';
 import type { FastifyReply } from 'fastify';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { GuardClient } from './guard-client';
 
@@ -10,7 +11,7 @@ import { GuardClient } from './guard-client';
  * caller's policy. The tenant is always the authenticated caller's.
  */
 @Controller('v1/guard')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class GuardController {
   constructor(@Inject(GuardClient) private readonly guard: GuardClient) {}

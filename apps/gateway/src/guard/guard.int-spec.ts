@@ -1,3 +1,5 @@
+import { parseRateLimitSettings } from '@keelson/cost';
+import { rateLimitProviders } from '../cost/cost.providers';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +64,7 @@ describe('gateway guard routes', () => {
     @Module({
       imports: [InfraModule.forRoot({ serviceName: 'gateway-guard-test', natsUrl: nats.url, streams: [], logger })],
       controllers: [GuardController],
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GuardClient],
+      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GuardClient, ...rateLimitProviders(parseRateLimitSettings({}))],
     })
     class GuardTestModule {}
     const port = await freePort();

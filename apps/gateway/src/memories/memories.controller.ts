@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView } from '@keelson/contracts';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { MemoryRpcClient } from './memory-rpc-client';
 
@@ -9,7 +10,7 @@ import { MemoryRpcClient } from './memory-rpc-client';
  * authenticated caller's; an id of another tenant is answered like an unknown one (404).
  */
 @Controller('v1/memories')
-@UseGuards(AuthGuard)
+@UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class MemoriesController {
   constructor(@Inject(MemoryRpcClient) private readonly memory: MemoryRpcClient) {}

@@ -1,3 +1,5 @@
+import { parseRateLimitSettings } from '@keelson/cost';
+import { rateLimitProviders } from '../cost/cost.providers';
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +62,7 @@ describe('gateway memory routes', () => {
     @Module({
       imports: [InfraModule.forRoot({ serviceName: 'gateway-memories-test', natsUrl: nats.url, streams: [], logger })],
       controllers: [MemoriesController],
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, MemoryRpcClient],
+      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, MemoryRpcClient, ...rateLimitProviders(parseRateLimitSettings({}))],
     })
     class MemoriesTestModule {}
     const port = await freePort();

@@ -42,13 +42,23 @@ describe('parseChatCompletionRequest', () => {
       maxOutputTokens: 100,
       stream: true,
       includeUsage: true,
+      userId: 'u1',
     });
     assert.deepEqual(toInvokeRpc('dev', call), {
+      userId: 'u1',
       tenant: 'dev',
       agentId: 'assistant',
       messages: call.messages,
       maxOutputTokens: 100,
     });
+  });
+
+  it('keeps OpenAI\'s `user` as the user id when it is one, and hashes it stably when not', () => {
+    const parse = (user: string) => parseChatCompletionRequest({ model: 'a', messages: [{ role: 'user', content: 'x' }], user }).userId;
+    assert.equal(parse('user_42'), 'user_42');
+    const hashed = parse('ada@example.com');
+    assert.match(hashed ?? '', /^u_[0-9a-f]{32}$/);
+    assert.equal(parse('ada@example.com'), hashed);
   });
 
   it('prefers max_completion_tokens and defaults to not streaming', () => {

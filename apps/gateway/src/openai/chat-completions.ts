@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { parseOrThrow, type FinishReason, type InvokeRpcRequest, type RunOutcome, type Usage } from '@keelson/contracts';
+import { createHash, randomUUID } from 'node:crypto';
+import { USER_ID_PATTERN, parseOrThrow, type FinishReason, type InvokeRpcRequest, type RunOutcome, type Usage } from '@keelson/contracts';
 import { z } from 'zod';
 
 /**
@@ -35,6 +35,8 @@ export interface ChatCompletionCall {
   maxOutputTokens?: number;
   stream: boolean;
   includeUsage: boolean;
+  /** OpenAI's `user`, as a Keelson user id (hashed when it is not one already): memories are per user. */
+  userId?: string;
 }
 
 export function parseChatCompletionRequest(body: unknown): ChatCompletionCall {
@@ -53,11 +55,18 @@ export function parseChatCompletionRequest(body: unknown): ChatCompletionCall {
     ...(maxOutputTokens !== undefined ? { maxOutputTokens } : {}),
     stream: request.stream === true,
     includeUsage: request.stream_options?.include_usage === true,
+    ...(request.user ? { userId: asUserId(request.user) } : {}),
   };
+}
+
+/** OpenAI's free-form `user` as a user id: kept when it already is one, else a stable hash of it. */
+function asUserId(user: string): string {
+  return USER_ID_PATTERN.test(user) ? user : `u_${createHash('sha256').update(user).digest('hex').slice(0, 32)}`;
 }
 
 export function toInvokeRpc(tenant: string, call: ChatCompletionCall): Omit<InvokeRpcRequest, 'runId'> {
   return {
+    ...(call.userId ? { userId: call.userId } : {}),
     tenant,
     agentId: call.agentId,
     messages: call.messages,

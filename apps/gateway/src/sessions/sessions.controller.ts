@@ -47,10 +47,10 @@ export class SessionsController {
   @Post()
   @HttpCode(201)
   async create(@Tenant() tenant: string, @Body() body: unknown): Promise<SessionCreated> {
-    const { agentId } = parseOrThrow(CreateSessionRequestSchema, body);
+    const { agentId, userId } = parseOrThrow(CreateSessionRequestSchema, body);
     this.agents.require(agentId);
     const sessionId = newSessionId();
-    const { expiresAt } = await this.sessions.create(tenant, sessionId, agentId);
+    const { expiresAt } = await this.sessions.create(tenant, sessionId, agentId, userId);
     return { sessionId, expiresAt };
   }
 

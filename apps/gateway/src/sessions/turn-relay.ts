@@ -91,7 +91,9 @@ export class TurnRelay {
     }
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
-      const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}), ...(apiKeyId ? { apiKeyId } : {}) };
+      const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}), ...(apiKeyId ? { apiKeyId } : {}),
+        ...(reserved.userId ? { userId: reserved.userId } : {}),
+      };
       await this.publisher.publish(Subjects.sessionTurn(tenant, sessionId), command, {
         msgId: `${tenant}:${sessionId}:${turn}`,
         timeoutMs: this.options.publishTimeoutMs,

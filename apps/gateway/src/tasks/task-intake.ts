@@ -36,7 +36,12 @@ export class TaskIntake {
       if (existing) return { taskId, status: existing.status, duplicate: true };
     }
     // The same plain JSON a NATS publisher sends, so the worker has one format to read.
-    const command: TaskMessage = { input: request.input, taskId, ...(apiKeyId ? { apiKeyId } : {}) };
+    const command: TaskMessage = {
+      input: request.input,
+      taskId,
+      ...(apiKeyId ? { apiKeyId } : {}),
+      ...(request.userId ? { userId: request.userId } : {}),
+    };
     let ack: { seq: number; duplicate: boolean };
     try {
       ack = await this.publisher.publish(Subjects.task(tenant, request.agentId), command, {

@@ -3,6 +3,7 @@ import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
+import { AgentMemory } from '@keelson/memory';
 import { SessionStore } from '@keelson/state';
 import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
@@ -33,7 +34,7 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
@@ -42,6 +43,7 @@ export class SessionsModule {
             metering: UsageMeter,
             logger: MessagingLogger,
             routing: RoutingService,
+            memory: AgentMemory,
           ) =>
             new TurnHandler({
               sessions,
@@ -50,7 +52,8 @@ export class SessionsModule {
               providers,
               metering,
               routing,
-              tools: builtinTools(),
+              memory,
+              tools: builtinTools({ memory: memory.recallTool() }),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees
               // the session about when its turn is redelivered elsewhere.

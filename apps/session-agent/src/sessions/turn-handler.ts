@@ -11,6 +11,7 @@ import {
   type SessionTurn,
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
+import { AgentMemory } from '@keelson/memory';
 import { runWithTenant } from '@keelson/observability';
 import {
   RunLog,
@@ -57,6 +58,8 @@ export interface TurnHandlerDeps {
   logger: MessagingLogger;
   /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
   metering?: Pick<UsageMeter, 'forRun'>;
+  /** The agent's memory policy: recall before a turn, remember after; none when absent (unit tests). */
+  memory?: Pick<AgentMemory, 'contextFor' | 'remember'>;
   /** Model routing (the session pinned per tenant and session) and the exact response cache; none when absent. */
   routing?: Pick<RoutingService, 'forRun'>;
 }
@@ -123,7 +126,7 @@ export class TurnHandler {
     }
   }
 
-  private async process(tenant: string, { sessionId, turn, content, steerInto, apiKeyId }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
+  private async process(tenant: string, { sessionId, turn, content, steerInto, apiKeyId, userId }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
     const { sessions, owner, leaseMs, logger } = this.deps;
     const skipMissing = deliveryCount >= SKIP_MISSING_FROM_DELIVERY;
     const begun = await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
@@ -202,10 +205,12 @@ export class TurnHandler {
       alreadyTaken: begun.steers,
     });
     this.active.set(activeKey, { turn, abort: cancel, inbox });
+    const memoryScope = { tenant, ...(userId ? { userId } : {}) };
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
-      const messages = [...begun.history, ...[content, ...begun.steers].map((m) => ({ role: 'user' as const, content: m }))];
-      result = await runLogged({
+      const remembered = (await this.deps.memory?.contextFor(memoryScope, agent, content)) ?? [];
+      const messages = [...remembered, ...begun.history, ...[content, ...begun.steers].map((m) => ({ role: 'user' as const, content: m }))];
+      result = await AgentMemory.withScope(memoryScope, () => runLogged({
         agent,
         messages,
         providers: this.deps.providers,
@@ -223,7 +228,7 @@ export class TurnHandler {
           ...(apiKeyId ? { apiKeyId } : {}),
         }),
         ...this.deps.routing?.forRun({ tenant, agentId: agent.id, sessionId, ...(apiKeyId ? { apiKeyId } : {}) }),
-      });
+      }));
     } catch (err) {
       if (err instanceof TurnCancelledError) {
         logger.info('turn interrupted by a later message', { sessionId, turn });
@@ -251,6 +256,11 @@ export class TurnHandler {
     const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
     // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
     if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
+    // After the reply is out: storing memories never delays it.
+    if (settled === 'completed') {
+      const userText = [content, ...inbox.taken].join('\n');
+      await this.deps.memory?.remember(memoryScope, agent, { userText, sessionId }, `${tenant}:${sessionId}:${turn}:memory`);
+    }
     return settled;
   }
 

@@ -16,6 +16,7 @@ import {
   type TaskMessage,
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
+import { AgentMemory } from '@keelson/memory';
 import { runWithTenant } from '@keelson/observability';
 import {
   RunLog,
@@ -60,6 +61,8 @@ interface PausedTaskState {
   log: RunLogPosition;
   /** The key the task was submitted with: the resumed run is charged to it too. */
   apiKeyId?: string;
+  /** The task's end user: the resumed run's memory_recall reads their memories. */
+  userId?: string;
 }
 
 export interface TaskProcessorDeps {
@@ -76,6 +79,8 @@ export interface TaskProcessorDeps {
   logger: MessagingLogger;
   /** Budgets and usage records of every model call; unmetered when absent (unit tests). */
   metering?: Pick<UsageMeter, 'forRun'>;
+  /** The agent's memory policy: recall before a task, remember after; none when absent (unit tests). */
+  memory?: Pick<AgentMemory, 'contextFor' | 'remember'>;
   /** Model routing and the exact response cache; none when absent (unit tests). */
   routing?: Pick<RoutingService, 'forRun'>;
 }
@@ -106,7 +111,7 @@ export class TaskProcessor {
     const body = parseTaskBody(msg.data);
     const taskId = resolveTaskId({ tenant, bodyTaskId: body.taskId, msgId: msg.msgId, streamSeq: msg.streamSeq });
     return runWithTenant(tenant, async () => {
-      const settlement = await this.process(msg, { tenant, agentId, taskId, input: body.input, apiKeyId: body.apiKeyId });
+      const settlement = await this.process(msg, { tenant, agentId, taskId, input: body.input, apiKeyId: body.apiKeyId, userId: body.userId });
       this.deps.logger.debug('task settled', { taskId, agentId, settlement, delivery: msg.deliveryCount });
       return settlement;
     });
@@ -146,7 +151,7 @@ export class TaskProcessor {
 
   private async process(
     msg: TaskDelivery,
-    task: { tenant: string; agentId: string; taskId: string; input: string; apiKeyId?: string | undefined },
+    task: { tenant: string; agentId: string; taskId: string; input: string; apiKeyId?: string | undefined; userId?: string | undefined },
   ): Promise<TaskSettlement> {
     const { tenant, agentId, taskId } = task;
     const { logger, consumer } = this.deps;
@@ -174,15 +179,18 @@ export class TaskProcessor {
       return 'failed';
     }
 
-    const run = await this.run(agent, log, { messages: [{ role: 'user', content: task.input }] }, task.apiKeyId);
+    const scope = { tenant, ...(task.userId ? { userId: task.userId } : {}) };
+    const remembered = (await this.deps.memory?.contextFor(scope, agent, task.input)) ?? [];
+    const run = await this.run(agent, log, { messages: [...remembered, { role: 'user', content: task.input }] }, task.apiKeyId, task.userId);
     if ('paused' in run) {
-      await this.pause(agent, log, run, task.apiKeyId);
+      await this.pause(agent, log, run, task.apiKeyId, task.userId);
       return 'paused';
     }
     if (run.ok) {
       await this.finish(tenant, taskId, agentId, claim.attempts, { result: run.outcome });
       // Stored first, announced second: a reader who sees run.completed finds the task succeeded.
       await settleRunLog(log, run);
+      await this.deps.memory?.remember(scope, agent, { userText: task.input }, `${tenant}:${taskId}:memory`);
       return 'succeeded';
     }
     // A budget refusal would only be refused again: the task ends now rather than spend its retries.
@@ -253,10 +261,10 @@ export class TaskProcessor {
         ...state.checkpoint,
         decisions: { ...state.checkpoint.decisions, [record.callId]: { approved: record.status === 'approved', ...(reason ? { reason } : {}) } },
       };
-      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId);
+      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId, state.userId);
       let settlement: ApprovalSettlement;
       if ('paused' in run) {
-        await this.pause(agent, log, run, state.apiKeyId);
+        await this.pause(agent, log, run, state.apiKeyId, state.userId);
         settlement = 'paused';
       } else {
         // A resumed run is not retried: it ends here, with its result, either way.
@@ -275,6 +283,7 @@ export class TaskProcessor {
     log: RunLog,
     from: { messages: ChatMessage[] } | { resume: RunCheckpoint },
     apiKeyId: string | undefined,
+    userId: string | undefined,
   ): Promise<LoggedRunResult | PausedRunResult> {
     const { tenant, runId, attempt } = log.init;
     const account = { tenant, agentId: agent.id, runId, attempt, taskId: runId, ...(apiKeyId ? { apiKeyId } : {}) };
@@ -289,17 +298,19 @@ export class TaskProcessor {
       ...this.deps.routing?.forRun(account),
     };
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
-    return this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts);
+    const go = () => (this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts));
+    // The memory_recall tool reads the task's user from this scope.
+    return AgentMemory.withScope({ tenant, ...(userId ? { userId } : {}) }, go);
   }
 
   /** A run stopped for approval: its state stored under a stable approval id, then run.approval_required. */
-  private async pause(agent: AgentDefinition, log: RunLog, run: PausedRunResult, apiKeyId: string | undefined): Promise<void> {
+  private async pause(agent: AgentDefinition, log: RunLog, run: PausedRunResult, apiKeyId: string | undefined, userId: string | undefined): Promise<void> {
     const approvals = this.deps.approvals;
     if (!approvals) throw new Error('a task paused for approval without an approval store'); // runs only pause with one
     const { tenant, runId, agentId, attempt } = log.init;
     const { call, checkpoint } = run.paused;
     const approvalId = approvalIdFor(runId, call.id);
-    const state: PausedTaskState = { checkpoint, log: log.position(), ...(apiKeyId ? { apiKeyId } : {}) };
+    const state: PausedTaskState = { checkpoint, log: log.position(), ...(apiKeyId ? { apiKeyId } : {}), ...(userId ? { userId } : {}) };
     const saved = await approvals.savePending(
       tenant,
       approvalId,

@@ -3,6 +3,7 @@ import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
+import { AgentMemory } from '@keelson/memory';
 import { ApprovalStore, TaskStore } from '@keelson/state';
 import { ApprovalSweeper } from './approval-sweeper';
 import { TaskProcessor } from './task-processor';
@@ -55,7 +56,7 @@ export class TasksModule {
         },
         {
           provide: TaskProcessor,
-          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService],
+          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory],
           useFactory: (
             tasks: TaskStore,
             approvals: ApprovalStore,
@@ -65,8 +66,21 @@ export class TasksModule {
             metering: UsageMeter,
             logger: MessagingLogger,
             routing: RoutingService,
+            memory: AgentMemory,
           ) =>
-            new TaskProcessor({ tasks, approvals, publisher, agents, providers, metering, routing, tools: builtinTools(), consumer: options.consumer, logger }),
+            new TaskProcessor({
+              tasks,
+              approvals,
+              publisher,
+              agents,
+              providers,
+              metering,
+              routing,
+              memory,
+              tools: builtinTools({ memory: memory.recallTool() }),
+              consumer: options.consumer,
+              logger,
+            }),
         },
         {
           provide: ApprovalSweeper,
