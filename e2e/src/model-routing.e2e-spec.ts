@@ -67,6 +67,10 @@ describe('model routing and the exact response cache', () => {
     const complex = await api.post('/v1/agents/router/invoke', { input: COMPLEX });
     assert.equal(complex.status, 200, JSON.stringify(complex.body));
     assert.deepEqual([complex.body.model, complex.body.output], ['large-a', 'answer from large-a']);
+    // Operators see the decisions counted by tier and reason.
+    const { routing } = (await api.get('/v1/usage?limit=1')).body;
+    assert.ok(routing.decisions >= 2, JSON.stringify(routing));
+    assert.ok(Object.keys(routing.byTier).length >= 2, JSON.stringify(routing.byTier));
   });
 
   it('falls back when the first candidate fails with 500, pins the session to the one that answered, and logs run.routed with reasons', async () => {

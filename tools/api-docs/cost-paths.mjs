@@ -78,10 +78,14 @@ export function costPaths(h) {
             description: 'A page of usage records and its totals.',
             content: json({
               type: 'object',
-              required: ['totals', 'records'],
+              required: ['totals', 'records', 'routing'],
               properties: {
                 totals: { type: 'object', description: 'calls, inputTokens, outputTokens, cachedInputTokens, costMicroUsd, costUsd, estimatedCalls, byModel, byAgent.' },
                 records: { type: 'array', items: ref('UsageRecord') },
+                routing: {
+                  type: 'object',
+                  description: 'Routing decisions of the UTC days from `from` to `to` (default the last 31): decisions, byTier, byReason, pinned, downgraded.',
+                },
                 truncated: { type: 'boolean' },
                 nextCursor: { type: 'string' },
               },

@@ -19,3 +19,4 @@ export * from './cache/cache-key';
 export * from './cache/response-cache';
 export * from './meter/call-meter';
 export * from './rate-limits/rate-limit-config';
+export * from './routing/routing-tally';

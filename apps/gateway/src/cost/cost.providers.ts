@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { BudgetLedger, BudgetStore, RateLimiter } from '@keelson/cost';
+import { BudgetLedger, BudgetStore, RateLimiter, RoutingTally } from '@keelson/cost';
 import { NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { BudgetGate } from './budget-gate';
@@ -29,6 +29,7 @@ export function costProviders(settings: RateLimitSettings): Provider[] {
       useFactory: (store: BudgetStore, ledger: BudgetLedger) => new BudgetGate(store, ledger),
     },
     { provide: UsageReader, inject: [NATS_CONNECTION], useFactory: (nats: NatsConnection) => new UsageReader(nats) },
+    { provide: RoutingTally, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new RoutingTally(redis) },
   ];
 }
 

@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Query, UseGuards, UseInterceptors } from '@nestjs/common';
+import { RoutingTally, type RoutingCounts } from '@keelson/cost';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { RateLimitGuard } from './rate-limit.guard';
@@ -15,10 +16,18 @@ import { UsageReader, type UsagePage } from './usage-reader';
 @UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class UsageController {
-  constructor(@Inject(UsageReader) private readonly reader: UsageReader) {}
+  constructor(
+    @Inject(UsageReader) private readonly reader: UsageReader,
+    @Inject(RoutingTally) private readonly tally: Pick<RoutingTally, 'read'>,
+  ) {}
 
+  /** Also `routing`: the tenant's routing decisions counted by tier and reason over the UTC days of `from`-`to` (default the last 31). */
   @Get()
-  async usage(@Tenant() tenant: string, @Query() query: Record<string, unknown>): Promise<UsagePage> {
-    return this.reader.read(tenant, parseUsageQuery(query ?? {}));
+  async usage(@Tenant() tenant: string, @Query() query: Record<string, unknown>): Promise<UsagePage & { routing: RoutingCounts }> {
+    const parsed = parseUsageQuery(query ?? {});
+    const to = parsed.to ?? new Date();
+    const from = parsed.from ?? new Date(to.getTime() - 30 * 24 * 3600_000);
+    const [page, routing] = await Promise.all([this.reader.read(tenant, parsed), this.tally.read(tenant, from, to)]);
+    return { ...page, routing };
   }
 }

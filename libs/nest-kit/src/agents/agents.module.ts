@@ -1,6 +1,6 @@
 import { Global, Inject, Module, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
 import type { ModelProviderSettings } from '@keelson/config';
-import { BudgetLedger, BudgetStore, RateLimiter, ResponseCache, SessionPins, type RateLimitRule } from '@keelson/cost';
+import { BudgetLedger, BudgetStore, RateLimiter, type RateLimitRule, ResponseCache, RoutingTally, SessionPins } from '@keelson/cost';
 import { AgentFileRegistry, AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { RedisClient } from '../infra/redis';
@@ -74,6 +74,7 @@ export class AgentsModule {
               policies: agents,
               pins: new SessionPins(redis, { ttlSeconds: settings.ROUTE_PIN_TTL_SECONDS ?? 3_600 }),
               ledger: new BudgetLedger(redis),
+              tally: new RoutingTally(redis),
               ...(cacheTtlSeconds > 0 ? { cache: new ResponseCache(redis, { ttlSeconds: cacheTtlSeconds }) } : {}),
               logger,
             });

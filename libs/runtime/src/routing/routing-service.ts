@@ -7,6 +7,7 @@ import {
   type ResponseCache,
   type RoutingCandidate,
   type RoutingPolicy,
+  type RoutingTally,
   type SessionPins,
 } from '@keelson/cost';
 import type { AgentDefinition } from '../agents/agent-definition';
@@ -20,6 +21,8 @@ export interface RoutingServiceDeps {
   pins: Pick<SessionPins, 'get' | 'pin'>;
   /** For budget downgrades: the budgets that apply, read once per run. */
   ledger: Pick<BudgetLedger, 'status'>;
+  /** Counts each decision by tier and reason for operators (GET /v1/usage); absent, nothing is counted. */
+  tally?: Pick<RoutingTally, 'count'>;
   /** The exact response cache; absent, nothing is cached. */
   cache?: Pick<ResponseCache, 'get' | 'put'>;
   logger: { warn(message: string, meta?: Record<string, unknown>): void };
@@ -90,6 +93,8 @@ export class RoutingService {
           ...(pct !== undefined ? { remainingBudgetPct: pct } : {}),
         });
         const { decision } = route;
+        // Counted on the side: a counter that cannot be written must not hold up or fail the call.
+        deps.tally?.count(account.tenant, decision).catch((err: unknown) => deps.logger.warn('could not count a routing decision', { error: String(err) }));
         return {
           candidates: route.candidates,
           policy: decision.policy,
