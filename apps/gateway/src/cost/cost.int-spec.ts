@@ -146,7 +146,7 @@ describe('gateway cost routes', () => {
       assert.deepEqual(res.body.records, r);
       assert.equal(res.body.truncated, false);
       assert.equal(res.body.nextCursor, undefined);
-      assert.equal(res.body.routing, undefined, 'no routing decisions are recorded on the stream yet');
+      assert.deepEqual(res.body.routing, { decisions: 0, byTier: {}, byReason: {}, pinned: 0, downgraded: 0 }, 'no routed calls in this tenant');
       const cost = r.reduce((sum, x) => sum + x.costMicroUsd, 0);
       assert.ok(r[0]!.costMicroUsd > 0 && r[2]!.costMicroUsd === 0 && !r[2]!.unpriced, 'fixture: priced and free (offline) calls');
       const { byModel, byAgent, ...sums } = res.body.totals;
