@@ -305,6 +305,7 @@ export class ConsumerRunner {
     span: Span,
   ): Promise<Outcome> {
     const deliveryCount = msg.info.deliveryCount;
+    this.logger.debug('message received', { ...this.where(msg), deliveryCount, maxDeliver: this.spec.maxDeliver });
     if (deliveryCount > this.spec.maxDeliver) {
       const reason =
         `max_deliver reached: delivery ${deliveryCount} of ${this.spec.maxDeliver}; ` +
