@@ -1,16 +1,7 @@
-import { parseRateLimitSettings } from '@keelson/cost';
-import { rateLimitProviders } from '../cost/cost.providers';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { InfraModule, bootstrapService } from '@keelson/nest-kit';
-import { createLogger } from '@keelson/observability';
 import { freePort, startApp, startNats, startRedis, type AppHandle, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
-import { ApiKeys, hashApiKey } from '../auth/api-keys';
-import { AuthGuard } from '../auth/auth.guard';
+import { startRouteTestGateway, type RouteTestGateway } from '../testing/route-test-gateway';
 import { GuardController } from './guard.controller';
 import { GuardClient } from './guard-client';
 
@@ -26,50 +17,27 @@ describe('gateway guard routes', () => {
   let nats: NatsServerHandle;
   let redis: RedisServerHandle;
   let guardService: AppHandle;
-  let gateway: INestApplication;
-  let base: string;
-  let dir: string;
-
-  const call = async (path: string, init: RequestInit & { key?: string | null } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.key !== null) headers.set('authorization', `Bearer ${init.key ?? KEY}`);
-    if (typeof init.body === 'string') headers.set('content-type', 'application/json');
-    const res = await fetch(`${base}${path}`, { ...init, headers });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as any) : undefined };
-  };
-  const post = (path: string, body: unknown, key?: string) => call(path, { method: 'POST', body: JSON.stringify(body), ...(key ? { key } : {}) });
+  let gateway: RouteTestGateway;
+  const call: RouteTestGateway['call'] = (path, init) => gateway.call(path, init);
+  const post: RouteTestGateway['post'] = (path, body, key) => gateway.post(path, body, key);
 
   before(async () => {
     nats = await startNats();
     redis = await startRedis();
-    dir = mkdtempSync(join(tmpdir(), 'keelson-gw-guard-'));
     const guardPort = await freePort();
     guardService = await startApp({
       name: 'guard-service',
       env: { NATS_URL: nats.url, REDIS_URL: redis.url, HEALTH_PORT: String(guardPort), GUARD_POLICY_CACHE_MS: '0', LOG_LEVEL: 'warn' },
       readyUrl: `http://127.0.0.1:${guardPort}/readyz`,
     });
-    const keysFile = join(dir, 'api-keys.json');
-    writeFileSync(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: 'd', tenant: 'dev', sha256: hashApiKey(KEY) },
-          { id: 'o', tenant: 'other', sha256: hashApiKey(OTHER_KEY) },
-        ],
-      }),
-    );
-    const logger = createLogger({ service: 'gateway-guard-test', level: 'error' });
-    @Module({
-      imports: [InfraModule.forRoot({ serviceName: 'gateway-guard-test', natsUrl: nats.url, streams: [], logger })],
+    gateway = await startRouteTestGateway({
+      name: 'gateway-guard-test',
+      natsUrl: nats.url,
+      port: await freePort(),
       controllers: [GuardController],
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GuardClient, ...rateLimitProviders(parseRateLimitSettings({}))],
-    })
-    class GuardTestModule {}
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gateway = await bootstrapService({ name: 'gateway-guard-test', module: GuardTestModule, port, host: '127.0.0.1', logger });
+      providers: [GuardClient],
+      keys: { dev: KEY, other: OTHER_KEY },
+    });
   });
 
   after(async () => {
@@ -77,7 +45,6 @@ describe('gateway guard routes', () => {
     await guardService?.stop();
     await redis?.stop();
     await nats?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('refuses a call without an API key', async () => {

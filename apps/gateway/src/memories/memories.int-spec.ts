@@ -1,16 +1,10 @@
-import { parseRateLimitSettings } from '@keelson/cost';
-import { rateLimitProviders } from '../cost/cost.providers';
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Module, type INestApplication } from '@nestjs/common';
-import { InfraModule, bootstrapService } from '@keelson/nest-kit';
-import { createLogger } from '@keelson/observability';
 import { freePort, startApp, startNats, type AppHandle, type NatsServerHandle } from '@keelson/testing';
-import { ApiKeys, hashApiKey } from '../auth/api-keys';
-import { AuthGuard } from '../auth/auth.guard';
+import { startRouteTestGateway, type RouteTestGateway } from '../testing/route-test-gateway';
 import { MemoriesController } from './memories.controller';
 import { MemoryRpcClient } from './memory-rpc-client';
 
@@ -25,19 +19,10 @@ const OTHER_KEY = 'ks_test_memories_other';
 describe('gateway memory routes', () => {
   let nats: NatsServerHandle;
   let memoryService: AppHandle;
-  let gateway: INestApplication;
-  let base: string;
+  let gateway: RouteTestGateway;
   let dir: string;
-
-  const call = async (path: string, init: RequestInit & { key?: string | null } = {}) => {
-    const headers = new Headers(init.headers);
-    if (init.key !== null) headers.set('authorization', `Bearer ${init.key ?? KEY}`);
-    if (typeof init.body === 'string') headers.set('content-type', 'application/json');
-    const res = await fetch(`${base}${path}`, { ...init, headers });
-    const text = await res.text();
-    return { status: res.status, body: text ? (JSON.parse(text) as any) : undefined };
-  };
-  const post = (path: string, body: unknown, key?: string) => call(path, { method: 'POST', body: JSON.stringify(body), ...(key ? { key } : {}) });
+  const call: RouteTestGateway['call'] = (path, init) => gateway.call(path, init);
+  const post: RouteTestGateway['post'] = (path, body, key) => gateway.post(path, body, key);
 
   before(async () => {
     nats = await startNats();
@@ -48,26 +33,14 @@ describe('gateway memory routes', () => {
       env: { NATS_URL: nats.url, HEALTH_PORT: String(memoryPort), MEMORY_DATA_DIR: join(dir, 'memory'), LOG_LEVEL: 'warn' },
       readyUrl: `http://127.0.0.1:${memoryPort}/readyz`,
     });
-    const keysFile = join(dir, 'api-keys.json');
-    writeFileSync(
-      keysFile,
-      JSON.stringify({
-        keys: [
-          { id: 'd', tenant: 'dev', sha256: hashApiKey(KEY) },
-          { id: 'o', tenant: 'other', sha256: hashApiKey(OTHER_KEY) },
-        ],
-      }),
-    );
-    const logger = createLogger({ service: 'gateway-memories-test', level: 'error' });
-    @Module({
-      imports: [InfraModule.forRoot({ serviceName: 'gateway-memories-test', natsUrl: nats.url, streams: [], logger })],
+    gateway = await startRouteTestGateway({
+      name: 'gateway-memories-test',
+      natsUrl: nats.url,
+      port: await freePort(),
       controllers: [MemoriesController],
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, MemoryRpcClient, ...rateLimitProviders(parseRateLimitSettings({}))],
-    })
-    class MemoriesTestModule {}
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    gateway = await bootstrapService({ name: 'gateway-memories-test', module: MemoriesTestModule, port, host: '127.0.0.1', logger });
+      providers: [MemoryRpcClient],
+      keys: { dev: KEY, other: OTHER_KEY },
+    });
   });
 
   after(async () => {
