@@ -14,3 +14,4 @@ export * from './tasks';
 export * from './validation';
 export * from './usage';
 export * from './guard';
+export * from './audit';

@@ -1,6 +1,7 @@
 import { Subjects } from './subjects';
 import { MemoryConsumers, MemoryStreams } from './memory';
 import { UsageStream } from './usage';
+import { AuditConsumers, AuditStream } from './audit';
 
 /**
  * JetStream streams and consumers, declared as data. The messaging lib provisions them idempotently at
@@ -86,6 +87,7 @@ export const Streams = {
   },
   usage: UsageStream,
   memoryWrites: MemoryStreams.writes,
+  audit: AuditStream,
 } as const satisfies Record<string, StreamSpec>;
 
 export const Consumers = {
@@ -121,4 +123,5 @@ export const Consumers = {
     description: 'Session-agent replicas share this consumer; per-session order is kept by a lease in Redis.',
   },
   memoryWriter: MemoryConsumers.writer,
+  auditWriter: AuditConsumers.writer,
 } as const satisfies Record<string, ConsumerSpec>;
