@@ -5,3 +5,4 @@ export * from './load-config';
 export * from './model-providers';
 export * from './secret-file';
 export * from './memory-recall';
+export * from './object-store';
