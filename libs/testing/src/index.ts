@@ -1,6 +1,7 @@
 export { freePort } from './free-port';
 export { startNats, type NatsServerHandle, type StartNatsOptions } from './nats-server';
 export { startRedis, type RedisServerHandle, type StartRedisOptions } from './redis-server';
+export { startS3Server, type S3ServerHandle, type StartS3ServerOptions } from './s3-server';
 export type { ServerHandle } from './server-handle';
 export { waitFor, sleep, type WaitForOptions } from './wait-for';
 export { startApp, type AppHandle, type StartAppOptions } from './app';
