@@ -31,9 +31,12 @@ export const AuditTypes = {
   policyRateLimit: 'policy.rate_limit',
   sessionOpened: 'session.opened',
   sessionClosed: 'session.closed',
+  /** audit-service stored the closed session's run log as JSON lines; the event's ref points to it. */
+  sessionArchived: 'session.archived',
   taskAccepted: 'task.accepted',
   taskCompleted: 'task.completed',
   taskFailed: 'task.failed',
+  taskArchived: 'task.archived',
   adminBudgetSet: 'admin.budget_set',
   adminBudgetDeleted: 'admin.budget_deleted',
   adminMemoryErased: 'admin.memory_erased',
