@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { logLevel, natsUrl, nodeEnv, otlpEndpoint, redisUrl, samplerRatio } from './fields';
+import { objectStoreSettings } from './object-store';
 
 /**
  * What every Keelson service reads. A service adds its own variables with
@@ -13,5 +14,7 @@ export const baseServiceConfig = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   OTEL_TRACES_SAMPLER_ARG: samplerRatio,
   NODE_ENV: nodeEnv,
+  /** Every service records audit events; their large payloads go to object storage when it is configured. */
+  ...objectStoreSettings,
 });
 export type BaseServiceConfig = z.infer<typeof baseServiceConfig>;

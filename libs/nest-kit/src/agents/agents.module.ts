@@ -4,7 +4,8 @@ import { BudgetLedger, BudgetStore, RateLimiter, type RateLimitRule, ResponseCac
 import { AgentFileRegistry, AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { RedisClient } from '../infra/redis';
-import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER } from '../infra/tokens';
+import type { AuditSink } from '@keelson/audit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER } from '../infra/tokens';
 import { providersFrom } from './model-providers';
 
 export interface AgentsModuleOptions {
@@ -50,8 +51,8 @@ export class AgentsModule {
         { provide: ProviderRegistry, useFactory: () => providersFrom(options.providers ?? {}) },
         {
           provide: UsageMeter,
-          inject: [REDIS_CLIENT, JETSTREAM_PUBLISHER, SERVICE_LOGGER],
-          useFactory: (redis: RedisClient | null, publisher: JetStreamPublisher, logger: MessagingLogger) => {
+          inject: [REDIS_CLIENT, JETSTREAM_PUBLISHER, SERVICE_LOGGER, AUDIT_TRAIL],
+          useFactory: (redis: RedisClient | null, publisher: JetStreamPublisher, logger: MessagingLogger, audit: AuditSink) => {
             if (!redis) throw new Error('model calls are metered against budgets in Redis: InfraModule was configured without REDIS_URL');
             const rules = options.rateLimitRules;
             return new UsageMeter({
@@ -59,6 +60,7 @@ export class AgentsModule {
               budgets: new BudgetStore(redis),
               publisher,
               logger,
+              audit,
               ...(rules ? { rateLimits: { limiter: new RateLimiter(redis), rulesFor: rules } } : {}),
             });
           },

@@ -1,10 +1,14 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import type { StreamSpec } from '@keelson/contracts';
+import { AuditStream, type StreamSpec } from '@keelson/contracts';
+import { AuditTrail } from '@keelson/audit';
+import type { ObjectStoreSettings } from '@keelson/config';
+import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
+import { objectStorageFromSettings } from '@keelson/object-store';
 import { JetStreamPublisher, connectNats, provisionStreams, type MessagingLogger } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { connectRedis, type RedisClient } from './redis';
-import { JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER } from './tokens';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER } from './tokens';
 
 export interface InfraOptions {
   serviceName: string;
@@ -14,6 +18,11 @@ export interface InfraOptions {
   /** Streams this service publishes to or reads from; provisioned idempotently before anything starts. */
   streams: StreamSpec[];
   logger: MessagingLogger;
+  /**
+   * Object storage for audit payloads above the inline limit (the service's loaded config: its
+   * OBJECT_STORE_* settings); without OBJECT_STORE_URL such payloads are kept as digest, size and preview.
+   */
+  objectStore?: ObjectStoreSettings;
 }
 
 class InfraLifecycle implements OnApplicationShutdown {
@@ -44,7 +53,9 @@ export class InfraModule {
           provide: NATS_CONNECTION,
           useFactory: async () => {
             const nc = await connectNats({ url: options.natsUrl, name: options.serviceName, logger: options.logger });
-            await provisionStreams(nc, options.streams);
+            // Every service records audit events, so every one needs the stream (idempotent).
+            const streams = options.streams.some((s) => s.name === AuditStream.name) ? options.streams : [...options.streams, AuditStream];
+            await provisionStreams(nc, streams);
             return nc;
           },
         },
@@ -58,9 +69,23 @@ export class InfraModule {
           inject: [NATS_CONNECTION],
           useFactory: (nc: NatsConnection) => new JetStreamPublisher(nc, { logger: options.logger }),
         },
+        {
+          provide: AUDIT_TRAIL,
+          inject: [JETSTREAM_PUBLISHER],
+          useFactory: (publisher: JetStreamPublisher) => {
+            const storage = options.objectStore ? objectStorageFromSettings(options.objectStore) : undefined;
+            return new AuditTrail(publisher, {
+              service: options.serviceName,
+              ...(storage ? { payloads: storage.offloader } : {}),
+              // Offloaded payloads never pass audit-service's scrubbing: the default output policy (every
+              // entity type redacted) applies before they leave this process.
+              redact: (tenant, text) => filterOutput(text, DEFAULT_EFFECTIVE_POLICY.output, { tenant }).text,
+            });
+          },
+        },
         InfraLifecycle,
       ],
-      exports: [SERVICE_LOGGER, NATS_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER],
+      exports: [SERVICE_LOGGER, NATS_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER, AUDIT_TRAIL],
     };
   }
 }

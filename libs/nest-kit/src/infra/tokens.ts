@@ -3,3 +3,5 @@ export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 export const JETSTREAM_PUBLISHER = Symbol('JETSTREAM_PUBLISHER');
 export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');
+/** The AuditSink (@keelson/audit AuditTrail) this service records audit events with. */
+export const AUDIT_TRAIL = Symbol('AUDIT_TRAIL');

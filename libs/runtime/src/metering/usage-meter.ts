@@ -1,4 +1,5 @@
-import { UsageSubjects, type UsageRecord } from '@keelson/contracts';
+import { AuditTypes, UsageSubjects, type UsageRecord } from '@keelson/contracts';
+import type { AuditSink } from '@keelson/audit';
 import {
   CallMeter,
   describeExceeded,
@@ -26,6 +27,8 @@ export interface UsageMeterDeps {
   /** Tokens-per-minute limits: the tokens a call used are charged to them after it (the gateway refuses when spent). */
   rateLimits?: { limiter: Pick<RateLimiter, 'consumeTokens'>; rulesFor(tenant: string): readonly RateLimitRule[] };
   meter?: CallMeter;
+  /** Each call is also a `model.call` audit event carrying its usage. */
+  audit?: AuditSink;
 }
 
 /** Who a run's model calls are charged to: the budget scopes and the usage records' fields. */
@@ -83,6 +86,7 @@ export class UsageMeter {
           return;
         }
         await this.publish(record);
+        await this.audit(record);
         await this.chargeTokens(account, record.inputTokens + record.outputTokens);
       },
     };
@@ -101,6 +105,27 @@ export class UsageMeter {
         }
         await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
       }
+    }
+  }
+
+  private async audit(record: UsageRecord): Promise<void> {
+    if (!this.deps.audit) return;
+    const { id, tenant, agentId, sessionId, taskId, runId, apiKeyId, traceId: _traceId, timestamp: _timestamp, ...usage } = record;
+    try {
+      await this.deps.audit.record({
+        id: `model:${id}`,
+        tenant,
+        type: AuditTypes.modelCall,
+        agentId,
+        runId,
+        ...(sessionId ? { sessionId } : {}),
+        ...(taskId ? { taskId } : {}),
+        ...(apiKeyId ? { actor: { kind: 'api_key', id: apiKeyId } } : {}),
+        data: { usageRecordId: id, ...usage },
+      });
+    } catch (err) {
+      // Like the usage record: logged whole, so it can be replayed; the call itself already happened.
+      this.deps.logger.error('model.call audit event not published', { usageRecord: record, error: (err as Error).message });
     }
   }
 

@@ -20,6 +20,7 @@ import {
 import { injectTraceContext } from '@keelson/messaging';
 import type { RoutedCall } from '../run/model-routing';
 import type { ToolResult } from '../tools/tool';
+import { runAuditDraft, type RunAuditContext } from './run-audit';
 
 /** The slice of JetStreamPublisher the run log needs; unit tests pass a recording fake. */
 export interface EventPublisher {
@@ -38,6 +39,8 @@ export interface RunLogInit {
   source: string;
   /** Where a resumed run's log continues (RunLog.position() when it paused); from the start when absent. */
   from?: RunLogPosition;
+  /** Also record each event but the text deltas as an audit event (after the run-log publish). */
+  audit?: RunAuditContext;
 }
 
 /** How far a run log got: the next delta seq and tool event numbers. */
@@ -138,6 +141,10 @@ export class RunLog {
     const id = `${tenant}:${runId}:${attempt}:${kind}`;
     const event = tracedEvent({ id, type, source, tenant, subject: runId, data });
     await this.publisher.publish(subject, event, { msgId: id });
+    const audit = this.init.audit;
+    if (!audit) return;
+    const draft = runAuditDraft(audit, { tenant, runId, agentId: this.init.agentId, kind: `${attempt}:${kind}`, type, data: data as Record<string, unknown> });
+    if (draft) await audit.sink.record(draft);
   }
 }
 
