@@ -10,7 +10,7 @@ export function createGuardServiceModule(config: GuardServiceConfig, logger: Log
   @Module({
     imports: [
       // No streams: the guard answers core-NATS requests and publishes decisions on core NATS.
-      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: [], logger }),
+      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: [], logger, objectStore: config }),
       HealthModule,
       GuardModule.forRoot(config),
     ],

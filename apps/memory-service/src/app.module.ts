@@ -15,7 +15,7 @@ export function createMemoryServiceModule(config: MemoryServiceConfig, logger: L
   if (!streams.some((s) => s.name === MemoryStreams.writes.name)) streams.push(MemoryStreams.writes);
   @Module({
     imports: [
-      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, streams, logger }),
+      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, streams, logger, objectStore: config }),
       HealthModule,
       MemoryModule.forRoot(config),
     ],

@@ -19,6 +19,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
         // Every stream, not only the turns it consumes: it publishes to the run log, and provisioning is idempotent.
         streams: allStreams(),
         logger,
+        objectStore: config,
       }),
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),

@@ -19,6 +19,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
         // Every stream, not only the tasks it consumes: it publishes run logs and results, and dead-letters.
         streams: allStreams(),
         logger,
+        objectStore: config,
       }),
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),

@@ -46,6 +46,8 @@ export class BudgetGate {
     private readonly ledger: Pick<BudgetLedger, 'status'>,
     private readonly ttlMs = BUDGET_DEFINITIONS_TTL_MS,
     private readonly now: () => number = Date.now,
+    /** Told of each refusal (the gateway records it as a policy.budget audit event). */
+    private readonly onRefused?: (refusal: { tenant: string; agentId: string; apiKeyId?: string; error: BudgetExceededError }) => Promise<void>,
   ) {}
 
   async check(tenant: string, agentId: string, apiKeyId?: string): Promise<void> {
@@ -54,7 +56,10 @@ export class BudgetGate {
     const scopes = scopesFor({ tenant, agentId, ...(apiKeyId ? { apiKeyId } : {}) }).filter((s: BudgetScope) => defined.has(scopeField(s)));
     if (scopes.length === 0) return;
     const refusal = firstExhausted(await this.ledger.status(tenant, scopes));
-    if (refusal) throw new BudgetExceededError(refusal.budget, describeExceeded(refusal.budget, refusal.exceeded));
+    if (!refusal) return;
+    const error = new BudgetExceededError(refusal.budget, describeExceeded(refusal.budget, refusal.exceeded));
+    await this.onRefused?.({ tenant, agentId, ...(apiKeyId ? { apiKeyId } : {}), error });
+    throw error;
   }
 
   /** Drops what this replica remembers of a tenant's budgets (after a change through the operator API). */

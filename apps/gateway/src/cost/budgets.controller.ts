@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ErrorCodes, KeelsonError, type BudgetState } from '@keelson/contracts';
+import { AuditTypes, ErrorCodes, KeelsonError, type BudgetState } from '@keelson/contracts';
 import { BudgetLedger, BudgetStore, scopeField } from '@keelson/cost';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { BudgetGate } from './budget-gate';
 import { budgetAddressFrom, budgetDefinitionFrom } from './budget-request';
@@ -34,6 +35,7 @@ export class BudgetsController {
     @Inject(BudgetStore) private readonly store: BudgetStore,
     @Inject(BudgetLedger) private readonly ledger: BudgetLedger,
     @Inject(BudgetGate) private readonly gate: BudgetGate,
+    @Inject(GatewayAudit) private readonly audit: GatewayAudit,
   ) {}
 
   @Get()
@@ -44,10 +46,11 @@ export class BudgetsController {
   /** Creates or replaces the budget of one scope and window; what was spent in the current window stays. */
   @Put()
   @HttpCode(200)
-  async put(@Tenant() tenant: string, @Body() body: unknown): Promise<BudgetState> {
+  async put(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Body() body: unknown): Promise<BudgetState> {
     const definition = budgetDefinitionFrom(tenant, body);
     await this.store.set(definition);
     this.gate.forget(tenant);
+    await this.audit.required({ tenant, type: AuditTypes.adminBudgetSet, apiKeyId, data: { ...definition } });
     const state = (await this.ledger.status(tenant, [definition.scope])).find((s) => s.window === definition.window);
     if (!state) throw new Error(`budget ${scopeField(definition.scope)}|${definition.window} was not found right after it was set`);
     return state;
@@ -57,6 +60,7 @@ export class BudgetsController {
   @HttpCode(204)
   async remove(
     @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
     @Param('scope') scope: string,
     @Param('window') window: string,
     @Query('scopeId') scopeId: string | undefined,
@@ -70,5 +74,6 @@ export class BudgetsController {
     }
     await this.store.delete(address.scope, address.window);
     this.gate.forget(tenant);
+    await this.audit.required({ tenant, type: AuditTypes.adminBudgetDeleted, apiKeyId, data: { scope: address.scope, window: address.window } });
   }
 }

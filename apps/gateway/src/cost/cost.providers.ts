@@ -3,6 +3,8 @@ import { BudgetLedger, BudgetStore, RateLimiter, RoutingTally } from '@keelson/c
 import { NATS_CONNECTION, REDIS_CLIENT, type RedisClient } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { BudgetGate } from './budget-gate';
+import { GatewayAudit } from '../auditing/gateway-audit';
+import { AuditTypes } from '@keelson/contracts';
 import { BudgetsController } from './budgets.controller';
 import type { RateLimitSettings } from '@keelson/cost';
 import { RATE_LIMIT_SETTINGS } from './cost.tokens';
@@ -25,8 +27,11 @@ export function costProviders(settings: RateLimitSettings): Provider[] {
     { provide: BudgetLedger, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new BudgetLedger(redis) },
     {
       provide: BudgetGate,
-      inject: [BudgetStore, BudgetLedger],
-      useFactory: (store: BudgetStore, ledger: BudgetLedger) => new BudgetGate(store, ledger),
+      inject: [BudgetStore, BudgetLedger, GatewayAudit],
+      useFactory: (store: BudgetStore, ledger: BudgetLedger, audit: GatewayAudit) =>
+        new BudgetGate(store, ledger, undefined, undefined, ({ tenant, agentId, apiKeyId, error }) =>
+          audit.noted({ tenant, type: AuditTypes.policyBudget, agentId, ...(apiKeyId ? { apiKeyId } : {}), data: { decision: 'refused', budget: error.budget, message: error.message } }),
+        ),
     },
     { provide: UsageReader, inject: [NATS_CONNECTION], useFactory: (nats: NatsConnection) => new UsageReader(nats) },
     { provide: RoutingTally, inject: [REDIS_CLIENT], useFactory: (redis: RedisClient) => new RoutingTally(redis) },

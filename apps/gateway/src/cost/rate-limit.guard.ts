@@ -1,4 +1,6 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
+import { AuditTypes } from '@keelson/contracts';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimiter } from '@keelson/cost';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys';
@@ -17,6 +19,8 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     @Inject(RateLimiter) private readonly limiter: Pick<RateLimiter, 'check'>,
     @Inject(RATE_LIMIT_SETTINGS) private readonly settings: RateLimitSettings,
+    // Optional: route tests mount the guard without the audit trail.
+    @Optional() @Inject(GatewayAudit) private readonly audit?: GatewayAudit,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -28,6 +32,13 @@ export class RateLimitGuard implements CanActivate {
     const decision = await this.limiter.check({ tenant: principal.tenant, apiKeyId: principal.keyId, rules });
     if (decision.allowed) return true;
     const seconds = retryAfterSeconds(decision.retryAfterMs);
+    // Not awaited: a refusal under a flood must stay cheap; noted() logs what it cannot record.
+    void this.audit?.noted({
+      tenant: principal.tenant,
+      type: AuditTypes.policyRateLimit,
+      apiKeyId: principal.keyId,
+      data: { decision: 'refused', limit: decision.limit ?? rules[0], retryAfterSeconds: seconds },
+    });
     void http.getResponse<FastifyReply>().header('retry-after', String(seconds));
     // The script always names the binding limit when it refuses; the first rule is a safe fallback.
     throw new RateLimitedError(decision.limit ?? rules[0]!, seconds);

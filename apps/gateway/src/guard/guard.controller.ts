@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Put, Res, UseGuards, UseInterceptors } from '@nestjs/common';
-import type { GuardInputResponse, GuardOutputResponse, GuardPolicy } from '@keelson/contracts';
+import { AuditTypes, type GuardInputResponse, type GuardOutputResponse, type GuardPolicy } from '@keelson/contracts';
 import type { FastifyReply } from 'fastify';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { GuardClient } from './guard-client';
@@ -14,7 +15,10 @@ import { GuardClient } from './guard-client';
 @UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class GuardController {
-  constructor(@Inject(GuardClient) private readonly guard: GuardClient) {}
+  constructor(
+    @Inject(GuardClient) private readonly guard: GuardClient,
+    @Inject(GatewayAudit) private readonly audit: GatewayAudit,
+  ) {}
 
   /** `{text, source?, agentId?}` -> `{allowed, score, action, findings, decidedBy, policyVersion}`. */
   @Post('input')
@@ -43,11 +47,13 @@ export class GuardController {
   @HttpCode(200)
   async putPolicy(
     @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
     @Body() body: unknown,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) res: FastifyReply,
   ): Promise<GuardPolicy> {
     const policy = await this.guard.putPolicy(tenant, body, ifMatch);
+    await this.audit.required({ tenant, type: AuditTypes.adminGuardPolicySet, apiKeyId, data: { version: policy.version } });
     void res.header('etag', `"${policy.version}"`);
     return policy;
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
-import { KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView } from '@keelson/contracts';
-import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { AuditTypes, KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView } from '@keelson/contracts';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { MemoryRpcClient } from './memory-rpc-client';
@@ -13,7 +14,10 @@ import { MemoryRpcClient } from './memory-rpc-client';
 @UseGuards(AuthGuard, RateLimitGuard)
 @UseInterceptors(TenantContextInterceptor)
 export class MemoriesController {
-  constructor(@Inject(MemoryRpcClient) private readonly memory: MemoryRpcClient) {}
+  constructor(
+    @Inject(MemoryRpcClient) private readonly memory: MemoryRpcClient,
+    @Inject(GatewayAudit) private readonly audit: GatewayAudit,
+  ) {}
 
   /** `{namespace, text, metadata?, ttlSeconds?, id?}` -> 201 `{id}`. With `id`, a retry replaces instead of adding. */
   @Post()
@@ -52,7 +56,9 @@ export class MemoriesController {
   /** Right to erasure: `DELETE /v1/memories?userId=...` removes every memory of that user -> `{deleted}`. */
   @Delete()
   @HttpCode(200)
-  async erase(@Tenant() tenant: string, @Query('userId') userId: string | undefined): Promise<{ deleted: number }> {
-    return { deleted: await this.memory.erase(tenant, userId) };
+  async erase(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Query('userId') userId: string | undefined): Promise<{ deleted: number }> {
+    const deleted = await this.memory.erase(tenant, userId);
+    await this.audit.required({ tenant, type: AuditTypes.adminMemoryErased, apiKeyId, data: { userId, deleted } });
+    return { deleted };
   }
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
+  AuditTypes,
   BudgetExceededError,
   CreateSessionRequestSchema,
   ErrorCodes,
@@ -20,6 +21,7 @@ import { SessionStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -42,15 +44,17 @@ export class SessionsController {
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(RetentionPolicy) private readonly retention: RetentionPolicy,
+    @Inject(GatewayAudit) private readonly audit: GatewayAudit,
   ) {}
 
   @Post()
   @HttpCode(201)
-  async create(@Tenant() tenant: string, @Body() body: unknown): Promise<SessionCreated> {
+  async create(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Body() body: unknown): Promise<SessionCreated> {
     const { agentId, userId } = parseOrThrow(CreateSessionRequestSchema, body);
     this.agents.require(agentId);
     const sessionId = newSessionId();
     const { expiresAt } = await this.sessions.create(tenant, sessionId, agentId, userId);
+    await this.audit.noted({ id: `session:${sessionId}:opened`, tenant, type: AuditTypes.sessionOpened, apiKeyId, sessionId, agentId, data: { expiresAt, ...(userId ? { userId } : {}) } });
     return { sessionId, expiresAt };
   }
 
@@ -89,7 +93,19 @@ export class SessionsController {
 
   @Delete(':sessionId')
   @HttpCode(204)
-  async delete(@Tenant() tenant: string, @Param('sessionId') sessionId: string): Promise<void> {
+  async delete(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Param('sessionId') sessionId: string): Promise<void> {
+    const view = await this.require(tenant, sessionId);
+    // Recorded first: audit-service archives the session's run log on this event, and a close it never
+    // heard of would leave the transcript unarchived once the run log ages out.
+    await this.audit.required({
+      id: `session:${sessionId}:closed`,
+      tenant,
+      type: AuditTypes.sessionClosed,
+      apiKeyId,
+      sessionId,
+      agentId: view.agentId,
+      data: { turns: view.turns },
+    });
     const deleted = await this.sessions.delete(tenant, requireResourceId(sessionId, ErrorCodes.sessionNotFound, 'sessionId'));
     if (!deleted) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
   }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import {
+  AuditTypes,
   CreateTaskRequestSchema,
   ErrorCodes,
   KeelsonError,
@@ -8,6 +9,7 @@ import {
   type TaskView,
 } from '@keelson/contracts';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { TaskStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
@@ -44,6 +46,7 @@ export class TasksController {
     @Inject(AgentCatalog) private readonly agents: AgentCatalog,
     @Inject(RetentionPolicy) private readonly retention: RetentionPolicy,
     @Inject(BudgetGate) private readonly budgets: BudgetGate,
+    @Inject(GatewayAudit) private readonly audit: GatewayAudit,
   ) {}
 
   /** 202 once JetStream holds the task; a repeated idempotency key answers with the first task's id. */
@@ -59,6 +62,9 @@ export class TasksController {
     this.agents.require(request.agentId);
     await this.budgets.check(tenant, request.agentId, apiKeyId);
     const accepted = await this.intake.accept(tenant, request, apiKeyId);
+    if (!accepted.duplicate) {
+      await this.audit.noted({ id: `task:${accepted.taskId}:accepted`, tenant, type: AuditTypes.taskAccepted, apiKeyId, taskId: accepted.taskId, agentId: request.agentId, data: { via: 'http' } });
+    }
     void reply.header('location', `/v1/tasks/${accepted.taskId}`);
     if (accepted.duplicate) void reply.header('idempotent-replayed', 'true');
     await reply.status(202).send(accepted);

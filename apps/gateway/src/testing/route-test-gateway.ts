@@ -8,6 +8,7 @@ import { createLogger } from '@keelson/observability';
 import { ApiKeys, hashApiKey } from '../auth/api-keys';
 import { AuthGuard } from '../auth/auth.guard';
 import { rateLimitProviders } from '../cost/cost.providers';
+import { GatewayAudit } from '../auditing/gateway-audit';
 
 export interface RouteTestGateway {
   base: string;
@@ -39,7 +40,7 @@ export async function startRouteTestGateway(opts: {
   @Module({
     imports: [InfraModule.forRoot({ serviceName: opts.name, natsUrl: opts.natsUrl, streams: [], logger })],
     controllers: opts.controllers,
-    providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, ...opts.providers, ...rateLimitProviders(parseRateLimitSettings({}))],
+    providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GatewayAudit, ...opts.providers, ...rateLimitProviders(parseRateLimitSettings({}))],
   })
   class RouteTestModule {}
   const app: INestApplication = await bootstrapService({ name: opts.name, module: RouteTestModule, port: opts.port, host: '127.0.0.1', logger });

@@ -1,8 +1,10 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent, type GuardDecision } from '@keelson/contracts';
+import { randomUUID } from 'node:crypto';
+import { AuditTypes, GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent, type GuardDecision } from '@keelson/contracts';
+import type { AuditSink } from '@keelson/audit';
 import { Guard } from '@keelson/guard';
 import { encodeJson, serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { guardHandlers } from './answer-guard';
 import { GUARD_OPTIONS, type GuardModuleOptions } from './guard.options';
@@ -25,6 +27,7 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(GUARD_OPTIONS) private readonly options: GuardModuleOptions,
     private readonly policies: PolicyStore,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditSink,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -54,6 +57,18 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
     } catch (err) {
       this.logger.warn('cannot publish a guard decision', { error: (err as Error).message });
     }
+    this.record(d);
+  }
+
+  /**
+   * The decision as an audit event. Not awaited: the guard sits on every message's path and a PubAck per
+   * check would be its slowest part; an event lost with a crash in that window is the accepted cost.
+   */
+  private record(d: GuardDecision): void {
+    const { tenant, agentId, at: _at, ...data } = d;
+    this.audit
+      .record({ id: `guard:${randomUUID()}`, tenant, type: AuditTypes.guardDecision, ...(agentId ? { agentId } : {}), data })
+      .catch((err: unknown) => this.logger.error('guard decision not recorded in the audit trail', { tenant, type: d.type, action: d.action, error: (err as Error).message }));
   }
 
   async beforeApplicationShutdown(): Promise<void> {

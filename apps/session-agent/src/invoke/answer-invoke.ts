@@ -1,3 +1,4 @@
+import type { AuditSink } from '@keelson/audit';
 import { randomUUID } from 'node:crypto';
 import {
   BudgetExceededError,
@@ -38,6 +39,8 @@ export interface InvokeDeps {
   metering?: Pick<UsageMeter, 'forRun'>;
   /** Model routing and the exact response cache; none when absent (unit tests). */
   routing?: Pick<RoutingService, 'forRun'>;
+  /** Audit events of a streamed invoke's run steps (every invoke's model calls are audited by metering). */
+  audit?: AuditSink;
 }
 
 /**
@@ -114,6 +117,7 @@ async function runStreamed(
     attempt: 1,
     agentId: agent.id,
     source: INVOKE_EVENT_SOURCE,
+    ...(deps.audit ? { audit: { sink: deps.audit, ...(request.apiKeyId ? { actor: { kind: 'api_key' as const, id: request.apiKeyId } } : {}) } } : {}),
   });
   let result: Awaited<ReturnType<typeof runLogged>>;
   try {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { QueueGroups, Subjects } from '@keelson/contracts';
 import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
-import { JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import type { AuditSink } from '@keelson/audit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { answerInvoke } from './answer-invoke';
@@ -26,6 +27,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     private readonly cancellations: InvokeCancellations,
     private readonly metering: UsageMeter,
     private readonly routing: RoutingService,
+    @Inject(AUDIT_TRAIL) private readonly audit: AuditSink,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -41,6 +43,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
           cancellations: this.cancellations,
           metering: this.metering,
           routing: this.routing,
+          audit: this.audit,
         }),
       { logger: this.logger },
     );

@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
-import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import type { AuditSink } from '@keelson/audit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
 import { SessionStore } from '@keelson/state';
@@ -34,7 +35,7 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
@@ -44,6 +45,7 @@ export class SessionsModule {
             logger: MessagingLogger,
             routing: RoutingService,
             memory: AgentMemory,
+            audit: AuditSink,
           ) =>
             new TurnHandler({
               sessions,
@@ -53,6 +55,7 @@ export class SessionsModule {
               metering,
               routing,
               memory,
+              audit,
               tools: builtinTools({ memory: memory.recallTool() }),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees

@@ -1,3 +1,4 @@
+import type { AuditSink } from '@keelson/audit';
 import {
   ErrorCodes,
   KeelsonError,
@@ -62,6 +63,8 @@ export interface TurnHandlerDeps {
   memory?: Pick<AgentMemory, 'contextFor' | 'remember'>;
   /** Model routing (the session pinned per tenant and session) and the exact response cache; none when absent. */
   routing?: Pick<RoutingService, 'forRun'>;
+  /** Audit events of each run step; none when absent (unit tests). */
+  audit?: AuditSink;
 }
 
 /**
@@ -138,6 +141,9 @@ export class TurnHandler {
         attempt: deliveryCount,
         agentId,
         source: SESSION_AGENT_SOURCE,
+        ...(this.deps.audit
+          ? { audit: { sink: this.deps.audit, sessionId, ...(apiKeyId ? { actor: { kind: 'api_key' as const, id: apiKeyId } } : {}) } }
+          : {}),
       });
 
     switch (begun.kind) {

@@ -1,5 +1,6 @@
 import {
   ApprovalCommandSchema,
+  AuditTypes,
   ErrorCodes,
   approvalIdFor,
   parseApprovalSubject,
@@ -15,6 +16,7 @@ import {
   type TaskError,
   type TaskMessage,
 } from '@keelson/contracts';
+import type { AuditSink } from '@keelson/audit';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { AgentMemory } from '@keelson/memory';
 import { runWithTenant } from '@keelson/observability';
@@ -83,6 +85,8 @@ export interface TaskProcessorDeps {
   memory?: Pick<AgentMemory, 'contextFor' | 'remember'>;
   /** Model routing and the exact response cache; none when absent (unit tests). */
   routing?: Pick<RoutingService, 'forRun'>;
+  /** Audit events of each run step and of the task's end; none when absent (unit tests). */
+  audit?: AuditSink;
 }
 
 /** An attempt that failed and will be retried: the runner naks the message with the consumer's backoff. */
@@ -132,13 +136,13 @@ export class TaskProcessor {
       message: `no attempt finished within ${this.deps.consumer.maxDeliver} deliveries; the last one stopped with its process`,
     };
     await this.finish(tenant, taskId, agentId, view?.attempts ?? this.deps.consumer.maxDeliver, { error });
-    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount);
+    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount, undefined);
     await log.failed(error);
     return 'failed';
   }
 
   /** The run log of one attempt of a task. */
-  private runLog(tenant: string, taskId: string, agentId: string, attempt: number): RunLog {
+  private runLog(tenant: string, taskId: string, agentId: string, attempt: number, apiKeyId?: string, from?: RunLogPosition): RunLog {
     return new RunLog(this.deps.publisher, {
       subject: Subjects.taskRun(tenant, taskId),
       tenant,
@@ -146,6 +150,8 @@ export class TaskProcessor {
       attempt,
       agentId,
       source: TASK_WORKER_SOURCE,
+      ...(from ? { from } : {}),
+      ...(this.deps.audit ? { audit: { sink: this.deps.audit, taskId, ...(apiKeyId ? { actor: { kind: 'api_key' as const, id: apiKeyId } } : {}) } } : {}),
     });
   }
 
@@ -169,7 +175,7 @@ export class TaskProcessor {
       return 'held-elsewhere';
     }
 
-    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount);
+    const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount, task.apiKeyId);
     const agent = this.deps.agents.get(agentId);
     if (!agent) {
       // Retrying cannot make an agent appear; the task ends here, with a result that says why.
@@ -238,15 +244,7 @@ export class TaskProcessor {
         return 'already-done';
       }
       const state = JSON.parse(record.state) as PausedTaskState;
-      const log = new RunLog(this.deps.publisher, {
-        subject: Subjects.taskRun(tenant, taskId),
-        tenant,
-        runId: taskId,
-        attempt: record.attempt,
-        agentId: record.agentId,
-        source: TASK_WORKER_SOURCE,
-        from: state.log,
-      });
+      const log = this.runLog(tenant, taskId, record.agentId, record.attempt, state.apiKeyId, state.log);
       const attempts = view?.attempts ?? record.attempt;
       const agent = this.deps.agents.get(record.agentId);
       if (!agent) {
@@ -326,6 +324,17 @@ export class TaskProcessor {
     const result = buildTaskResult(taskId, agentId, attempts, end);
     await this.deps.publisher.publish(Subjects.result(tenant, agentId, taskId), resultEvent(tenant, result), {
       msgId: resultId(tenant, taskId),
+    });
+    // Before the store's finish: a retry after a failure here finds the task unfinished and records it again
+    // (the same id, stored once); after finish, a retry would see the task done and record nothing.
+    await this.deps.audit?.record({
+      id: `task:${taskId}:end`,
+      tenant,
+      type: 'error' in end ? AuditTypes.taskFailed : AuditTypes.taskCompleted,
+      taskId,
+      runId: taskId,
+      agentId,
+      data: 'error' in end ? { attempts, code: end.error.code, message: end.error.message } : { attempts, finishReason: end.result.finishReason, usage: end.result.usage },
     });
     await this.deps.tasks.finish(tenant, taskId, end);
   }

@@ -1,7 +1,8 @@
 import { Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationBootstrap } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
-import { JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import type { AuditSink } from '@keelson/audit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
 import { ApprovalStore, TaskStore } from '@keelson/state';
@@ -56,7 +57,7 @@ export class TasksModule {
         },
         {
           provide: TaskProcessor,
-          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory],
+          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL],
           useFactory: (
             tasks: TaskStore,
             approvals: ApprovalStore,
@@ -67,6 +68,7 @@ export class TasksModule {
             logger: MessagingLogger,
             routing: RoutingService,
             memory: AgentMemory,
+            audit: AuditSink,
           ) =>
             new TaskProcessor({
               tasks,
@@ -77,6 +79,7 @@ export class TasksModule {
               metering,
               routing,
               memory,
+              audit,
               tools: builtinTools({ memory: memory.recallTool() }),
               consumer: options.consumer,
               logger,
