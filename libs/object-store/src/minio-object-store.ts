@@ -148,7 +148,9 @@ export class MinioObjectStore implements ObjectStore {
     } catch (err) {
       // Another replica created it between our check and our request.
       if (errorCode(err) === 'BucketAlreadyOwnedByYou') return;
+      // S3 answers this when another account owns the name; s3rver also for its own buckets, so look again.
       if (errorCode(err) === 'BucketAlreadyExists') {
+        if (await this.client.bucketExists(bucket).catch(() => false)) return;
         throw new Error(`bucket ${bucket} already exists and belongs to another account: choose another OBJECT_STORE_ACCOUNT`, {
           cause: err,
         });

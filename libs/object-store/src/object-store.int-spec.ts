@@ -37,6 +37,12 @@ describe('object storage against s3rver', () => {
       assert.equal(await store.client.bucketExists('it-basic'), true);
     });
 
+    it('replicas racing to create the same bucket both succeed', async () => {
+      const replicas = Array.from({ length: 4 }, () => new MinioObjectStore({ url: s3.url, accessKey: s3.accessKey, secretKey: s3.secretKey }));
+      await Promise.all(replicas.map((r) => r.ensureBucket('it-race', 'eu-west-1')));
+      assert.equal(await store.client.bucketExists('it-race'), true);
+    });
+
     it('puts, gets and stats an object with its content type and metadata', async () => {
       await store.ensureBucket('it-basic', 'us-east-1');
       const body = Buffer.from('héllo\u0000binary\xff', 'utf8');
