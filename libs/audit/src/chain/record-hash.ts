@@ -21,6 +21,12 @@ export function recordHash(record: UnhashedRecord | AuditRecord): string {
 
 /** Chains one event after the head (`prev` undefined: the tenant's first record). */
 export function chainRecord(event: AuditEvent, prev: { seq: number; hash: string } | undefined, storedAt: string): AuditRecord {
+  return sealRecord(event, prev, storedAt).record;
+}
+
+/** chainRecord, also giving the hashed body, so a store need not serialise the record a second time. */
+export function sealRecord(event: AuditEvent, prev: { seq: number; hash: string } | undefined, storedAt: string): { record: AuditRecord; body: string } {
   const unhashed: UnhashedRecord = { ...event, seq: (prev?.seq ?? 0) + 1, prevHash: prev?.hash ?? GENESIS_HASH, storedAt };
-  return { ...unhashed, hash: recordHash(unhashed) };
+  const body = canonicalJson(unhashed);
+  return { record: { ...unhashed, hash: sha256Hex(body) }, body };
 }
