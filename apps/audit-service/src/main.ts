@@ -1,6 +1,5 @@
 // Tracing first: modules loaded before it are never instrumented.
 import '@keelson/observability/dist/register';
-import { runService, startHealthOnlyService } from '@keelson/nest-kit';
+import { bootstrap } from './bootstrap';
 
-// Health only until this service's issue lands (see README.md).
-void runService('audit-service', () => startHealthOnlyService('audit-service', 8084));
+void bootstrap();
