@@ -1,9 +1,9 @@
 import type * as MongooseTypes from 'mongoose';
 import type { AuditEvent, AuditQuery, AuditRecord } from '@keelson/contracts';
-import { chainRecord } from '../chain/record-hash';
+import { sealRecord } from '../chain/record-hash';
 import type { AppendResult, AuditPage, AuditRange, AuditStore } from './audit-store';
 import { decodeCursor, encodeCursor } from './cursor';
-import { equalityFilters, expiresAt, fromStored, toStored, typeFilter } from './stored-record';
+import { equalityFilters, expiresAt, fromStored, indexedFields, typeFilter } from './stored-record';
 
 export interface MongoAuditStoreOptions {
   url: string;
@@ -117,9 +117,9 @@ export class MongoAuditStore implements AuditStore {
     for (let attempt = 0; attempt < this.maxRetries; attempt++) {
       const existing = await this.records.findOne({ tenant: event.tenant, eventId: event.id }).lean<RecordDoc>();
       if (existing) return { outcome: 'duplicate', record: toRecord(existing) };
-      const record = chainRecord(event, await this.head(event.tenant), storedAt.toISOString());
-      const { body, hash, fields } = toStored(record);
-      const { id, traceId, sessionId, taskId, runId, ...rest } = fields;
+      const { record, body } = sealRecord(event, await this.head(event.tenant), storedAt.toISOString());
+      const hash = record.hash;
+      const { id, traceId, sessionId, taskId, runId, ...rest } = indexedFields(record);
       const expireMs = expiresAt(storedAt.getTime(), this.retentionDays(event.tenant));
       const doc: RecordDoc = {
         ...rest, eventId: id, body, hash,
@@ -181,7 +181,9 @@ export class MongoAuditStore implements AuditStore {
   }
 
   async purgeExpired(now: Date): Promise<number> {
-    // The TTL monitor removes expired records about once a minute anyway; this makes it happen now.
+    // The TTL monitor removes expired records about once a minute anyway; this makes it happen now. Unlike
+    // SQLite's purge it cannot keep to a prefix of each chain: lowering a tenant's retention can expire newer
+    // records before older ones, and verification then reports the hole as a gap.
     const { deletedCount } = await this.records.deleteMany({ expireAt: { $lte: now } });
     return deletedCount;
   }
