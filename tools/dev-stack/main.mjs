@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_NATS_URL, DEFAULT_REDIS_URL, ensureInfra, probeTcp } from './infra.mjs';
+import { ensureObjectStore } from './object-store.mjs';
 import { DEV_TENANT, ensureApiKey } from './keys.mjs';
 import { claimRunDir } from './runlock.mjs';
 import { servicePlan, waitReady } from './services.mjs';
@@ -170,6 +171,10 @@ async function main() {
   });
   await assertPortsFree(plan);
   const infra = await ensureInfra({ env, dataDir, logsDir, sup: infraSup, log: say });
+  // Audit payloads and archives: every service gets the same object storage settings.
+  const s3 = await ensureObjectStore({ env, dataDir, logsDir, sup: infraSup, log: say, script: join(root, 'tools', 's3-server', 'main.mjs') });
+  infra.push(s3);
+  for (const s of plan) Object.assign(s.env, s3.env);
   if (!skipBuild && !stopping) await runBuild();
   const missing = plan.filter((s) => !existsSync(s.script)).map((s) => show(s.script));
   if (missing.length) throw new StackError(`Not built: ${missing.join(', ')}. Is each app referenced in tsconfig.json?`);
