@@ -5,6 +5,7 @@ import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_
 import { agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import { ApprovalStore, SessionStore, TaskStore } from '@keelson/state';
 import { ApprovalsController } from './approvals/approvals.controller';
+import { auditControllers, auditProviders } from './audit/audit.providers';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from './agents/agent-catalog';
 import { InvokeController } from './agents/invoke.controller';
@@ -55,7 +56,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -69,6 +70,7 @@ export class GatewayModule {
         ...costProviders(config),
         MemoryRpcClient,
         GuardClient,
+        ...auditProviders,
         { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,
