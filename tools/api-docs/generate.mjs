@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { auditChannels, auditComponents, auditOperations, auditPaths } from './audit-paths.mjs';
 import { costPaths } from './cost-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -136,6 +137,7 @@ const components = [
   ['SessionTurn', c.SessionTurnSchema, undefined, 'nats'],
   ['InvokeRpcRequest', c.InvokeRpcRequestSchema, undefined, 'nats'],
   ['InvokeRpcReply', c.InvokeRpcReplySchema, undefined, 'nats'],
+  ...auditComponents(c),
 ];
 
 function buildSchemas(target, where) {
@@ -265,11 +267,13 @@ function openapi(schemas) {
       { name: 'stateless', description: 'Request-response: the body carries the whole context, nothing is stored.' },
       { name: 'sessions', description: 'Stateful sessions: the history lives in Redis, turns run one at a time in order.' },
       { name: 'tasks', description: 'Async tasks: 202 once JetStream holds the task; poll, stream, or subscribe on NATS for the result.' },
+      { name: 'audit', description: 'The audit trail, read-only: query by trace, session, task, run, actor, type and time, verify the hash chain, export as JSON lines.' },
       { name: 'cost', description: 'Budgets and usage: hard caps per tenant, agent and API key, and one usage record per model call.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: {
       ...costPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
+      ...auditPaths({ c, json, ref, errorResponse, readErrors }),
       '/v1/models': {
         get: {
           tags: ['openai'],
@@ -989,6 +993,7 @@ function asyncapi(schemas) {
         description: 'The request\'s reply inbox. An error reply carries the HTTP status and error code the gateway passes on.',
         messages: { invokeReply: message('InvokeReply', 'Invoke reply', ref('InvokeRpcReply')) },
       },
+      ...auditChannels({ c, ref, param, params, message, header, traceHeaders, jetstream }),
     },
     operations: {
       receiveTask: {
@@ -1052,6 +1057,7 @@ function asyncapi(schemas) {
           messages: [{ $ref: '#/channels/invokeRpcReply/messages/invokeReply' }],
         },
       },
+      ...auditOperations({ c }),
     },
     components: { schemas },
   };
