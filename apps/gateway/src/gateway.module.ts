@@ -27,6 +27,7 @@ import { MemoriesController } from './memories/memories.controller';
 import { MemoryRpcClient } from './memories/memory-rpc-client';
 import { TaskIntake } from './tasks/task-intake';
 import { TasksController } from './tasks/tasks.controller';
+import { GatewayAudit } from './auditing/gateway-audit';
 
 /** Attaches the session WebSocket to the HTTP server once it exists; on shutdown closes it and stops watching agent files. */
 class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -53,7 +54,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger }),
+        InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
         HealthModule,
       ],
       controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers],
@@ -67,6 +68,7 @@ export class GatewayModule {
             new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
         },
         AuthGuard,
+        GatewayAudit,
         ...costProviders(config),
         MemoryRpcClient,
         GuardClient,

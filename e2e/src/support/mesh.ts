@@ -7,9 +7,11 @@ import {
   startApp,
   startNats,
   startRedis,
+  startS3Server,
   type AppHandle,
   type NatsServerHandle,
   type RedisServerHandle,
+  type S3ServerHandle,
 } from '@keelson/testing';
 import { connect, type NatsConnection } from 'nats';
 
@@ -27,6 +29,10 @@ export interface Mesh {
   base: string;
   nats: NatsServerHandle;
   redis: RedisServerHandle;
+  /** The local S3 endpoint every service offloads audit payloads to and audit-service archives in. */
+  s3: S3ServerHandle;
+  /** audit-service's SQLite directory: a restarted replica given `{ AUDIT_DATA_DIR }` continues the same store. */
+  auditDataDir: string;
   nc: NatsConnection;
   apps: Map<string, AppHandle>;
   /** Starts one more replica of a service, named `<service>-<n>`; `port` is its HTTP (gateway) or health port. */
@@ -36,8 +42,12 @@ export interface Mesh {
 
 /** The whole mesh as separate processes, the way production runs it, on free ports. */
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
-  const [nats, redis] = await Promise.all([startNats(), startRedis()]);
-  const keysFile = join(mkdtempSync(join(tmpdir(), 'keelson-e2e-')), 'api-keys.json');
+  const [nats, redis, s3] = await Promise.all([startNats(), startRedis(), startS3Server()]);
+  const dir = mkdtempSync(join(tmpdir(), 'keelson-e2e-'));
+  const keysFile = join(dir, 'api-keys.json');
+  writeFileSync(join(dir, 's3-access'), s3.accessKey);
+  writeFileSync(join(dir, 's3-secret'), s3.secretKey);
+  const auditDataDir = join(dir, 'audit');
   const sha = (key: string) => createHash('sha256').update(key).digest('hex');
   writeFileSync(
     keysFile,
@@ -48,7 +58,16 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       ],
     }),
   );
-  const common = { NATS_URL: nats.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn', ...options.env };
+  const common = {
+    NATS_URL: nats.url,
+    REDIS_URL: redis.url,
+    LOG_LEVEL: 'warn',
+    OBJECT_STORE_URL: s3.url,
+    OBJECT_STORE_ACCESS_KEY_FILE: join(dir, 's3-access'),
+    OBJECT_STORE_SECRET_KEY_FILE: join(dir, 's3-secret'),
+    OBJECT_STORE_ACCOUNT: 'e2e',
+    ...options.env,
+  };
   const apps = new Map<string, AppHandle>();
   const counts = new Map<string, number>();
 
@@ -81,20 +100,23 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   for (let i = 0; i < (options.taskWorkers ?? 1); i++) await startReplica('task-worker');
   // A fresh memory directory per mesh: memories never leak from one test run into the next.
   await startReplica('memory-service', { MEMORY_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-e2e-memory-')) });
-  for (const service of ['audit-service', 'guard-service']) await startReplica(service);
+  await startReplica('audit-service', { AUDIT_DATA_DIR: auditDataDir });
+  await startReplica('guard-service');
 
   const nc = await connect({ servers: nats.url, name: 'e2e' });
   return {
     base: `http://127.0.0.1:${gatewayPort}`,
     nats,
     redis,
+    s3,
+    auditDataDir,
     nc,
     apps,
     startReplica,
     async stop() {
       await nc.close().catch(() => undefined);
       await Promise.all([...apps.values()].map((app) => app.stop().catch(() => undefined)));
-      await Promise.all([nats.stop(), redis.stop()]);
+      await Promise.all([nats.stop(), redis.stop(), s3.stop()]);
     },
   };
 }
