@@ -94,6 +94,17 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
     flush: (text) => enqueue(() => log.delta(text)),
   });
 
+  // Each model call waits for the events before it (a tool result) to be stored first, so its model.call
+  // audit event, recorded by the meter on another path, lands after them in the audit trail: one PubAck
+  // between a tool result and the next call, nothing on a run without tools.
+  const inner = opts.metering;
+  const metering: ModelCallMetering | undefined = inner && {
+    begin: async (call) => {
+      await published;
+      return inner.begin(call);
+    },
+  };
+
   let outcome: RunOutcome | undefined;
   let runFailure: unknown;
   try {
@@ -107,7 +118,7 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       pauseForApproval: pausable,
       resume: opts.resume,
       steering: opts.steering,
-      metering: opts.metering,
+      metering,
       routing: opts.routing,
       cache: opts.cache,
       onRouted: (routed) => {
