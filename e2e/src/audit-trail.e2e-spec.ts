@@ -123,6 +123,12 @@ describe('audit trail', () => {
     const call = found.find((e) => e.type === 'model.call')!;
     assert.equal(call.data['model'], 'gpt-test');
     assert.ok(Number(call.data['inputTokens']) > 0);
+    // The same range as JSON lines, ending with the trailer that says it is whole.
+    const exported = await api.request(`/v1/audit/export?traceId=${traceId}`);
+    assert.equal(exported.headers.get('content-type')?.split(';')[0], 'application/x-ndjson');
+    const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(lines.at(-1), { export: 'complete', count: lines.length - 1 });
+    assert.deepEqual(lines.slice(0, -1).map((r) => r.id), (await events(`traceId=${traceId}`)).map((r) => r.id));
     // Another tenant sees none of it.
     const other = await client(mesh.base, 'ks_e2e_acme_key').get(`/v1/audit/events?traceId=${traceId}`);
     assert.deepEqual([other.status, other.body.events], [200, []]);
