@@ -14,6 +14,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuditIngest, canonicalJson, chainRecord, openSqliteAuditStore } from '../libs/audit/dist/index.js';
+import { rng } from './lib/random.mjs';
 
 const require = createRequire(import.meta.url);
 const Database = require('better-sqlite3');
@@ -29,15 +30,6 @@ const BATCH = Number(arg('batch', 256));
 const IN_FLIGHT = Number(arg('in-flight', 2048)); // the audit-writer consumer's max_ack_pending
 const WARMUP = 2_000;
 
-function rng(seed) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const hex = (random, n) => Array.from({ length: n }, () => Math.floor(random() * 16).toString(16)).join('');
 const words = ['the', 'invoice', 'customer', 'refund', 'order', 'shipping', 'delayed', 'account', 'summary', 'policy', 'weekly', 'report'];
 

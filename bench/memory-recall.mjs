@@ -10,6 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LanceDbStore, OfflineEmbedder } from '../libs/memory/dist/index.js';
+import { rng } from './lib/random.mjs';
 
 const argv = process.argv.slice(2);
 const has = (name) => argv.includes(`--${name}`);
@@ -23,16 +24,6 @@ const QUERIES = Number(arg('queries', QUICK ? 100 : 200));
 const TOP_K = 10;
 const WARMUP = 10;
 
-// --- deterministic text generation (mulberry32) ---
-function rng(seed) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const syllables = ['ka', 'lo', 'mi', 'ra', 'ten', 'vo', 'shi', 'pa', 'dor', 'el', 'un', 'qui', 'bar', 'fen', 'gi', 'zu', 'hal', 'ost', 'rin', 'ta'];
 function makeWords(random, n) {
   const words = new Set();

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EXAMPLE_POLICY, PRICE_TABLE, Router, estimateTokens, priceCall } from '../libs/cost/dist/index.js';
+import { rng } from './lib/random.mjs';
 
 const argv = process.argv.slice(2);
 const arg = (name, fallback) => {
@@ -21,15 +22,6 @@ const arg = (name, fallback) => {
 const REQUESTS = Number(arg('requests', 2000));
 const SEED = Number(arg('seed', 7));
 
-function rng(seed) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = rng(SEED);
 const pick = (list) => list[Math.floor(random() * list.length)];
 const between = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1));

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RpcErrorReplySchema } from './rpc';
 import { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
 import type { ConsumerSpec, StreamSpec } from './streams';
 
@@ -232,17 +233,10 @@ export type AuditQueryRpcRequest = z.input<typeof AuditQueryRpcRequestSchema>;
 export const AuditVerifyRpcRequestSchema = AuditVerifyRangeSchema.extend({ tenant });
 export type AuditVerifyRpcRequest = z.input<typeof AuditVerifyRpcRequestSchema>;
 
-const errorHalf = z.object({
-  ok: z.literal(false),
-  status: z.number().int(),
-  code: z.string(),
-  message: z.string(),
-  field: z.string().optional(),
-});
 export const AuditQueryRpcReplySchema = z.union([
   z.object({ ok: z.literal(true), events: z.array(AuditRecordSchema), nextCursor: z.string().optional() }),
-  errorHalf,
+  RpcErrorReplySchema,
 ]);
 export type AuditQueryRpcReply = z.infer<typeof AuditQueryRpcReplySchema>;
-export const AuditVerifyRpcReplySchema = z.union([z.object({ ok: z.literal(true), result: AuditVerifyResultSchema }), errorHalf]);
+export const AuditVerifyRpcReplySchema = z.union([z.object({ ok: z.literal(true), result: AuditVerifyResultSchema }), RpcErrorReplySchema]);
 export type AuditVerifyRpcReply = z.infer<typeof AuditVerifyRpcReplySchema>;

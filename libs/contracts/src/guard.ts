@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RpcErrorReplySchema } from './rpc';
 import { RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
 
 /**
@@ -226,13 +227,12 @@ export const GuardPolicyRpcRequestSchema = z
   .strict();
 export type GuardPolicyRpcRequest = z.infer<typeof GuardPolicyRpcRequestSchema>;
 
-const errorHalf = z.object({ ok: z.literal(false), status: z.number().int(), code: z.string(), message: z.string(), field: z.string().optional() });
 
-export const GuardInputRpcReplySchema = z.union([GuardInputResponseSchema.extend({ ok: z.literal(true) }), errorHalf]);
+export const GuardInputRpcReplySchema = z.union([GuardInputResponseSchema.extend({ ok: z.literal(true) }), RpcErrorReplySchema]);
 export type GuardInputRpcReply = z.infer<typeof GuardInputRpcReplySchema>;
-export const GuardOutputRpcReplySchema = z.union([GuardOutputResponseSchema.extend({ ok: z.literal(true) }), errorHalf]);
+export const GuardOutputRpcReplySchema = z.union([GuardOutputResponseSchema.extend({ ok: z.literal(true) }), RpcErrorReplySchema]);
 export type GuardOutputRpcReply = z.infer<typeof GuardOutputRpcReplySchema>;
-export const GuardPolicyRpcReplySchema = z.union([z.object({ ok: z.literal(true), policy: GuardPolicySchema }), errorHalf]);
+export const GuardPolicyRpcReplySchema = z.union([z.object({ ok: z.literal(true), policy: GuardPolicySchema }), RpcErrorReplySchema]);
 export type GuardPolicyRpcReply = z.infer<typeof GuardPolicyRpcReplySchema>;
 
 /** The guard's own error codes, kept apart from ErrorCodes until the lead merges them. */

@@ -15,3 +15,4 @@ export * from './validation';
 export * from './usage';
 export * from './guard';
 export * from './audit';
+export * from './rpc';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RpcErrorReplySchema } from './rpc';
 import { RESOURCE_ID_PATTERN, TENANT_ID_PATTERN } from './ids';
 import type { ConsumerSpec, StreamSpec } from './streams';
 
@@ -184,30 +185,23 @@ export const MemoryRecallRpcRequestSchema = z
   .strict();
 export type MemoryRecallRpcRequest = z.input<typeof MemoryRecallRpcRequestSchema>;
 
-const errorHalf = z.object({
-  ok: z.literal(false),
-  status: z.number().int(),
-  code: z.string(),
-  message: z.string(),
-  field: z.string().optional(),
-});
 
-export const MemoryUpsertRpcReplySchema = z.union([z.object({ ok: z.literal(true), results: z.array(MemoryItemResultSchema) }), errorHalf]);
+export const MemoryUpsertRpcReplySchema = z.union([z.object({ ok: z.literal(true), results: z.array(MemoryItemResultSchema) }), RpcErrorReplySchema]);
 export type MemoryUpsertRpcReply = z.infer<typeof MemoryUpsertRpcReplySchema>;
-export const MemorySearchRpcReplySchema = z.union([z.object({ ok: z.literal(true), results: z.array(MemoryHitSchema) }), errorHalf]);
+export const MemorySearchRpcReplySchema = z.union([z.object({ ok: z.literal(true), results: z.array(MemoryHitSchema) }), RpcErrorReplySchema]);
 export type MemorySearchRpcReply = z.infer<typeof MemorySearchRpcReplySchema>;
-export const MemoryGetRpcReplySchema = z.union([z.object({ ok: z.literal(true), memory: MemoryViewSchema }), errorHalf]);
+export const MemoryGetRpcReplySchema = z.union([z.object({ ok: z.literal(true), memory: MemoryViewSchema }), RpcErrorReplySchema]);
 export type MemoryGetRpcReply = z.infer<typeof MemoryGetRpcReplySchema>;
-export const MemoryDeleteRpcReplySchema = z.union([z.object({ ok: z.literal(true), deleted: z.number().int() }), errorHalf]);
+export const MemoryDeleteRpcReplySchema = z.union([z.object({ ok: z.literal(true), deleted: z.number().int() }), RpcErrorReplySchema]);
 export type MemoryDeleteRpcReply = z.infer<typeof MemoryDeleteRpcReplySchema>;
 export const MemoryNamespacesRpcReplySchema = z.union([
   z.object({ ok: z.literal(true), namespaces: z.array(z.object({ kind: z.string(), namespace: z.string(), count: z.number().int() })) }),
-  errorHalf,
+  RpcErrorReplySchema,
 ]);
 export type MemoryNamespacesRpcReply = z.infer<typeof MemoryNamespacesRpcReplySchema>;
 export const MemoryRecallRpcReplySchema = z.union([
   z.object({ ok: z.literal(true), memories: z.array(MemoryHitSchema), late: z.boolean(), tokens: z.number().int() }),
-  errorHalf,
+  RpcErrorReplySchema,
 ]);
 export type MemoryRecallRpcReply = z.infer<typeof MemoryRecallRpcReplySchema>;
 

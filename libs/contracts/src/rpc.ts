@@ -1,0 +1,14 @@
+import { z } from 'zod';
+
+/**
+ * The failure half of every request-reply answer (memory, guard, audit): the HTTP status and error body the
+ * gateway passes on as is. The success half is each RPC's own.
+ */
+export const RpcErrorReplySchema = z.object({
+  ok: z.literal(false),
+  status: z.number().int(),
+  code: z.string(),
+  message: z.string(),
+  field: z.string().optional(),
+});
+export type RpcErrorReply = z.infer<typeof RpcErrorReplySchema>;
