@@ -4,15 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Module, type INestApplication } from '@nestjs/common';
-import { UsageStream, UsageSubjects, type UsageRecord } from '@keelson/contracts';
+import { AuditStream, UsageStream, UsageSubjects, type AuditEvent, type UsageRecord } from '@keelson/contracts';
 import { BudgetLedger, usageRecord, type UsageRecordInput } from '@keelson/cost';
 import { InfraModule, bootstrapService, toErrorResponse } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
-import { freePort, sleep, startNats, startRedis, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
+import { freePort, sleep, startNats, startRedis, waitFor, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
 import { JSONCodec, connect, type NatsConnection } from 'nats';
 import { createClient } from 'redis';
 import { ApiKeys, hashApiKey } from '../auth/api-keys';
 import { AuthGuard } from '../auth/auth.guard';
+import { GatewayAudit } from '../auditing/gateway-audit';
 import { BudgetGate } from './budget-gate';
 import { UsageReader } from './usage-reader';
 import { parseRateLimitSettings } from '@keelson/cost';
@@ -68,7 +69,7 @@ describe('gateway cost routes', () => {
     @Module({
       imports: [InfraModule.forRoot({ serviceName: 'gateway-cost-test', natsUrl: nats.url, redisUrl: redisServer.url, streams: [UsageStream], logger })],
       controllers: costControllers,
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, ...costProviders(settings)],
+      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GatewayAudit, ...costProviders(settings)],
     })
     class CostTestModule {}
     const port = await freePort();
@@ -86,6 +87,18 @@ describe('gateway cost routes', () => {
     await Promise.all([nats?.stop(), redisServer?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   });
+
+  /** The audit events the gateway recorded on KEELSON_AUDIT under `filter`, in order. */
+  async function auditEvents(filter: string): Promise<AuditEvent[]> {
+    const info = await (await nc.jetstreamManager()).streams.info(AuditStream.name, { subjects_filter: filter });
+    const stored = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
+    const out: AuditEvent[] = [];
+    if (stored === 0) return out;
+    const consumer = await nc.jetstream().consumers.get(AuditStream.name, { filterSubjects: filter });
+    const batch = await consumer.fetch({ max_messages: stored, expires: 5_000 });
+    for await (const m of batch) out.push(JSONCodec<AuditEvent>().decode(m.data));
+    return out;
+  }
 
   it('refuses every cost route without an API key', async () => {
     for (const path of ['/v1/usage', '/v1/budgets']) assert.equal((await call(path, { key: null })).status, 401, path);
@@ -295,6 +308,14 @@ describe('gateway cost routes', () => {
       assert.equal((await call('/v1/budgets/tenant/month', { method: 'DELETE', key: OTHER_KEY })).status, 404, 'not the other tenant\'s to delete');
       assert.equal((await call('/v1/budgets/tenant/month', { method: 'DELETE' })).status, 204);
       assert.deepEqual((await call('/v1/budgets')).body, { budgets: [] });
+
+      // Every change is an audit event with the key that made it; the refusal is one too.
+      const admin = await auditEvents('keelson.audit.dev.admin');
+      assert.deepEqual(admin.map((e) => e.type), ['admin.budget_set', 'admin.budget_set', 'admin.budget_set', 'admin.budget_deleted', 'admin.budget_deleted']);
+      assert.ok(admin.every((e) => e.actor.kind === 'api_key' && e.actor.id === 'k1' && e.service === 'gateway-cost-test'));
+      assert.deepEqual(admin[3]!.data, { scope: { kind: 'agent', tenant: 'dev', agentId: 'a1' }, window: 'day' });
+      const refusals = await auditEvents('keelson.audit.dev.policy');
+      assert.deepEqual(refusals.map((e) => [e.type, e.agentId, e.data['decision']]), [['policy.budget', 'a1', 'refused']]);
     });
 
     it('answers 400 naming the field for a bad budget', async () => {
@@ -331,6 +352,11 @@ describe('gateway cost routes', () => {
       });
       assert.equal((await call('/v1/usage', { key: LIMITED_KEY })).status, 429, 'every authenticated route counts');
       assert.equal((await call('/v1/budgets')).status, 200, 'another tenant is not limited');
+      const recorded = await waitFor(async () => {
+        const events = await auditEvents('keelson.audit.limited.policy');
+        return events.length === 2 ? events : undefined;
+      }, { description: 'two policy.rate_limit audit events', timeoutMs: 5_000 });
+      assert.deepEqual(recorded.map((e) => [e.type, e.actor.id]), [['policy.rate_limit', 'l1'], ['policy.rate_limit', 'l1']]);
     });
 
     it('touches no Redis key for a tenant without limits', async () => {
