@@ -117,6 +117,9 @@ describe('agents on a real provider protocol', () => {
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
     await reader.read(); // the stream has begun
+    // The first chunk can come before the model request starts (the run's start is logged and audited first);
+    // a hang-up before it would leave no upstream request to close.
+    await waitFor(() => (slowRequests() > before ? true : undefined), { description: 'the model request to start', timeoutMs: 15_000 });
     hangUp.abort();
     await upstreamClosed(before + 1);
   });
