@@ -11,3 +11,5 @@ export * from './stream-filter';
 export * from './stage2';
 export * from './egress';
 export * from './guard';
+export * from './policy-cache';
+export * from './run-guard';
