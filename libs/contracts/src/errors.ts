@@ -33,6 +33,8 @@ export const ErrorCodes = {
   budgetExceeded: 'budget_exceeded',
   /** 429 with Retry-After: a requests- or tokens-per-minute limit of the tenant or the key. */
   rateLimited: 'rate_limited',
+  /** 422: the tenant's guard policy blocked the message as a prompt injection; nothing ran. */
+  inputBlocked: 'input_blocked',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

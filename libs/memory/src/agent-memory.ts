@@ -38,7 +38,8 @@ export class AgentMemory {
   ) {}
 
   /** The system message with the user's memories for this turn, or none. Never throws. */
-  async contextFor(scope: MemoryScope, agent: AgentMemoryPolicy, query: string): Promise<ChatMessage[]> {
+  /** `screen` drops a recalled memory it refuses (the guard's check of content entering the context). */
+  async contextFor(scope: MemoryScope, agent: AgentMemoryPolicy, query: string, screen?: (text: string) => boolean): Promise<ChatMessage[]> {
     if (agent.memory.recall !== 'semantic' || !scope.userId) return [];
     const recall = await this.client.recallForTurn(scope.tenant, scope.userId, query, {
       topK: agent.memory.topK,
@@ -50,8 +51,9 @@ export class AgentMemory {
       this.options.logger.warn('turn ran without memories', { agentId: agent.id, late: recall.late, unavailable: recall.unavailable });
       return [];
     }
-    if (recall.memories.length === 0) return [];
-    const lines = recall.memories.map((m) => `- ${m.text}`).join('\n');
+    const memories = screen ? recall.memories.filter((m) => screen(m.text)) : recall.memories;
+    if (memories.length === 0) return [];
+    const lines = memories.map((m) => `- ${m.text}`).join('\n');
     return [{ role: 'system', content: `What you remember about this user (most relevant first):\n${lines}` }];
   }
 

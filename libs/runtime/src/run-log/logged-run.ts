@@ -8,6 +8,7 @@ import type { ModelCallMetering } from '../run/metering';
 import type { ModelResponseCache, ModelRouting } from '../run/model-routing';
 import { RunError } from '../run/run-error';
 import type { RunLog } from './run-log';
+import type { RunGuard } from '@keelson/guard';
 
 /** Deltas are batched before they are published: one event per token would flood NATS and every reader. */
 export const DELTA_MAX_CHARS = 256;
@@ -35,6 +36,8 @@ export interface LoggedRunOptions {
   routing?: ModelRouting;
   /** The exact response cache for temperature-0 agents (see runAgent). */
   cache?: ModelResponseCache;
+  /** The tenant's guard: input checks and the output filter (see runAgent). */
+  guard?: RunGuard;
 }
 
 /** A run that stopped for a human's approval: the caller stores `paused.checkpoint` and the log's position. */
@@ -121,6 +124,7 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       metering,
       routing: opts.routing,
       cache: opts.cache,
+      guard: opts.guard,
       onRouted: (routed) => {
         if (publishFailure !== undefined) throw publishFailure;
         coalescer.flush(); // a fallback's decision comes before the deltas of the call it routed
@@ -163,5 +167,6 @@ export function settleRunLog(log: RunLog, result: LoggedRunResult): Promise<void
 /** The error a caller sees for a failed run: one stable code, the runtime's reason in the message. */
 export function agentFailure(err: RunError): TaskError {
   if (err.code === 'budget_exceeded' && err.budget) return { code: ErrorCodes.budgetExceeded, message: err.message, budget: err.budget };
+  if (err.code === 'input_blocked') return { code: ErrorCodes.inputBlocked, message: err.message };
   return { code: ErrorCodes.agentFailed, message: `${err.code}: ${err.message}` };
 }

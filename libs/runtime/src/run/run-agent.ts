@@ -1,4 +1,5 @@
 import type { ChatMessage, FinishReason, RunOutcome, ToolCall, Usage } from '@keelson/contracts';
+import type { RunGuard } from '@keelson/guard';
 import type { AgentDefinition } from '../agents/agent-definition';
 import type { ModelRequest, ProviderRegistry } from '../model/provider';
 import type { ToolResult } from '../tools/tool';
@@ -55,6 +56,13 @@ export interface RunAgentOptions {
   onRouted?: (routed: RoutedCall) => void;
   /** The exact response cache, asked only when the agent's model sets temperature 0 (see ModelResponseCache). */
   cache?: ModelResponseCache;
+  /**
+   * The tenant's guard (see guardedInput and the output filter below): the user's message is checked before
+   * the first model call (blocked: RunError 'input_blocked'); tool results and steered messages that look
+   * like an injection are withheld from the model; the text that leaves (deltas, `output`) and what the run
+   * log shows of tool calls and results pass the output filter. The model's own context keeps its raw text.
+   */
+  guard?: RunGuard;
 }
 
 /** A human's answer to one paused tool call. */
@@ -116,6 +124,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
   if (fixed && !opts.providers.get(fixed.provider)) {
     throw new RunError('provider_not_found', `agent "${agent.id}" needs model provider "${fixed.provider}", which is not configured`);
   }
+  if (!opts.resume && opts.guard) screenUserMessage(opts.guard, opts.messages);
   const base = opts.resume ? opts.resume.messages : opts.messages;
   const conversation: ChatMessage[] = agent.systemPrompt ? [{ role: 'system', content: agent.systemPrompt }, ...base] : [...base];
   const prefix = agent.systemPrompt ? 1 : 0;
@@ -169,10 +178,11 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
         const req: Omit<ModelRequest, 'model'> = { messages: [...conversation], maxOutputTokens: agent.limits.maxOutputTokens };
         if (tools.length > 0) req.tools = tools;
         if (agent.model.temperature !== undefined) req.temperature = agent.model.temperature;
-        const stepResult = await modelStep(step, req, callIndex);
+        const filtered = filteredStep(step, opts);
+        const stepResult = await modelStep(filtered.step, req, callIndex).finally(() => filtered.end());
         callIndex += stepResult.modelCalls;
         model = stepResult.model;
-        output += stepResult.text;
+        output += opts.guard ? filtered.text() : stepResult.text;
         usages.push(stepResult.usage);
         if (stepResult.calls.length === 0 || stepResult.finish === 'cancelled') {
           if (timedOut) throw timeoutError();
@@ -185,7 +195,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
             `agent "${agent.id}" still called tools (${stepResult.calls.map((c) => c.name).join(', ')}) after ${stepNo} model calls, its limits.maxSteps`,
           );
         }
-        for (const call of stepResult.calls) opts.onToolCall?.(call);
+        for (const call of stepResult.calls) opts.onToolCall?.(opts.guard ? { ...call, arguments: opts.guard.redact(call.arguments) } : call);
         result = stepResult;
       }
       // Every call of a step waits until each one needing approval is decided; they then run together.
@@ -206,8 +216,8 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
       }
       const results = await Promise.all(
         result.calls.map(async (call) => {
-          const done = await runCall(call, decisions[call.id], opts, abort.signal);
-          opts.onToolResult?.(done);
+          const done = guardedResult(await runCall(call, decisions[call.id], opts, abort.signal), opts.guard);
+          opts.onToolResult?.(done.ok && opts.guard ? { ...done, content: opts.guard.redact(done.content) } : done);
           return done;
         }),
       );
@@ -219,7 +229,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
             : { role: 'tool', toolCallId: r.callId, name: r.name, content: `Error: ${r.error}`, isError: true },
         );
       }
-      for (const content of (await opts.steering?.()) ?? []) conversation.push({ role: 'user', content });
+      for (const content of (await opts.steering?.()) ?? []) conversation.push({ role: 'user', content: guardedSteer(content, opts.guard) });
     }
   } finally {
     clearTimeout(timer);
@@ -240,6 +250,57 @@ async function runCall(call: ToolCall, verdict: ApprovalVerdict | undefined, opt
   return opts.tools
     ? opts.tools.execute(call, { agent, signal, timeoutMs: opts.toolTimeoutMs })
     : { callId: call.id, name: call.name, ok: false, error: `unknown tool "${call.name}"; no tools are available` };
+}
+
+/** The run's last user message, checked before anything runs: a blocked one ends the run unanswered. */
+function screenUserMessage(guard: RunGuard, messages: ChatMessage[]): void {
+  const last = messages.findLast((m) => m.role === 'user');
+  if (!last) return;
+  const check = guard.checkInput(last.content, 'user');
+  if (!check.allowed) {
+    const reasons = [...new Set(check.findings.map((f) => f.type))].join(', ');
+    throw new RunError('input_blocked', `the message was blocked by the tenant's guard policy (${reasons}; score ${check.score.toFixed(2)})`);
+  }
+}
+
+/** A tool result that reads like an injection is not given to the model; the model is told why instead. */
+function guardedResult(result: ToolResult, guard: RunGuard | undefined): ToolResult {
+  if (!guard || !result.ok) return result;
+  const check = guard.checkInput(result.content, 'tool');
+  if (check.allowed) return result;
+  const reasons = [...new Set(check.findings.map((f) => f.type))].join(', ');
+  return { ...result, content: `[tool result withheld by the guard: it looks like a prompt injection (${reasons})]` };
+}
+
+function guardedSteer(content: string, guard: RunGuard | undefined): string {
+  if (!guard || guard.checkInput(content, 'user').allowed) return content;
+  return '[message withheld by the guard: it looks like a prompt injection]';
+}
+
+/**
+ * One model call's step context with the guard's output filter between the model and onDelta: a value is
+ * never released in part (the filter holds back what might still grow), and end() releases the rest.
+ * `text()` is what was released, which becomes the run's output.
+ */
+function filteredStep(step: StepContext, opts: RunAgentOptions): { step: StepContext; end(): void; text(): string } {
+  if (!opts.guard) return { step, end: () => undefined, text: () => '' };
+  const filter = opts.guard.outputFilter();
+  let released = '';
+  const release = (text: string) => {
+    if (!text) return;
+    released += text;
+    opts.onDelta?.(text);
+  };
+  let ended = false;
+  return {
+    step: { ...step, onDelta: (text: string) => release(filter.push(text)) },
+    end: () => {
+      if (ended) return;
+      ended = true;
+      release(filter.end());
+    },
+    text: () => released,
+  };
 }
 
 /** Usage over steps; `cachedInputTokens` only when some step reported it. */

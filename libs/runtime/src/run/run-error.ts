@@ -1,7 +1,7 @@
 import type { BudgetState } from '@keelson/contracts';
 
 /** Why a run failed, stable and safe to switch on (a service maps them to its own error codes). */
-export type RunErrorCode = 'timeout' | 'model_error' | 'provider_not_found' | 'max_steps' | 'budget_exceeded';
+export type RunErrorCode = 'timeout' | 'model_error' | 'provider_not_found' | 'max_steps' | 'budget_exceeded' | 'input_blocked';
 
 export class RunError extends Error {
   constructor(

@@ -29,7 +29,7 @@ describe('http_fetch', () => {
   after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const run = (url: string, agent = agentWith(['127.0.0.1']), maxBytes?: number) =>
-    new ToolRegistry([httpFetchTool({ maxBytes, timeoutMs: 5_000 })]).execute(
+    new ToolRegistry([httpFetchTool({ maxBytes, timeoutMs: 5_000, allowAddresses: ['127.0.0.1'] })]).execute(
       { id: 'c1', name: 'http_fetch', arguments: JSON.stringify({ url }) },
       { agent, signal: new AbortController().signal },
     );
@@ -49,13 +49,25 @@ describe('http_fetch', () => {
   it('refuses a host off the allowlist without connecting', async () => {
     const before = hits.length;
     const result = await run(`http://localhost:${port}/hello`);
-    assert.ok(!result.ok && /host "localhost" is refused: not on this agent's allowlist/.test(result.error), JSON.stringify(result));
+    assert.ok(!result.ok && /host "localhost" is refused: not on the allowlist/.test(result.error), JSON.stringify(result));
     assert.equal(hits.length, before);
   });
 
   it('refuses every host for an agent without http.allowHosts', async () => {
     const result = await run(`http://127.0.0.1:${port}/hello`, agentWith());
-    assert.ok(!result.ok && /has no http.allowHosts/.test(result.error));
+    assert.ok(!result.ok && /no hosts are allowed/.test(result.error));
+  });
+
+  it('refuses a loopback address unless it is allowed by address, before connecting', async () => {
+    const before = hits.length;
+    const refused = await new ToolRegistry([httpFetchTool({ timeoutMs: 5_000 })]).execute(
+      { id: 'c1', name: 'http_fetch', arguments: JSON.stringify({ url: `http://127.0.0.1:${port}/hello` }) },
+      { agent: agentWith(['127.0.0.1']), signal: new AbortController().signal },
+    );
+    assert.ok(!refused.ok && /address 127.0.0.1 is refused: loopback/.test(refused.error), JSON.stringify(refused));
+    const metadata = await run('http://169.254.169.254/latest/meta-data/', agentWith(['169.254.169.254']));
+    assert.ok(!metadata.ok && /refused/.test(metadata.error), JSON.stringify(metadata));
+    assert.equal(hits.length, before);
   });
 
   it('refuses other schemes', async () => {
