@@ -48,26 +48,26 @@ describe('the three execution models through the whole mesh', () => {
   it('accepts the full context as messages for a stateless invoke', async () => {
     const res = await api.post('/v1/agents/assistant/invoke', {
       messages: [
-        { role: 'user', content: 'my name is Ada' },
-        { role: 'assistant', content: 'hello Ada' },
+        { role: 'user', content: 'my favourite colour is teal' },
+        { role: 'assistant', content: 'teal is a fine colour' },
         { role: 'user', content: 'what is my name?' },
       ],
     });
     assert.equal(res.status, 200, JSON.stringify(res.body));
-    assert.match(res.body.output, /my name is Ada/);
+    assert.match(res.body.output, /my favourite colour is teal/);
   });
 
   it('keeps a session across two turns: the second reply shows the first turn', async () => {
     const created = await api.post('/v1/sessions', { agentId: 'assistant' });
     assert.equal(created.status, 201);
     const { sessionId } = created.body;
-    const first = await api.post(`/v1/sessions/${sessionId}/messages`, { content: 'hello, I am Ada' });
+    const first = await api.post(`/v1/sessions/${sessionId}/messages`, { content: 'hello, my favourite colour is teal' });
     assert.equal(first.status, 200, JSON.stringify(first.body));
     assert.equal(first.body.turn, 1);
     const second = await api.post(`/v1/sessions/${sessionId}/messages`, { content: 'what did I say?' });
     assert.equal(second.status, 200, JSON.stringify(second.body));
     assert.equal(second.body.turn, 2);
-    assert.match(second.body.output, /hello, I am Ada/);
+    assert.match(second.body.output, /hello, my favourite colour is teal/);
     const view = await api.get(`/v1/sessions/${sessionId}`);
     assert.equal(view.body.turns, 2);
     assert.deepEqual(

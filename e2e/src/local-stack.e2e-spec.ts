@@ -39,6 +39,7 @@ describe('the local stack (npm start)', () => {
       ...process.env,
       PORT: String(await freePort()),
       KEELSON_HEALTH_PORT_BASE: String(await freePortRun(5)),
+      KEELSON_S3_PORT: String(await freePort()),
       NATS_URL: nats.url,
       REDIS_URL: redis.url,
       KEELSON_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-stack-')),

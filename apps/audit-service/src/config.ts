@@ -46,8 +46,6 @@ export const auditServiceConfigSchema = baseServiceConfig
     AUDIT_ARCHIVE_MAX_AGE_MS: integer(3_600_000, 0),
     /** How often the archiver looks for batches to write; 0 turns batch archiving off. */
     AUDIT_ARCHIVE_INTERVAL_MS: integer(60_000, 0),
-    /** How long a tenant's guard policy (for PII scrubbing) is reused before guard-service is asked again. */
-    GUARD_POLICY_TTL_MS: integer(60_000, 0),
   })
   .superRefine((c, ctx) => {
     if (c.AUDIT_STORE === 'mongodb' && !c.MONGODB_URL) {

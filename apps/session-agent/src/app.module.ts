@@ -1,7 +1,7 @@
 import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import { allStreams } from '@keelson/messaging';
-import { AgentsModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
+import { AgentsModule, GuardAccessModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { SessionAgentConfig } from './config';
 import { InvokeModule } from './invoke/invoke.module';
@@ -24,8 +24,9 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
       MemoryAccessModule.forRoot({ recallTimeoutMs: config.MEMORY_RECALL_TIMEOUT_MS, tokenBudget: config.MEMORY_RECALL_TOKEN_BUDGET }),
+      GuardAccessModule.forRoot({ policyTtlMs: config.GUARD_POLICY_TTL_MS }),
       InvokeModule,
-      SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES }),
+      SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES, egressAllowAddresses: config.EGRESS_ALLOW_ADDRESSES }),
     ],
   })
   class SessionAgentModule {}

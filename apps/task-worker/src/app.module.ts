@@ -2,7 +2,7 @@ import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
 import { allStreams } from '@keelson/messaging';
-import { AgentsModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
+import { AgentsModule, GuardAccessModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { TaskWorkerConfig } from './config';
 import { TasksModule } from './tasks/tasks.module';
@@ -24,7 +24,8 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
       HealthModule,
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
       MemoryAccessModule.forRoot({ recallTimeoutMs: config.MEMORY_RECALL_TIMEOUT_MS, tokenBudget: config.MEMORY_RECALL_TOKEN_BUDGET }),
-      TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer, approvalSweepIntervalMs: config.APPROVAL_SWEEP_INTERVAL_MS }),
+      GuardAccessModule.forRoot({ policyTtlMs: config.GUARD_POLICY_TTL_MS }),
+      TasksModule.forRoot({ ttlSeconds: config.TASK_TTL_SECONDS, consumer, approvalSweepIntervalMs: config.APPROVAL_SWEEP_INTERVAL_MS, egressAllowAddresses: config.EGRESS_ALLOW_ADDRESSES }),
     ],
   })
   class TaskWorkerModule {}

@@ -66,6 +66,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     OBJECT_STORE_ACCESS_KEY_FILE: join(dir, 's3-access'),
     OBJECT_STORE_SECRET_KEY_FILE: join(dir, 's3-secret'),
     OBJECT_STORE_ACCOUNT: 'e2e',
+    // The tests' tool servers listen on loopback, which the egress policy refuses otherwise.
+    EGRESS_ALLOW_ADDRESSES: '127.0.0.1',
     ...options.env,
   };
   const apps = new Map<string, AppHandle>();

@@ -1,5 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
-import { logLevel, natsUrl, nodeEnv, otlpEndpoint, redisUrl, samplerRatio } from './fields';
+import { integer, logLevel, natsUrl, nodeEnv, otlpEndpoint, redisUrl, samplerRatio } from './fields';
 import { objectStoreSettings } from './object-store';
 
 /**
@@ -14,6 +15,17 @@ export const baseServiceConfig = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,
   OTEL_TRACES_SAMPLER_ARG: samplerRatio,
   NODE_ENV: nodeEnv,
+  /**
+   * Addresses tools may reach although their range is refused (loopback, private), comma-separated: the
+   * local stack's and the tests' servers on 127.0.0.1, an on-premises API. Empty: none.
+   */
+  EGRESS_ALLOW_ADDRESSES: z
+    .string()
+    .default('')
+    .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
+    .refine((list) => list.every((a) => isIP(a) !== 0), 'expected comma-separated IP addresses, such as 127.0.0.1'),
+  /** How long a tenant's guard policy is reused by in-process guards before guard-service is asked again. */
+  GUARD_POLICY_TTL_MS: integer(60_000, 0),
   /** Every service records audit events; their large payloads go to object storage when it is configured. */
   ...objectStoreSettings,
 });

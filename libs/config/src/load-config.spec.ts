@@ -27,6 +27,8 @@ describe('loadConfig defaults', () => {
       LOG_LEVEL: 'info',
       OTEL_TRACES_SAMPLER_ARG: 1,
       NODE_ENV: 'development',
+      EGRESS_ALLOW_ADDRESSES: [],
+      GUARD_POLICY_TTL_MS: 60_000,
       OBJECT_STORE_ACCOUNT: 'local',
       DATA_RESIDENCY: { default: 'us-east-1', tenants: {} },
       AUDIT_OFFLOAD_THRESHOLD_BYTES: 8_192,

@@ -15,3 +15,4 @@ export * from './bootstrap/health-only-service';
 export * from './bootstrap/run-service';
 export * from './agents/model-providers';
 export * from './memory/memory-access.module';
+export * from './guard/guard-access.module';

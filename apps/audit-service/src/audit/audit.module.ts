@@ -14,14 +14,14 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { AuditConsumers, AuditQueueGroup } from '@keelson/contracts';
 import { AuditIngest, openMongoAuditStore, openSqliteAuditStore, type AuditSink, type AuditStore } from '@keelson/audit';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { AUDIT_TRAIL, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
 import { objectStorageFromSettings, type ObjectStorage } from '@keelson/object-store';
 import type { NatsConnection } from 'nats';
 import { auditDataDir, retentionDaysFor, type AuditServiceConfig } from '../config';
 import { auditRpcHandlers } from './answer-audit';
 import { handleAuditMessage } from './audit-writer';
 import { AuditBatchArchiver } from './batch-archiver';
-import { AuditRedactor, GuardPolicySource } from './redaction';
+import { AuditRedactor } from './redaction';
 import { RunArchive } from './run-archive';
 
 const AUDIT_STORE = Symbol('AUDIT_STORE');
@@ -68,8 +68,8 @@ export class AuditPipeline {
     @Inject(AUDIT_CONFIG) config: AuditServiceConfig,
     readonly counters: AuditCounters,
   ) {
-    const policies = new GuardPolicySource(nats, logger, config.GUARD_POLICY_TTL_MS);
-    const redactor = new AuditRedactor((tenant) => policies.outputPolicy(tenant));
+    const policies = guardPolicyCache(nats, logger, config.GUARD_POLICY_TTL_MS);
+    const redactor = new AuditRedactor(async (tenant) => (await policies.effective(tenant)).output);
     this.ingest = new AuditIngest(store, { redact: (event) => redactor.redact(event) });
     this.runArchive = storage ? new RunArchive(nats, storage.archiver, audit) : undefined;
     this.batches =

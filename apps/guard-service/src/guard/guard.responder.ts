@@ -1,7 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
-import { AuditTypes, GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent, type GuardDecision } from '@keelson/contracts';
-import type { AuditSink } from '@keelson/audit';
+import { GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent, type GuardDecision } from '@keelson/contracts';
+import { guardDecisionDraft, type AuditSink } from '@keelson/audit';
 import { Guard } from '@keelson/guard';
 import { encodeJson, serveRequests, type MessagingLogger } from '@keelson/messaging';
 import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
@@ -65,10 +64,9 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
    * check would be its slowest part; an event lost with a crash in that window is the accepted cost.
    */
   private record(d: GuardDecision): void {
-    const { tenant, agentId, at: _at, ...data } = d;
     this.audit
-      .record({ id: `guard:${randomUUID()}`, tenant, type: AuditTypes.guardDecision, ...(agentId ? { agentId } : {}), data })
-      .catch((err: unknown) => this.logger.error('guard decision not recorded in the audit trail', { tenant, type: d.type, action: d.action, error: (err as Error).message }));
+      .record(guardDecisionDraft(d))
+      .catch((err: unknown) => this.logger.error('guard decision not recorded in the audit trail', { tenant: d.tenant, type: d.type, action: d.action, error: (err as Error).message }));
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { AuditSink } from '@keelson/audit';
+import type { InlineGuard, RunGuard } from '@keelson/guard';
 import { randomUUID } from 'node:crypto';
 import {
   BudgetExceededError,
@@ -41,6 +42,8 @@ export interface InvokeDeps {
   routing?: Pick<RoutingService, 'forRun'>;
   /** Audit events of a streamed invoke's run steps (every invoke's model calls are audited by metering). */
   audit?: AuditSink;
+  /** The tenant's guard, in process: input checks and the output filter; none when absent (unit tests). */
+  guard?: Pick<InlineGuard, 'forRun'>;
 }
 
 /**
@@ -74,9 +77,10 @@ export async function answerInvoke(raw: unknown, deps: InvokeDeps): Promise<Invo
 /** Runs the invoke: logged on the run's subject when the caller streams it (`runId`), else just answered. */
 async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps, signal?: AbortSignal): Promise<InvokeRpcReply> {
   const metering = meteringOf(request, agent, deps);
-  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering);
+  const guard = await deps.guard?.forRun(request.tenant, agent.id, request.runId ? { runId: request.runId } : {});
+  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering, guard);
   try {
-    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, ...routingOf(request, agent, deps) });
+    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, guard, ...routingOf(request, agent, deps) });
     return { ok: true, outcome };
   } catch (err) {
     if (!(err instanceof RunError)) throw err;
@@ -98,6 +102,7 @@ function routingOf(request: InvokeRpcRequest, agent: AgentDefinition, deps: Invo
 /** A failed run as the reply: 402 with the budget for a budget refusal, else 502 agent_failed. */
 function failureReply(err: RunError): InvokeRpcReply {
   if (err.code === 'budget_exceeded' && err.budget) return errorReply(new BudgetExceededError(err.budget, err.message));
+  if (err.code === 'input_blocked') return errorReply(new KeelsonError(422, ErrorCodes.inputBlocked, err.message, 'messages'));
   return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, err.message));
 }
 
@@ -109,6 +114,7 @@ async function runStreamed(
   deps: InvokeDeps,
   signal?: AbortSignal,
   metering?: ModelCallMetering,
+  guard?: RunGuard,
 ): Promise<InvokeRpcReply> {
   const log = new RunLog(publisher, {
     subject: Subjects.invokeRun(request.tenant, runId),
@@ -121,7 +127,7 @@ async function runStreamed(
   });
   let result: Awaited<ReturnType<typeof runLogged>>;
   try {
-    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering, ...routingOf(request, agent, deps) });
+    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering, guard, ...routingOf(request, agent, deps) });
   } catch (err) {
     if (!signal?.aborted) throw err;
     // The caller went away: end the log for anyone else reading it; the reply goes nowhere.
@@ -133,6 +139,7 @@ async function runStreamed(
   if (result.ok) return { ok: true, outcome: result.outcome };
   const { error } = result;
   if (error.code === ErrorCodes.budgetExceeded && error.budget) return errorReply(new BudgetExceededError(error.budget, error.message));
+  if (error.code === ErrorCodes.inputBlocked) return errorReply(new KeelsonError(422, ErrorCodes.inputBlocked, error.message, 'messages'));
   return errorReply(new KeelsonError(502, ErrorCodes.agentFailed, error.message));
 }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import { QueueGroups, Subjects } from '@keelson/contracts';
 import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
+import { InlineGuard } from '@keelson/guard';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
@@ -28,6 +29,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     private readonly metering: UsageMeter,
     private readonly routing: RoutingService,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditSink,
+    private readonly guard: InlineGuard,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -44,6 +46,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
           metering: this.metering,
           routing: this.routing,
           audit: this.audit,
+          guard: this.guard,
         }),
       { logger: this.logger },
     );

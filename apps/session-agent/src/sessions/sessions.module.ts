@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
+import { InlineGuard } from '@keelson/guard';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
@@ -14,6 +15,8 @@ import { TurnsController } from './turns.controller';
 export interface SessionsOptions {
   ttlSeconds: number;
   maxMessages: number;
+  /** Addresses http_fetch may reach although their range is refused (EGRESS_ALLOW_ADDRESSES). */
+  egressAllowAddresses: readonly string[];
 }
 
 /** Stateful sessions: their turns arrive on the session-agent consumer and their state lives in Redis. */
@@ -35,7 +38,7 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
@@ -46,6 +49,7 @@ export class SessionsModule {
             routing: RoutingService,
             memory: AgentMemory,
             audit: AuditSink,
+            guard: InlineGuard,
           ) =>
             new TurnHandler({
               sessions,
@@ -56,7 +60,8 @@ export class SessionsModule {
               routing,
               memory,
               audit,
-              tools: builtinTools({ memory: memory.recallTool() }),
+              guard,
+              tools: builtinTools({ memory: memory.recallTool(), http: { allowAddresses: options.egressAllowAddresses } }),
               owner: processOwnerId(),
               // The lease lasts as long as JetStream waits for an ack: a replica that died mid-turn frees
               // the session about when its turn is redelivered elsewhere.

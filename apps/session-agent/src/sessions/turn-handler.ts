@@ -1,4 +1,5 @@
 import type { AuditSink } from '@keelson/audit';
+import type { InlineGuard } from '@keelson/guard';
 import {
   ErrorCodes,
   KeelsonError,
@@ -65,6 +66,8 @@ export interface TurnHandlerDeps {
   routing?: Pick<RoutingService, 'forRun'>;
   /** Audit events of each run step; none when absent (unit tests). */
   audit?: AuditSink;
+  /** The tenant's guard, in process: input checks and the output filter; none when absent (unit tests). */
+  guard?: Pick<InlineGuard, 'forRun'>;
 }
 
 /**
@@ -214,7 +217,9 @@ export class TurnHandler {
     const memoryScope = { tenant, ...(userId ? { userId } : {}) };
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
-      const remembered = (await this.deps.memory?.contextFor(memoryScope, agent, content)) ?? [];
+      const guard = await this.deps.guard?.forRun(tenant, agent.id, { sessionId, runId: `${sessionId}:${turn}` });
+      const screen = guard && ((text: string) => guard.checkInput(text, 'memory').allowed);
+      const remembered = (await this.deps.memory?.contextFor(memoryScope, agent, content, screen)) ?? [];
       const messages = [...remembered, ...begun.history, ...[content, ...begun.steers].map((m) => ({ role: 'user' as const, content: m }))];
       result = await AgentMemory.withScope(memoryScope, () => runLogged({
         agent,
@@ -234,6 +239,7 @@ export class TurnHandler {
           ...(apiKeyId ? { apiKeyId } : {}),
         }),
         ...this.deps.routing?.forRun({ tenant, agentId: agent.id, sessionId, ...(apiKeyId ? { apiKeyId } : {}) }),
+        ...(guard ? { guard } : {}),
       }));
     } catch (err) {
       if (err instanceof TurnCancelledError) {

@@ -17,6 +17,7 @@ import {
   type TaskMessage,
 } from '@keelson/contracts';
 import type { AuditSink } from '@keelson/audit';
+import type { InlineGuard, RunGuard } from '@keelson/guard';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { AgentMemory } from '@keelson/memory';
 import { runWithTenant } from '@keelson/observability';
@@ -87,6 +88,8 @@ export interface TaskProcessorDeps {
   routing?: Pick<RoutingService, 'forRun'>;
   /** Audit events of each run step and of the task's end; none when absent (unit tests). */
   audit?: AuditSink;
+  /** The tenant's guard, in process: input checks and the output filter; none when absent (unit tests). */
+  guard?: Pick<InlineGuard, 'forRun'>;
 }
 
 /** An attempt that failed and will be retried: the runner naks the message with the consumer's backoff. */
@@ -186,8 +189,10 @@ export class TaskProcessor {
     }
 
     const scope = { tenant, ...(task.userId ? { userId: task.userId } : {}) };
-    const remembered = (await this.deps.memory?.contextFor(scope, agent, task.input)) ?? [];
-    const run = await this.run(agent, log, { messages: [...remembered, { role: 'user', content: task.input }] }, task.apiKeyId, task.userId);
+    const guard = await this.deps.guard?.forRun(tenant, agentId, { taskId, runId: taskId });
+    const screen = guard && ((text: string) => guard.checkInput(text, 'memory').allowed);
+    const remembered = (await this.deps.memory?.contextFor(scope, agent, task.input, screen)) ?? [];
+    const run = await this.run(agent, log, { messages: [...remembered, { role: 'user', content: task.input }] }, task.apiKeyId, task.userId, guard);
     if ('paused' in run) {
       await this.pause(agent, log, run, task.apiKeyId, task.userId);
       return 'paused';
@@ -199,8 +204,8 @@ export class TaskProcessor {
       await this.deps.memory?.remember(scope, agent, { userText: task.input }, `${tenant}:${taskId}:memory`);
       return 'succeeded';
     }
-    // A budget refusal would only be refused again: the task ends now rather than spend its retries.
-    if (!last && run.error.code !== ErrorCodes.budgetExceeded) {
+    // A budget refusal or a blocked input would only be refused again: the task ends now rather than spend its retries.
+    if (!last && run.error.code !== ErrorCodes.budgetExceeded && run.error.code !== ErrorCodes.inputBlocked) {
       await settleRunLog(log, run);
       throw new AttemptFailedError(run.error);
     }
@@ -259,7 +264,7 @@ export class TaskProcessor {
         ...state.checkpoint,
         decisions: { ...state.checkpoint.decisions, [record.callId]: { approved: record.status === 'approved', ...(reason ? { reason } : {}) } },
       };
-      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId, state.userId);
+      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId, state.userId, await this.deps.guard?.forRun(tenant, agent.id, { taskId, runId: taskId }));
       let settlement: ApprovalSettlement;
       if ('paused' in run) {
         await this.pause(agent, log, run, state.apiKeyId, state.userId);
@@ -282,6 +287,7 @@ export class TaskProcessor {
     from: { messages: ChatMessage[] } | { resume: RunCheckpoint },
     apiKeyId: string | undefined,
     userId: string | undefined,
+    guard?: RunGuard,
   ): Promise<LoggedRunResult | PausedRunResult> {
     const { tenant, runId, attempt } = log.init;
     const account = { tenant, agentId: agent.id, runId, attempt, taskId: runId, ...(apiKeyId ? { apiKeyId } : {}) };
@@ -294,6 +300,7 @@ export class TaskProcessor {
       log,
       ...(metering ? { metering } : {}),
       ...this.deps.routing?.forRun(account),
+      ...(guard ? { guard } : {}),
     };
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
     const go = () => (this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts));

@@ -2,6 +2,7 @@ import { Inject, Injectable, Module, type BeforeApplicationShutdown, type Dynami
 import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
+import { InlineGuard } from '@keelson/guard';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
@@ -16,6 +17,8 @@ export interface TasksOptions {
   consumer: ConsumerSpec;
   /** How often this replica looks for approvals past their timeout. */
   approvalSweepIntervalMs: number;
+  /** Addresses http_fetch may reach although their range is refused (EGRESS_ALLOW_ADDRESSES). */
+  egressAllowAddresses: readonly string[];
 }
 
 /** Runs the approval sweeper while the application runs. */
@@ -57,7 +60,7 @@ export class TasksModule {
         },
         {
           provide: TaskProcessor,
-          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL],
+          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard],
           useFactory: (
             tasks: TaskStore,
             approvals: ApprovalStore,
@@ -69,6 +72,7 @@ export class TasksModule {
             routing: RoutingService,
             memory: AgentMemory,
             audit: AuditSink,
+            guard: InlineGuard,
           ) =>
             new TaskProcessor({
               tasks,
@@ -80,7 +84,8 @@ export class TasksModule {
               routing,
               memory,
               audit,
-              tools: builtinTools({ memory: memory.recallTool() }),
+              guard,
+              tools: builtinTools({ memory: memory.recallTool(), http: { allowAddresses: options.egressAllowAddresses } }),
               consumer: options.consumer,
               logger,
             }),

@@ -1,12 +1,14 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import {
   AuditEventSchema,
   AuditSubjects,
+  AuditTypes,
   auditCategoryOf,
   MAX_AUDIT_EVENT_BYTES,
   type AuditActor,
   type AuditEvent,
   type AuditRef,
+  type GuardDecision,
 } from '@keelson/contracts';
 import { trace } from '@opentelemetry/api';
 
@@ -142,4 +144,10 @@ function definedIds(draft: AuditDraft): Partial<AuditEvent> {
   if (draft.runId) out.runId = draft.runId;
   if (draft.agentId) out.agentId = draft.agentId;
   return out;
+}
+
+/** A guard decision as an audit event: its reasons and counts, never the text or a matched value. */
+export function guardDecisionDraft(decision: GuardDecision, ids: Pick<AuditDraft, 'sessionId' | 'taskId' | 'runId'> = {}): AuditDraft {
+  const { tenant, agentId, at: _at, ...data } = decision;
+  return { id: `guard:${randomUUID()}`, tenant, type: AuditTypes.guardDecision, ...(agentId ? { agentId } : {}), ...ids, data };
 }
