@@ -1,16 +1,12 @@
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { AuditRecord } from '@keelson/contracts';
 import { MinioObjectStore, readVerified, regionalBucket } from '@keelson/object-store';
 import { startFakeOpenAI, waitFor, type FakeOpenAIHandle } from '@keelson/testing';
 import { client } from './support/http';
 import { startMesh, type Mesh } from './support/mesh';
+import { agentsEnv, fetcherAgent, startPages } from './support/tool-agents';
 
 const LARGE_PAGE = `Contact jane.roe@example.org for access.\n${'lorem ipsum '.repeat(1_200)}`;
 
@@ -20,8 +16,7 @@ const LARGE_PAGE = `Contact jane.roe@example.org for access.\n${'lorem ipsum '.r
  */
 describe('audit trail', () => {
   let fake: FakeOpenAIHandle;
-  let pages: Server;
-  let pageBase: string;
+  let pages: Awaited<ReturnType<typeof startPages>>;
   let mesh: Mesh;
   let api: ReturnType<typeof client>;
 
@@ -58,44 +53,22 @@ describe('audit trail', () => {
   }
 
   before(async () => {
-    pages = createServer((req, res) => {
-      const body = req.url === '/large' ? LARGE_PAGE : 'the weather is sunny';
-      res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
-    });
-    await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
-    pageBase = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
+    pages = await startPages((path) => (path === '/large' ? LARGE_PAGE : 'the weather is sunny'));
     fake = await startFakeOpenAI((request) => {
       const messages = (request.body as { messages: { role: string; content: string }[] }).messages;
       const last = messages.at(-1)!;
       if (last.role === 'tool') return { text: ['fetched it'] };
       const path = last.content.includes('large') ? '/large' : '/weather';
-      return { toolCalls: [{ id: 'call_1', name: 'http_fetch', arguments: JSON.stringify({ url: `${pageBase}${path}` }) }] };
+      return { toolCalls: [{ id: 'call_1', name: 'http_fetch', arguments: JSON.stringify({ url: `${pages.base}${path}` }) }] };
     });
-    const dir = mkdtempSync(join(tmpdir(), 'keelson-audit-e2e-'));
-    writeFileSync(join(dir, 'openai-key'), 'sk-audit\n');
-    const agents = join(dir, 'agents');
-    mkdirSync(agents);
-    writeFileSync(
-      join(agents, 'fetcher.json'),
-      JSON.stringify({
-        id: 'fetcher',
-        version: '1',
-        description: 'fetches a page, then answers',
-        model: { provider: 'openai', name: 'gpt-test' },
-        systemPrompt: 'Use the tool.',
-        tools: ['http_fetch'],
-        http: { allowHosts: ['127.0.0.1'] },
-        limits: { maxOutputTokens: 256, maxSteps: 3, timeoutMs: 30_000 },
-      }),
-    );
-    mesh = await startMesh({ env: { AGENTS_DIR: agents, OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY_FILE: join(dir, 'openai-key') } });
+    mesh = await startMesh({ env: agentsEnv([fetcherAgent(['127.0.0.1'])], fake.baseUrl) });
     api = client(mesh.base);
   });
 
   after(async () => {
     await mesh?.stop();
     await fake?.stop();
-    await new Promise((resolve) => pages?.close(resolve));
+    await pages?.close();
   });
 
   it('finds a task\'s events by its trace id, in order, from the gateway, the task-worker and the model meter', async () => {
