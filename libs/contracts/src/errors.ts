@@ -8,6 +8,8 @@ export const ErrorCodes = {
   payloadTooLarge: 'payload_too_large',
   unsupportedMediaType: 'unsupported_media_type',
   unauthorized: 'unauthorized',
+  /** 403: the key is valid but lacks the scope the route needs; `field` names the scope. */
+  forbidden: 'forbidden',
   notFound: 'not_found',
   agentNotFound: 'agent_not_found',
   sessionNotFound: 'session_not_found',

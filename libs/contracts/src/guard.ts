@@ -203,6 +203,11 @@ export const GuardSubjects = {
   outputRpc: 'keelson.rpc.guard.output',
   /** `{tenant}` gets the policy; `{tenant, policy, expectedVersion?}` replaces it (version + 1). */
   policyRpc: 'keelson.rpc.guard.policy',
+  /**
+   * `{tenant, text}` -> the text with the tenant's pseudonym tokens turned back into their values. Only the
+   * gateway's `POST /v1/guard/reveal` (scope `guard:reveal`, audited) should be allowed to call it.
+   */
+  revealRpc: 'keelson.rpc.guard.reveal',
   /** Core NATS, fire-and-forget: one GuardDecision per call (for audit and metrics subscribers). */
   decisions: (tenant: string) => `keelson.guard.decisions.${tenant}`,
   allDecisions: 'keelson.guard.decisions.>',
@@ -228,6 +233,20 @@ export const GuardPolicyRpcRequestSchema = z
 export type GuardPolicyRpcRequest = z.infer<typeof GuardPolicyRpcRequestSchema>;
 
 
+/** `POST /v1/guard/reveal`: text holding pseudonym tokens such as `[EMAIL_ADDRESS:1a2b3c4d5e]`. */
+export const GuardRevealRequestSchema = z.object({ text: z.string().min(1).max(MAX_GUARD_TEXT, `at most ${MAX_GUARD_TEXT} characters`) }).strict();
+export const GuardRevealRpcRequestSchema = GuardRevealRequestSchema.extend({ tenant });
+export const GuardRevealResponseSchema = z.object({
+  text: z.string(),
+  /** Tokens turned back into values. */
+  revealed: z.number().int().nonnegative(),
+  /** Tokens of the text this tenant's vault does not hold (expired, another tenant's, made up); left as they are. */
+  unknown: z.number().int().nonnegative(),
+});
+export type GuardRevealResponse = z.infer<typeof GuardRevealResponseSchema>;
+export const GuardRevealRpcReplySchema = z.union([GuardRevealResponseSchema.extend({ ok: z.literal(true) }), RpcErrorReplySchema]);
+export type GuardRevealRpcReply = z.infer<typeof GuardRevealRpcReplySchema>;
+
 export const GuardInputRpcReplySchema = z.union([GuardInputResponseSchema.extend({ ok: z.literal(true) }), RpcErrorReplySchema]);
 export type GuardInputRpcReply = z.infer<typeof GuardInputRpcReplySchema>;
 export const GuardOutputRpcReplySchema = z.union([GuardOutputResponseSchema.extend({ ok: z.literal(true) }), RpcErrorReplySchema]);
@@ -239,4 +258,6 @@ export type GuardPolicyRpcReply = z.infer<typeof GuardPolicyRpcReplySchema>;
 export const GuardErrorCodes = {
   /** PUT with expectedVersion that is not the stored version. */
   policyVersionConflict: 'policy_version_conflict',
+  /** 409 on reveal: this deployment keeps no pseudonyms (guard-service has no GUARD_PSEUDONYM_KEY_FILE). */
+  pseudonymsOff: 'pseudonyms_off',
 } as const;

@@ -116,12 +116,17 @@ export class Pseudonymizer {
 
   /** Replaces every known token in `text` by its value (for an authorised, audited caller). */
   async revealText(tenant: string, text: string): Promise<string> {
+    return (await this.revealDetailed(tenant, text)).text;
+  }
+
+  /** revealText, with how many distinct tokens were revealed and how many this tenant's vault does not hold. */
+  async revealDetailed(tenant: string, text: string): Promise<{ text: string; revealed: number; unknown: number }> {
     const tokens = [...new Set([...text.matchAll(PSEUDONYM_TOKEN)].map((m) => m[0]))];
     const values = new Map<string, string>();
     for (const t of tokens) {
       const v = await this.reveal(tenant, t);
       if (v !== undefined) values.set(t, v);
     }
-    return text.replace(PSEUDONYM_TOKEN, (t) => values.get(t) ?? t);
+    return { text: text.replace(PSEUDONYM_TOKEN, (t) => values.get(t) ?? t), revealed: values.size, unknown: tokens.length - values.size };
   }
 }

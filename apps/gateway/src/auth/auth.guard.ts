@@ -1,4 +1,5 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
+import { ErrorCodes, KeelsonError } from '@keelson/contracts';
 import type { FastifyRequest } from 'fastify';
 import { ApiKeys, type Principal } from './api-keys';
 import { authenticate } from './authenticate';
@@ -22,6 +23,19 @@ export const ApiKeyId = createParamDecorator((_: unknown, context: ExecutionCont
   if (!principal) throw new Error('ApiKeyId used on a route without AuthGuard');
   return principal.keyId;
 });
+
+/** The scopes of the caller's key (`*` is every scope). */
+export const CallerScopes = createParamDecorator((_: unknown, context: ExecutionContext): readonly string[] => {
+  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
+  if (!principal) throw new Error('CallerScopes used on a route without AuthGuard');
+  return principal.scopes;
+});
+
+/** 403 `forbidden` naming the scope, unless the key has it (or `*`). */
+export function requireScope(scopes: readonly string[], scope: string): void {
+  if (scopes.includes('*') || scopes.includes(scope)) return;
+  throw new KeelsonError(403, ErrorCodes.forbidden, `this API key lacks the scope "${scope}"`, scope);
+}
 
 /** The tenant of the authenticated caller; every resource lookup is scoped by it. */
 export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {

@@ -3,6 +3,7 @@ import {
   ErrorCodes,
   GuardInputRequestSchema,
   GuardOutputRequestSchema,
+  GuardRevealRequestSchema,
   GuardSubjects,
   KeelsonError,
   parseOrThrow,
@@ -13,6 +14,8 @@ import {
   type GuardOutputRpcReply,
   type GuardPolicy,
   type GuardPolicyRpcReply,
+  type GuardRevealResponse,
+  type GuardRevealRpcReply,
 } from '@keelson/contracts';
 import { NoRespondersError, RequestTimeoutError, request } from '@keelson/messaging';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
@@ -57,6 +60,12 @@ export class GuardClient {
   async filterOutput(tenant: string, body: unknown): Promise<GuardOutputResponse> {
     const req = parseOrThrow(GuardOutputRequestSchema, body);
     const { ok: _ok, ...r } = await this.call<GuardOutputRpcReply>(GuardSubjects.outputRpc, { tenant, ...req });
+    return r;
+  }
+
+  async reveal(tenant: string, body: unknown): Promise<GuardRevealResponse> {
+    const req = parseOrThrow(GuardRevealRequestSchema, body);
+    const { ok: _ok, ...r } = await this.call<GuardRevealRpcReply>(GuardSubjects.revealRpc, { tenant, ...req });
     return r;
   }
 

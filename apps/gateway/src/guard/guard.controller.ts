@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Put, Res, UseGuards, UseInterceptors } from '@nestjs/common';
-import { AuditTypes, type GuardInputResponse, type GuardOutputResponse, type GuardPolicy } from '@keelson/contracts';
+import { AuditTypes, type GuardInputResponse, type GuardOutputResponse, type GuardPolicy, type GuardRevealResponse } from '@keelson/contracts';
 import type { FastifyReply } from 'fastify';
-import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, CallerScopes, Tenant, requireScope } from '../auth/auth.guard';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -32,6 +32,25 @@ export class GuardController {
   @HttpCode(200)
   output(@Tenant() tenant: string, @Body() body: unknown): Promise<GuardOutputResponse> {
     return this.guard.filterOutput(tenant, body);
+  }
+
+  /**
+   * `{text}` -> the text with the tenant's pseudonym tokens turned back into their values. Needs the key
+   * scope `guard:reveal`; every call is an `admin.pseudonym_revealed` audit event (key, counts, never the
+   * values), recorded before the values are returned: if it cannot be recorded, nothing is revealed (503).
+   */
+  @Post('reveal')
+  @HttpCode(200)
+  async reveal(
+    @Tenant() tenant: string,
+    @ApiKeyId() apiKeyId: string,
+    @CallerScopes() scopes: readonly string[],
+    @Body() body: unknown,
+  ): Promise<GuardRevealResponse> {
+    requireScope(scopes, 'guard:reveal');
+    const revealed = await this.guard.reveal(tenant, body);
+    await this.audit.required({ tenant, type: AuditTypes.adminPseudonymRevealed, apiKeyId, data: { revealed: revealed.revealed, unknown: revealed.unknown } });
+    return revealed;
   }
 
   /** The tenant's policy (defaults, version 0, until one is stored); `ETag` is its version. */

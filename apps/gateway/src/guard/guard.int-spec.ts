@@ -1,5 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { AuditStream, type AuditEvent } from '@keelson/contracts';
+import { JSONCodec, connect } from 'nats';
 import { freePort, startApp, startNats, startRedis, type AppHandle, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
 import { startRouteTestGateway, type RouteTestGateway } from '../testing/route-test-gateway';
 import { GuardController } from './guard.controller';
@@ -7,6 +13,7 @@ import { GuardClient } from './guard-client';
 
 const KEY = 'ks_test_guard_dev';
 const OTHER_KEY = 'ks_test_guard_other';
+const LIMITED_KEY = 'ks_test_guard_limited';
 
 /**
  * The guard routes over real HTTP and NATS, with guard-service running as its own process. The routes are
@@ -25,9 +32,11 @@ describe('gateway guard routes', () => {
     nats = await startNats();
     redis = await startRedis();
     const guardPort = await freePort();
+    const pseudonymKey = join(mkdtempSync(join(tmpdir(), 'keelson-guard-route-')), 'pseudonym.key');
+    writeFileSync(pseudonymKey, randomBytes(32).toString('base64'));
     guardService = await startApp({
       name: 'guard-service',
-      env: { NATS_URL: nats.url, REDIS_URL: redis.url, HEALTH_PORT: String(guardPort), GUARD_POLICY_CACHE_MS: '0', LOG_LEVEL: 'warn' },
+      env: { NATS_URL: nats.url, REDIS_URL: redis.url, HEALTH_PORT: String(guardPort), GUARD_POLICY_CACHE_MS: '0', GUARD_PSEUDONYM_KEY_FILE: pseudonymKey, LOG_LEVEL: 'warn' },
       readyUrl: `http://127.0.0.1:${guardPort}/readyz`,
     });
     gateway = await startRouteTestGateway({
@@ -36,7 +45,8 @@ describe('gateway guard routes', () => {
       port: await freePort(),
       controllers: [GuardController],
       providers: [GuardClient],
-      keys: { dev: KEY, other: OTHER_KEY },
+      keys: { dev: KEY, other: OTHER_KEY, limited: LIMITED_KEY },
+      scopes: { limited: ['guard:output'] },
     });
   });
 
@@ -83,5 +93,36 @@ describe('gateway guard routes', () => {
     assert.equal((await post('/v1/guard/output', { text: 'ada@example.org' })).body.text, '***************');
     assert.equal((await post('/v1/guard/output', { text: 'ada@example.org' }, OTHER_KEY)).body.text, '[EMAIL]');
     assert.equal((await call('/v1/guard/policy', { key: OTHER_KEY })).body.version, 0);
+  });
+
+  it('POST /v1/guard/reveal: the tenant\'s own tokens only, with the guard:reveal scope, each call audited without the values', async () => {
+    const policy = await call('/v1/guard/policy', { method: 'PUT', body: JSON.stringify({ output: { mode: 'pseudonym' } }), key: OTHER_KEY });
+    assert.equal(policy.status, 200);
+    const filtered = await post('/v1/guard/output', { text: 'Mail ada@example.org now' }, OTHER_KEY);
+    const token = /\[EMAIL_ADDRESS:[0-9a-f]{10}\]/.exec(filtered.body.text)?.[0];
+    assert.ok(token, filtered.body.text);
+    const text = `${filtered.body.text} and [EMAIL_ADDRESS:00000000ff]`;
+
+    const revealed = await post('/v1/guard/reveal', { text }, OTHER_KEY);
+    assert.deepEqual(revealed.body, { text: 'Mail ada@example.org now and [EMAIL_ADDRESS:00000000ff]', revealed: 1, unknown: 1 });
+    const foreign = await post('/v1/guard/reveal', { text }, KEY);
+    assert.deepEqual([foreign.status, foreign.body.revealed, foreign.body.text], [200, 0, text], 'another tenant\'s vault does not hold it');
+    const forbidden = await post('/v1/guard/reveal', { text }, LIMITED_KEY);
+    assert.deepEqual([forbidden.status, forbidden.body.error.code, forbidden.body.error.field], [403, 'forbidden', 'guard:reveal']);
+    const bad = await post('/v1/guard/reveal', { text: '' }, OTHER_KEY);
+    assert.deepEqual([bad.status, bad.body.error.field], [400, 'text']);
+
+    const nc = await connect({ servers: nats.url });
+    try {
+      const consumer = await nc.jetstream().consumers.get(AuditStream.name, { filterSubjects: 'keelson.audit.other.admin' });
+      const batch = await consumer.fetch({ max_messages: 2, expires: 5_000 });
+      const events: AuditEvent[] = [];
+      for await (const m of batch) events.push(JSONCodec<AuditEvent>().decode(m.data));
+      const reveal = events.find((e) => e.type === 'admin.pseudonym_revealed')!;
+      assert.deepEqual([reveal.actor, reveal.data], [{ kind: 'api_key', id: 'key-other' }, { revealed: 1, unknown: 1 }]);
+      assert.doesNotMatch(JSON.stringify(events), /ada@example/);
+    } finally {
+      await nc.close();
+    }
   });
 });

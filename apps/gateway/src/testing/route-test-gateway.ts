@@ -31,10 +31,12 @@ export async function startRouteTestGateway(opts: {
   controllers: Type<unknown>[];
   providers: Provider[];
   keys: Record<string, string>;
+  /** Scopes of a tenant's key; every scope (`*`) when a tenant is not named. */
+  scopes?: Record<string, string[]>;
 }): Promise<RouteTestGateway> {
   const dir = mkdtempSync(join(tmpdir(), `keelson-${opts.name}-`));
   const keysFile = join(dir, 'api-keys.json');
-  const keys = Object.entries(opts.keys).map(([tenant, key]) => ({ id: `key-${tenant}`, tenant, sha256: hashApiKey(key) }));
+  const keys = Object.entries(opts.keys).map(([tenant, key]) => ({ id: `key-${tenant}`, tenant, sha256: hashApiKey(key), scopes: opts.scopes?.[tenant] ?? ['*'] }));
   writeFileSync(keysFile, JSON.stringify({ keys }));
   const logger = createLogger({ service: opts.name, level: 'error' });
   @Module({

@@ -32,15 +32,16 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
   onApplicationBootstrap(): void {
     const onDecision = (d: GuardDecision) => this.publish(d);
     const guard = new Guard({ classifier: this.options.classifier, pseudonymizer: this.options.pseudonymizer, onDecision });
-    const h = guardHandlers({ guard, policies: this.policies, onDecision });
+    const h = guardHandlers({ guard, policies: this.policies, onDecision, ...(this.options.pseudonymizer ? { pseudonymizer: this.options.pseudonymizer } : {}) });
     const opts = { logger: this.logger, concurrency: this.options.concurrency };
     this.servers = [
       serveRequests(this.nats, GuardSubjects.inputRpc, GuardQueueGroup, (req: unknown) => h.input(req), opts),
       serveRequests(this.nats, GuardSubjects.outputRpc, GuardQueueGroup, (req: unknown) => h.output(req), opts),
       serveRequests(this.nats, GuardSubjects.policyRpc, GuardQueueGroup, (req: unknown) => h.policy(req), opts),
+      serveRequests(this.nats, GuardSubjects.revealRpc, GuardQueueGroup, (req: unknown) => h.reveal(req), opts),
     ];
     this.logger.info('answering guard requests', {
-      subjects: [GuardSubjects.inputRpc, GuardSubjects.outputRpc, GuardSubjects.policyRpc],
+      subjects: [GuardSubjects.inputRpc, GuardSubjects.outputRpc, GuardSubjects.policyRpc, GuardSubjects.revealRpc],
       queue: GuardQueueGroup,
       stage2: this.options.classifier?.name ?? 'off',
       pseudonyms: this.options.pseudonymizer ? 'on' : 'off (placeholders)',
