@@ -18,6 +18,8 @@ import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { auditChannels, auditComponents, auditOperations, auditPaths } from './audit-paths.mjs';
 import { costPaths } from './cost-paths.mjs';
+import { guardChannels, guardComponents, guardOperations, guardPaths } from './guard-paths.mjs';
+import { memoryChannels, memoryComponents, memoryOperations, memoryPaths } from './memory-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
@@ -138,6 +140,8 @@ const components = [
   ['InvokeRpcRequest', c.InvokeRpcRequestSchema, undefined, 'nats'],
   ['InvokeRpcReply', c.InvokeRpcReplySchema, undefined, 'nats'],
   ...auditComponents(c),
+  ...guardComponents(c),
+  ...memoryComponents(c),
 ];
 
 function buildSchemas(target, where) {
@@ -269,11 +273,15 @@ function openapi(schemas) {
       { name: 'tasks', description: 'Async tasks: 202 once JetStream holds the task; poll, stream, or subscribe on NATS for the result.' },
       { name: 'audit', description: 'The audit trail, read-only: query by trace, session, task, run, actor, type and time, verify the hash chain, export as JSON lines.' },
       { name: 'cost', description: 'Budgets and usage: hard caps per tenant, agent and API key, and one usage record per model call.' },
+      { name: 'guard', description: 'The guard for the tenant\'s own apps: prompt-injection checks, PII and secrets redaction, the tenant\'s guard policy, and the audited reveal of pseudonyms. Answered by guard-service.' },
+      { name: 'memory', description: 'Long-term memory: namespaced texts searched by meaning, with expiry and per-user erasure. Answered by memory-service.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: {
       ...costPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...auditPaths({ c, json, ref, errorResponse, readErrors }),
+      ...guardPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
+      ...memoryPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       '/v1/models': {
         get: {
           tags: ['openai'],
@@ -994,6 +1002,8 @@ function asyncapi(schemas) {
         messages: { invokeReply: message('InvokeReply', 'Invoke reply', ref('InvokeRpcReply')) },
       },
       ...auditChannels({ c, ref, param, params, message, header, traceHeaders, jetstream }),
+      ...guardChannels({ c, ref, message, traceHeaders }),
+      ...memoryChannels({ c, ref, message, traceHeaders }),
     },
     operations: {
       receiveTask: {
@@ -1058,6 +1068,8 @@ function asyncapi(schemas) {
         },
       },
       ...auditOperations({ c }),
+      ...guardOperations({ c }),
+      ...memoryOperations({ c }),
     },
     components: { schemas },
   };
