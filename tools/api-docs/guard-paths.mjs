@@ -1,6 +1,7 @@
 // The guard as a product (apps/gateway/src/guard, apps/guard-service): the HTTP routes of the gateway, and the
 // NATS side (guard-service's input, output, policy and reveal RPCs). Kept apart from generate.mjs, which passes
 // in its helpers, so each group stays a readable size.
+import { rpcAnswer, rpcChannelPair } from './rpc-channels.mjs';
 
 /** Seconds the gateway waits for guard-service (GUARD_RPC_TIMEOUT_MS in apps/gateway/src/guard/guard-client.ts). */
 const GUARD_TIMEOUT_S = 5;
@@ -224,20 +225,14 @@ export function guardChannels(h) {
   const rpc = (what) =>
     `Internal: ${what}. Core NATS request-reply, not JetStream: nothing is stored. guard-service replicas answer as queue group \`${c.GuardQueueGroup}\`. \`tenant\` is set by the caller, never by an HTTP client. An error reply carries the HTTP status, code, message and field the gateway passes on; nobody answering is 503 \`unavailable\`, no answer within ${GUARD_TIMEOUT_S} s 504 \`timeout\` at the gateway.`;
   const channels = {};
-  const pair = (key, address, title, description, name, reply) => {
-    channels[`${key}Rpc`] = {
-      address,
-      title: `${title} (internal, core NATS request-reply)`,
-      description,
-      messages: { [`${key}Request`]: message(`${name}Request`, title, ref(`${name}RpcRequest`), { headers: traceHeaders }) },
-    };
-    channels[`${key}RpcReply`] = {
-      address: null,
-      title: `${title} reply`,
-      description: `The request's reply inbox: ${reply} or \`{ok: false, status, code, message, field?}\`.`,
-      messages: { [`${key}Reply`]: message(`${name}Reply`, `${title} reply`, ref(`${name}RpcReply`)) },
-    };
-  };
+  const pair = (key, address, title, description, name, replyShape) =>
+    Object.assign(
+      channels,
+      rpcChannelPair(
+        { ref, message, traceHeaders },
+        { key, address, title, description, names: { request: `${name}Request`, reply: `${name}Reply` }, refs: { request: `${name}RpcRequest`, reply: `${name}RpcReply` }, replyShape },
+      ),
+    );
   pair('guardInput', S.inputRpc, 'Guard input check', rpc('the prompt-injection check of `POST /v1/guard/input`, asked by the gateway'), 'GuardInput', '`{ok: true, allowed, score, action, findings, decidedBy, policyVersion}`');
   pair('guardOutput', S.outputRpc, 'Guard output filter', rpc('the PII and secrets filter of `POST /v1/guard/output`, asked by the gateway'), 'GuardOutput', '`{ok: true, text, findings, blocked, policyVersion}`');
   pair(
@@ -264,15 +259,7 @@ export function guardChannels(h) {
 /** `h`: { c } from generate.mjs. */
 export function guardOperations(h) {
   const { c } = h;
-  const queue = { nats: { queue: c.GuardQueueGroup, bindingVersion: '0.1.0' } };
-  const answer = (key, title) => ({
-    action: 'receive',
-    channel: { $ref: `#/channels/${key}Rpc` },
-    title,
-    messages: [{ $ref: `#/channels/${key}Rpc/messages/${key}Request` }],
-    bindings: queue,
-    reply: { channel: { $ref: `#/channels/${key}RpcReply` }, messages: [{ $ref: `#/channels/${key}RpcReply/messages/${key}Reply` }] },
-  });
+  const answer = rpcAnswer(c.GuardQueueGroup);
   return {
     answerGuardInput: answer('guardInput', 'guard-service checks inputs for prompt injection (internal)'),
     answerGuardOutput: answer('guardOutput', 'guard-service filters outputs for PII and secrets (internal)'),

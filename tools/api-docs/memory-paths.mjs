@@ -1,6 +1,7 @@
 // Long-term memory (apps/gateway/src/memories, apps/memory-service): the HTTP routes of the gateway, and the
 // NATS side (memory-service's request-reply RPCs). Kept apart from generate.mjs, which passes in its helpers,
 // so each group stays a readable size.
+import { rpcAnswer, rpcChannelPair } from './rpc-channels.mjs';
 
 /** Seconds the gateway waits for memory-service (MEMORY_RPC_TIMEOUT_MS in apps/gateway/src/memories/memory-rpc-client.ts). */
 const MEMORY_TIMEOUT_S = 10;
@@ -222,20 +223,14 @@ export function memoryChannels(h) {
     `Internal: ${what}. Core NATS request-reply, not JetStream: nothing is stored by the request itself. memory-service replicas answer as queue group \`${c.MemoryQueueGroup}\`. \`tenant\` is set by the caller, never by an HTTP client; no call reaches another tenant's memories. An error reply carries the HTTP status, code, message and field the gateway passes on.`;
   const channels = {};
   const cap = (key) => key[0].toUpperCase() + key.slice(1);
-  const pair = (key, address, title, description, request, reply, replyShape) => {
-    channels[`${key}Rpc`] = {
-      address,
-      title: `${title} (internal, core NATS request-reply)`,
-      description,
-      messages: { [`${key}Request`]: message(`${cap(key)}Request`, title, ref(request), { headers: traceHeaders }) },
-    };
-    channels[`${key}RpcReply`] = {
-      address: null,
-      title: `${title} reply`,
-      description: `The request's reply inbox: ${replyShape} or \`{ok: false, status, code, message, field?}\`.`,
-      messages: { [`${key}Reply`]: message(`${cap(key)}Reply`, `${title} reply`, ref(reply)) },
-    };
-  };
+  const pair = (key, address, title, description, request, reply, replyShape) =>
+    Object.assign(
+      channels,
+      rpcChannelPair(
+        { ref, message, traceHeaders },
+        { key, address, title, description, names: { request: `${cap(key)}Request`, reply: `${cap(key)}Reply` }, refs: { request, reply }, replyShape },
+      ),
+    );
   pair('memoryUpsert', S.upsertRpc, 'Memory upsert', rpc('stores a batch of memories (the gateway for `POST /v1/memories`, one item)'), 'MemoryUpsertRpcRequest', 'MemoryUpsertRpcReply', '`{ok: true, results}` (one per item, at its index)');
   pair('memorySearch', S.searchRpc, 'Memory search', rpc('`POST /v1/memories/search`, asked by the gateway'), 'MemorySearchRpcRequest', 'MemorySearchRpcReply', '`{ok: true, results}`');
   pair('memoryGet', S.getRpc, 'Memory get', rpc('`GET /v1/memories/{id}`, asked by the gateway'), 'MemoryIdRpcRequest', 'MemoryGetRpcReply', '`{ok: true, memory}`');
@@ -259,15 +254,7 @@ export function memoryChannels(h) {
 /** `h`: { c } from generate.mjs. */
 export function memoryOperations(h) {
   const { c } = h;
-  const queue = { nats: { queue: c.MemoryQueueGroup, bindingVersion: '0.1.0' } };
-  const answer = (key, title) => ({
-    action: 'receive',
-    channel: { $ref: `#/channels/${key}Rpc` },
-    title,
-    messages: [{ $ref: `#/channels/${key}Rpc/messages/${key}Request` }],
-    bindings: queue,
-    reply: { channel: { $ref: `#/channels/${key}RpcReply` }, messages: [{ $ref: `#/channels/${key}RpcReply/messages/${key}Reply` }] },
-  });
+  const answer = rpcAnswer(c.MemoryQueueGroup);
   return {
     answerMemoryUpsert: answer('memoryUpsert', 'memory-service stores memories (internal)'),
     answerMemorySearch: answer('memorySearch', 'memory-service searches memories (internal)'),
