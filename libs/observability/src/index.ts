@@ -17,3 +17,4 @@ export function startTracing(opts: TracingOptions): Tracing {
   const tracing = require('./tracing') as typeof import('./tracing');
   return tracing.startTracing(opts);
 }
+export * from './metrics/catalogue';

@@ -1,0 +1,142 @@
+/**
+ * Every metric Keelson exports, declared once: name (Prometheus conventions: `keelson_` prefix, base units,
+ * `_total` for counters), type, help and labels. Services register what they use from here (metrics.ts),
+ * and deploy/ (Grafana dashboards, alert rules) is checked against this list, so a renamed metric cannot
+ * leave a dashboard silently empty. Labels are bounded: tenant, agent, model, route templates, codes;
+ * never a session, task, run or trace id.
+ */
+export interface MetricSpec {
+  name: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  help: string;
+  labels: readonly string[];
+  /** Histogram bucket upper bounds, in the metric's unit. */
+  buckets?: readonly number[];
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const;
+
+export const Metrics = {
+  httpRequestDuration: {
+    name: 'keelson_http_request_duration_seconds',
+    type: 'histogram',
+    help: 'HTTP request latency at the gateway, by route template and execution model (stateless, session, task, other).',
+    labels: ['method', 'route', 'status_class', 'execution_model'],
+    buckets: LATENCY_BUCKETS,
+  },
+  httpErrors: {
+    name: 'keelson_http_errors_total',
+    type: 'counter',
+    help: 'HTTP error answers at the gateway, by route template and error code.',
+    labels: ['route', 'status', 'code'],
+  },
+  modelCalls: {
+    name: 'keelson_model_calls_total',
+    type: 'counter',
+    help: 'Model calls, by how they ended (completed, cancelled, failed, truncated).',
+    labels: ['tenant', 'agent', 'provider', 'model', 'status'],
+  },
+  modelTokens: {
+    name: 'keelson_model_tokens_total',
+    type: 'counter',
+    help: 'Tokens of model calls; direction is input, output or cached_input (cached is part of input).',
+    labels: ['tenant', 'agent', 'model', 'direction'],
+  },
+  modelCost: {
+    name: 'keelson_model_cost_usd_total',
+    type: 'counter',
+    help: 'Cost of model calls in US dollars, from the versioned price table.',
+    labels: ['tenant', 'agent', 'model'],
+  },
+  timeToFirstToken: {
+    name: 'keelson_time_to_first_token_seconds',
+    type: 'histogram',
+    help: 'From the start of a model call to its first text, by execution model.',
+    labels: ['agent', 'model', 'execution_model'],
+    buckets: LATENCY_BUCKETS,
+  },
+  routingDecisions: {
+    name: 'keelson_routing_decisions_total',
+    type: 'counter',
+    help: 'Model routing decisions of routed agents, by policy and tier served.',
+    labels: ['tenant', 'policy', 'tier', 'downgraded'],
+  },
+  budgetRefusals: {
+    name: 'keelson_budget_refusals_total',
+    type: 'counter',
+    help: 'Requests and model calls refused by a budget, by budget scope and window.',
+    labels: ['tenant', 'scope', 'window'],
+  },
+  rateLimitRefusals: {
+    name: 'keelson_rate_limit_refusals_total',
+    type: 'counter',
+    help: 'Requests refused by a rate limit (429), by limit scope and kind.',
+    labels: ['tenant', 'scope', 'kind'],
+  },
+  guardDecisions: {
+    name: 'keelson_guard_decisions_total',
+    type: 'counter',
+    help: 'Guard decisions, by check (input, output, policy), action and source.',
+    labels: ['type', 'action', 'source'],
+  },
+  guardFindings: {
+    name: 'keelson_guard_findings_total',
+    type: 'counter',
+    help: 'What the guard found, by finding type (an injection category or an entity type).',
+    labels: ['type', 'finding'],
+  },
+  consumerPending: {
+    name: 'keelson_jetstream_consumer_pending_messages',
+    type: 'gauge',
+    help: 'Messages of a stream not yet delivered to the durable consumer (its lag).',
+    labels: ['stream', 'consumer'],
+  },
+  consumerAckPending: {
+    name: 'keelson_jetstream_consumer_ack_pending_messages',
+    type: 'gauge',
+    help: 'Messages delivered to the durable consumer and not yet acknowledged.',
+    labels: ['stream', 'consumer'],
+  },
+  messagesProcessed: {
+    name: 'keelson_jetstream_messages_processed_total',
+    type: 'counter',
+    help: 'Messages a consumer settled, by outcome (ack, nak, defer, dead-letter, released).',
+    labels: ['stream', 'consumer', 'outcome'],
+  },
+  redeliveries: {
+    name: 'keelson_jetstream_redeliveries_total',
+    type: 'counter',
+    help: 'Messages received again (delivery count above 1).',
+    labels: ['stream', 'consumer'],
+  },
+  deadLetters: {
+    name: 'keelson_jetstream_dead_letters_total',
+    type: 'counter',
+    help: 'Messages given up on and parked on KEELSON_DLQ, by source stream.',
+    labels: ['stream', 'consumer'],
+  },
+  turnsRunning: {
+    name: 'keelson_session_turns_running',
+    type: 'gauge',
+    help: 'Session turns this session-agent replica is running now.',
+    labels: [],
+  },
+  memoryRecallDuration: {
+    name: 'keelson_memory_recall_duration_seconds',
+    type: 'histogram',
+    help: 'Memory recall before a turn, by outcome (ok, late, unavailable).',
+    labels: ['outcome'],
+    buckets: LATENCY_BUCKETS,
+  },
+  auditEvents: {
+    name: 'keelson_audit_events_total',
+    type: 'counter',
+    help: 'Audit events audit-service handled, by outcome (stored, duplicate, dead_lettered).',
+    labels: ['outcome'],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof Metrics;
+
+/** Every metric name, including the process metrics each service exports with the `keelson_process_` prefix. */
+export const METRIC_NAMES: readonly string[] = Object.values(Metrics).map((m) => m.name);
