@@ -18,3 +18,4 @@ export function startTracing(opts: TracingOptions): Tracing {
   return tracing.startTracing(opts);
 }
 export * from './metrics/catalogue';
+export * from './metrics/registry';
