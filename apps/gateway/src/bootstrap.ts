@@ -15,5 +15,6 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<I
     host: config.HOST,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    httpMetrics: true,
   });
 }

@@ -154,6 +154,18 @@ describe('ConsumerRunner settles each message by its outcome', () => {
     assert.deepEqual(await consumerState(spec), { ackPending: 0, pending: 0, redelivered: 0 });
   });
 
+  it('reports each settlement and each redelivery to its metrics hook', async () => {
+    const { stream, spec, subject } = await setup({ maxDeliver: 2 });
+    const events: string[] = [];
+    const metrics = { redelivered: () => events.push('redelivered'), settled: (outcome: string) => events.push(outcome) };
+    const runner = new ConsumerRunner(nc, spec, async () => Promise.reject(new Error('always')), { concurrency: 2, logger, metrics });
+    runners.push(runner);
+    await runner.start();
+    await publisher.publish(subject, { n: 'metrics' });
+    await waitFor(async () => (await deadLetters(stream.name)).length === 1 && events.length === 3, { description: 'a nak, then a dead letter' });
+    assert.deepEqual(events, ['nak', 'redelivered', 'dead-letter']);
+  });
+
   it('dead-letters a poison message at once, without retrying it', async () => {
     const { stream, spec, subject } = await setup();
     const deliveries: number[] = [];

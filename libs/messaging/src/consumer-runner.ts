@@ -40,9 +40,21 @@ export interface ConsumerRunnerOptions {
    * result); an error here is logged and the message is dead-lettered all the same.
    */
   onExhausted?: (msg: InboundMessage) => Promise<void>;
+  /** Counts for metrics (the Nest transport feeds them to Prometheus); called synchronously, must not throw. */
+  metrics?: ConsumerRunnerMetrics;
 }
 
-type Outcome = 'ack' | 'nak' | 'defer' | 'dead-letter' | 'released';
+/** How a message was settled. */
+export type ConsumerOutcome = 'ack' | 'nak' | 'defer' | 'dead-letter' | 'released';
+type Outcome = ConsumerOutcome;
+
+/** What a ConsumerRunner reports as it goes; keeps this package free of any metrics library. */
+export interface ConsumerRunnerMetrics {
+  /** A message arrived again (delivery count above 1). */
+  redelivered(): void;
+  /** A message was settled; `dead-letter` means it was parked on the dead-letter stream. */
+  settled(outcome: ConsumerOutcome): void;
+}
 
 interface Heartbeat {
   stop(): void;
@@ -75,6 +87,7 @@ export class ConsumerRunner {
   private readonly reprovision: boolean;
   private readonly deadLetterTimeoutMs: number;
   private readonly onExhausted: ConsumerRunnerOptions['onExhausted'];
+  private readonly metrics: ConsumerRunnerMetrics | undefined;
   private readonly active = new Set<Promise<void>>();
   private readonly spanName: string;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -99,6 +112,7 @@ export class ConsumerRunner {
     this.reprovision = opts.reprovision ?? true;
     this.deadLetterTimeoutMs = opts.deadLetterTimeoutMs ?? 5_000;
     this.onExhausted = opts.onExhausted;
+    this.metrics = opts.metrics;
     this.spanName = `process ${spec.filterSubject}`;
   }
 
@@ -291,6 +305,7 @@ export class ConsumerRunner {
       try {
         const outcome = await this.handle(msg, headers, heartbeat, span);
         span.setAttribute(A.outcome, outcome);
+        this.metrics?.settled(outcome);
       } finally {
         heartbeat.stop();
         span.end();
@@ -306,6 +321,7 @@ export class ConsumerRunner {
   ): Promise<Outcome> {
     const deliveryCount = msg.info.deliveryCount;
     this.logger.debug('message received', { ...this.where(msg), deliveryCount, maxDeliver: this.spec.maxDeliver });
+    if (deliveryCount > 1) this.metrics?.redelivered();
     if (deliveryCount > this.spec.maxDeliver) {
       const reason =
         `max_deliver reached: delivery ${deliveryCount} of ${this.spec.maxDeliver}; ` +
@@ -374,6 +390,7 @@ export class ConsumerRunner {
   /** A message pulled but never started (shutdown): back to the server for someone else, at once. */
   private release(msg: JsMsg): void {
     this.settle(msg, 'nak');
+    this.metrics?.settled('released');
   }
 
   private settle(msg: JsMsg, how: 'ack' | 'nak' | 'term', delayMs?: number): void {

@@ -8,7 +8,7 @@ export {
   streamConfigFor,
 } from './provisioning';
 export { JetStreamPublisher, type PublishAck, type PublishOptions } from './publisher';
-export { ConsumerRunner, type ConsumerRunnerOptions } from './consumer-runner';
+export { ConsumerRunner, type ConsumerOutcome, type ConsumerRunnerMetrics, type ConsumerRunnerOptions } from './consumer-runner';
 export type { InboundMessage, MessageHandler } from './inbound-message';
 export { DEAD_LETTER_ORIGINAL_MSG_ID } from './dead-letter';
 export { errorReply, request, serveRequests, type ErrorReply, type RequestOptions, type ServeRequestsOptions } from './request-reply';

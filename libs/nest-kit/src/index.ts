@@ -16,3 +16,4 @@ export * from './bootstrap/run-service';
 export * from './agents/model-providers';
 export * from './memory/memory-access.module';
 export * from './guard/guard-access.module';
+export * from './http/request-metrics';

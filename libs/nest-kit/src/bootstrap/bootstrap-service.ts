@@ -2,10 +2,12 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MessagingLogger } from '@keelson/messaging';
+import { metricsRegistry } from '@keelson/observability';
 import type { AddressInfo } from 'node:net';
 import { ErrorFilter } from '../http/error.filter';
 import { acceptJsonBodiesOnly } from '../http/json-body';
 import { logRequests } from '../http/request-log';
+import { recordHttpMetrics } from '../http/request-metrics';
 import { NestLogger } from '../logging/nest-logger';
 import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
 
@@ -18,6 +20,8 @@ export interface ServiceBootstrapOptions {
   /** JetStream consumers this service runs; omitted by services that only publish or answer requests. */
   transport?: Omit<JetStreamServerOptions, 'logger' | 'serviceName'>;
   bodyLimitBytes?: number;
+  /** Record keelson_http_request_duration_seconds and keelson_http_errors_total (the gateway); default false. */
+  httpMetrics?: boolean;
 }
 
 /**
@@ -26,6 +30,7 @@ export interface ServiceBootstrapOptions {
  */
 export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
   const bodyLimit = options.bodyLimitBytes ?? 1_048_576;
+  metricsRegistry().defaultLabels({ service: options.name });
   const adapter = new FastifyAdapter({ bodyLimit, logger: false });
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new NestLogger(options.logger),
@@ -36,6 +41,7 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonBodiesOnly(fastify, bodyLimit);
   logRequests(fastify, options.logger);
+  if (options.httpMetrics) recordHttpMetrics(fastify);
   app.useGlobalFilters(new ErrorFilter(options.logger));
   app.enableShutdownHooks();
   if (options.transport) {

@@ -1,7 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { MessagingLogger } from '@keelson/messaging';
 import { toErrorResponse } from './error-response';
+import { noteErrorCode } from './request-metrics';
 
 /** Every HTTP error leaves as `{ error: { code, message, field? } }`; only 5xx are logged as errors. */
 @Catch()
@@ -12,6 +13,7 @@ export class ErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { status, body } = toErrorResponse(exception);
+    noteErrorCode(host.switchToHttp().getRequest<FastifyRequest | undefined>(), body.error.code);
     if (status >= 500) this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception) });
     if (reply.sent || reply.raw.headersSent) return;
     void reply.status(status).send(body);

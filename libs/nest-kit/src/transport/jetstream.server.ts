@@ -3,6 +3,7 @@ import type { ConsumerSpec } from '@keelson/contracts';
 import { ConsumerRunner, connectNats, provisionConsumer, type InboundMessage, type MessagingLogger } from '@keelson/messaging';
 import type { NatsConnection } from 'nats';
 import { lastValueFrom } from 'rxjs';
+import { consumerRunnerMetrics, pollConsumerInfo } from './consumer-metrics';
 import { JetStreamContext } from './jetstream.context';
 
 /**
@@ -30,6 +31,7 @@ export interface JetStreamServerOptions {
 export class JetStreamServer extends Server implements CustomTransportStrategy {
   private connection?: NatsConnection;
   private readonly runners: ConsumerRunner[] = [];
+  private stopPolling: (() => void) | undefined;
 
   constructor(private readonly options: JetStreamServerOptions) {
     super();
@@ -54,11 +56,13 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         const runner = new ConsumerRunner(this.connection, spec, invoke(handler), {
           concurrency: this.options.concurrency ?? 16,
           logger: this.options.logger,
+          metrics: consumerRunnerMetrics(spec),
           ...(exhausted ? { onExhausted: invoke(exhausted) } : {}),
         });
         await runner.start();
         this.runners.push(runner);
       }
+      this.stopPolling = pollConsumerInfo(this.connection, this.options.consumers, this.options.logger);
       callback();
     } catch (err) {
       callback(err);
@@ -66,6 +70,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
   }
 
   async close(): Promise<void> {
+    this.stopPolling?.();
     await Promise.all(this.runners.map((runner) => runner.stop()));
     this.runners.length = 0;
     if (this.connection && !this.connection.isClosed()) await this.connection.drain();

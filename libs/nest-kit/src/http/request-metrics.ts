@@ -1,0 +1,51 @@
+import { metricsRegistry, type MetricsRegistry } from '@keelson/observability';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+
+/** Where the error filter leaves an error answer's `code`, for the request's metrics. */
+const ERROR_CODE = Symbol('keelson.errorCode');
+
+type WithCode = { [ERROR_CODE]?: string };
+
+/** Remembers the `code` of the error answer to `request` (called by ErrorFilter). */
+export function noteErrorCode(request: FastifyRequest | undefined, code: string): void {
+  if (request) (request as WithCode)[ERROR_CODE] = code;
+}
+
+/** The execution model a gateway route serves, for the latency histogram. */
+export function executionModelOf(route: string): 'stateless' | 'session' | 'task' | 'other' {
+  if (route === '/v1/agents/:id/invoke' || route === '/v1/chat/completions') return 'stateless';
+  if (route === '/v1/sessions' || route.startsWith('/v1/sessions/')) return 'session';
+  if (route === '/v1/tasks' || route.startsWith('/v1/tasks/')) return 'task';
+  return 'other';
+}
+
+/**
+ * keelson_http_request_duration_seconds for every answered request, and keelson_http_errors_total for
+ * every status >= 400 with the error code ErrorFilter answered with (`unknown` when none went through it).
+ * Labelled by the route TEMPLATE (`unmatched` for a 404 on no route), never the raw URL.
+ */
+export function recordHttpMetrics(fastify: FastifyInstance, registry: MetricsRegistry = metricsRegistry()): void {
+  const duration = registry.histogram('httpRequestDuration');
+  const errors = registry.counter('httpErrors');
+  // An error answered without ErrorFilter (a controller sending toErrorResponse itself): read its code from the body.
+  fastify.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode >= 400 && (request as WithCode)[ERROR_CODE] === undefined && typeof payload === 'string' && payload.length < 4_096) {
+      try {
+        const code = (JSON.parse(payload) as { error?: { code?: unknown } }).error?.code;
+        if (typeof code === 'string') noteErrorCode(request, code);
+      } catch {
+        // not JSON: the code stays unknown
+      }
+    }
+    return payload;
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    duration.observe(
+      { method: request.method, route, status_class: `${Math.floor(status / 100)}xx`, execution_model: executionModelOf(route) },
+      reply.elapsedTime / 1000,
+    );
+    if (status >= 400) errors.inc({ route, status, code: (request as WithCode)[ERROR_CODE] ?? 'unknown' });
+  });
+}
