@@ -61,7 +61,8 @@ describe('audit trail', () => {
       const path = last.content.includes('large') ? '/large' : '/weather';
       return { toolCalls: [{ id: 'call_1', name: 'http_fetch', arguments: JSON.stringify({ url: `${pages.base}${path}` }) }] };
     });
-    mesh = await startMesh({ env: agentsEnv([fetcherAgent(['127.0.0.1'])], fake.baseUrl) });
+    // At info, so each audit event is also a log line (joined to its trace and record below).
+    mesh = await startMesh({ env: { ...agentsEnv([fetcherAgent(['127.0.0.1'])], fake.baseUrl), LOG_LEVEL: 'info' } });
     api = client(mesh.base);
   });
 
@@ -93,6 +94,12 @@ describe('audit trail', () => {
     const result = found.find((e) => e.type === 'tool.result')!;
     assert.deepEqual([result.service, result.taskId], ['task-worker', created.body.taskId]);
     assert.match(String(result.data['tool_result']), /the weather is sunny$/);
+    // The step's log line joins its trace and its audit record.
+    const started = found.find((e) => e.type === 'run.started')!;
+    const line = mesh.apps.get('task-worker-1')!.logs().map((l) => { try { return JSON.parse(l); } catch { return undefined; } })
+      .find((l) => l?.message === 'audit event' && l.audit_id === started.id);
+    assert.ok(line, 'a log line for the run.started audit event');
+    assert.equal(line.trace_id, traceId);
     const call = found.find((e) => e.type === 'model.call')!;
     assert.equal(call.data['model'], 'gpt-test');
     assert.ok(Number(call.data['inputTokens']) > 0);

@@ -44,7 +44,8 @@ describe('the guard inline', () => {
     });
     const echo = { id: 'echo', version: '1', description: 'the offline echo', model: { provider: 'offline', name: 'offline-echo' }, systemPrompt: '', limits: { maxOutputTokens: 512, maxSteps: 1, timeoutMs: 30_000 } };
     const env = agentsEnv([fetcherAgent(['127.0.0.1', '169.254.169.254']), echo], fake.baseUrl);
-    mesh = await startMesh({ env: { ...env, GUARD_POLICY_TTL_MS: '500' } });
+    // At info, so the canary check reads every line a service writes in normal operation.
+    mesh = await startMesh({ env: { ...env, GUARD_POLICY_TTL_MS: '500', LOG_LEVEL: 'info' } });
     api = client(mesh.base);
   });
 

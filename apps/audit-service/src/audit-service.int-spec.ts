@@ -107,6 +107,16 @@ describe('audit-service', () => {
     assert.ok(v.ok && v.result.ok && v.result.checked === 6, JSON.stringify(v));
   });
 
+  it('changes its log level at run time on the control subject, when the command names it or no service', async () => {
+    nc.publish(Subjects.logLevel, JSON.stringify({ level: 'debug', service: 'task-worker' }));
+    nc.publish(Subjects.logLevel, JSON.stringify({ level: 'warn' }));
+    nc.publish(Subjects.logLevel, JSON.stringify({ level: 'loud' }));
+    await waitFor(() => app.logs().some((l) => l.includes('ignored a malformed log-level command')), { timeoutMs: 5_000, description: 'the malformed command logged' });
+    const changes = app.logs().filter((l) => l.includes('log level changed'));
+    assert.equal(changes.length, 1, changes.join('\n'));
+    assert.match(changes[0]!, /"newLevel":"warn"/);
+  });
+
   it('scrubs PII from what it stores', async () => {
     await trail.record({ id: 'pii-1', tenant: 'acme', type: AuditTypes.toolResult, data: { preview: 'mail jane.doe@example.com or call +44 20 7946 0958' } });
     await waitFor(async () => (await all('acme', { type: 'tool.result' })).length === 1, { timeoutMs: 10_000, description: 'the expected records (wait 4)' });

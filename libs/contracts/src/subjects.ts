@@ -1,3 +1,4 @@
+import { z } from 'zod';
 /**
  * Every NATS subject Keelson uses is built and parsed here, and nowhere else.
  * Tokens come from validated ids (see ids.ts), so a subject never gains or loses a token.
@@ -45,6 +46,12 @@ export const Subjects = {
   /** Core NATS, to every agent runtime: abort the invoke whose `cancelId` this is (its caller went away). */
   invokeCancel: (tenant: string, cancelId: string) => `keelson.rpc.agents.cancel.${tenant}.${cancelId}`,
   allInvokeCancels: 'keelson.rpc.agents.cancel.>',
+  /**
+   * Core NATS, to every service: `{"level": "debug"}` changes the log level at run time, of every replica, or
+   * with `"service"` only of that service's replicas (LogLevelCommandSchema). Operators only (issue 9 limits
+   * who may publish here).
+   */
+  logLevel: 'keelson.control.log-level',
 } as const;
 
 /** Queue groups make replicas of one service share core-NATS requests. */
@@ -99,3 +106,13 @@ export function parseInvokeCancelSubject(subject: string): { tenant: string; can
   if (parts.length !== 6 || parts[0] !== SUBJECT_ROOT || parts[1] !== 'rpc' || parts[2] !== 'agents' || parts[3] !== 'cancel') return undefined;
   return { tenant: parts[4]!, cancelId: parts[5]! };
 }
+
+/** The command on Subjects.logLevel. */
+export const LogLevelCommandSchema = z
+  .object({
+    level: z.enum(['error', 'warn', 'info', 'debug']),
+    /** Only replicas of this service (its SERVICE_NAME); every service when absent. */
+    service: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type LogLevelCommand = z.infer<typeof LogLevelCommandSchema>;

@@ -123,4 +123,24 @@ describe('createLogger', () => {
     assert.equal(line!['component'], 'worker');
     assert.equal(line!['n'], 1);
   });
+
+  it('scrubs PII and secrets from the message, the meta and errors before writing, and keeps IP addresses and ids', async () => {
+    const { logger, lines } = capture();
+    const err = new Error('rejected card 4111 1111 1111 1111');
+    logger.warn('mail from jane.doe@example.com', { nested: { key: 'sk-proj-Zq8X2mN4vB7cK1pL9wR3tY6uI0oE5aS8dF2gH4jK' }, peer: '10.1.2.3', err });
+    const [line] = await lines();
+    const text = JSON.stringify(line);
+    assert.doesNotMatch(text, /jane\.doe@example\.com|4111 1111 1111 1111|sk-proj-Zq8X/);
+    assert.equal(line!['message'], 'mail from [EMAIL]');
+    assert.equal(line!['peer'], '10.1.2.3');
+    assert.match((line!['err'] as Record<string, string>)['message']!, /rejected card \[CARD\]/);
+  });
+
+  it('writes lines as they are when scrubbing is off', async () => {
+    const chunks: string[] = [];
+    const destination = new Writable({ write: (c, _e, cb) => (chunks.push(String(c)), cb()) });
+    createLogger({ service: 's', destination, scrubPii: false }).info('mail jane.doe@example.com');
+    await new Promise((r) => setImmediate(r));
+    assert.match(chunks.join(''), /jane\.doe@example\.com/);
+  });
 });

@@ -1,7 +1,15 @@
 import { LOG_LEVELS, type LogLevel } from '@keelson/config';
 import { createLogger as createWinstonLogger, format, transports, type Logger as WinstonLogger } from 'winston';
 import { jsonLine } from './json-line';
+import { scrubDeep, scrubText } from './pii-scrub';
 import { tenantFormat, traceContextFormat } from './trace-format';
+
+/** Scrubs the message and the meta (`fields`) of a line; see LoggerOptions.scrubPii. */
+const piiFormat = format((info) => {
+  if (typeof info.message === 'string') info.message = scrubText(info.message);
+  if (info['fields'] !== undefined) info['fields'] = scrubDeep(info['fields']);
+  return info;
+});
 
 /** What Keelson code logs through; structurally the `{debug,info,warn,error}(msg, meta?)` shape others accept. */
 export interface Logger {
@@ -22,6 +30,11 @@ export interface LoggerOptions {
   level?: string;
   /** Where JSON lines go; default stdout. Tests pass a stream they can read. */
   destination?: NodeJS.WritableStream;
+  /**
+   * Scrub PII and secrets from the message and every string in the meta before the line is written (guard's
+   * output filter, IP addresses kept). Default true; the fixed fields (time, level, ids) are never touched.
+   */
+  scrubPii?: boolean;
 }
 
 const LEVEL_PRIORITIES: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -36,7 +49,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     levels: LEVEL_PRIORITIES,
     level: checkedLevel(opts.level ?? 'info'),
     defaultMeta: { service: opts.service },
-    format: format.combine(format.timestamp(), traceContextFormat(), tenantFormat(), jsonLine()),
+    format: format.combine(format.timestamp(), traceContextFormat(), tenantFormat(), ...(opts.scrubPii === false ? [] : [piiFormat()]), jsonLine()),
     transports: [new transports.Stream({ stream: opts.destination ?? process.stdout })],
   });
   return wrap(winston, {});

@@ -63,6 +63,11 @@ export interface AuditTrailOptions {
    * (guard's output filter). Inline text is scrubbed by audit-service before it is stored, off the hot path.
    */
   redact?: (tenant: string, text: string) => string;
+  /**
+   * Each recorded event is also one structured log line (`audit event`, with its id, type and run ids), so
+   * a reasoning step in the logs joins its trace (the line's trace_id) and its audit record (`audit_id`).
+   */
+  logger?: { info(message: string, meta?: object): void };
 }
 
 const PREVIEW_CHARS = 256;
@@ -87,6 +92,15 @@ export class AuditTrail implements AuditSink {
     const event = await this.build(draft);
     const category = auditCategoryOf(event.type)!;
     await this.publisher.publish(AuditSubjects.event(event.tenant, category), event, { msgId: `${event.tenant}:${event.id}` });
+    this.options.logger?.info('audit event', {
+      audit_id: event.id,
+      audit_type: event.type,
+      tenant: event.tenant,
+      ...(event.runId ? { runId: event.runId } : {}),
+      ...(event.sessionId ? { sessionId: event.sessionId } : {}),
+      ...(event.taskId ? { taskId: event.taskId } : {}),
+      ...(event.agentId ? { agentId: event.agentId } : {}),
+    });
   }
 
   /** The event as it goes on the stream; throws a ZodError for a draft that breaks the contract. */

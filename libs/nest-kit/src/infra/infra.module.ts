@@ -1,14 +1,14 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { AuditStream, type StreamSpec } from '@keelson/contracts';
+import { AuditStream, LogLevelCommandSchema, Subjects, type LogLevelCommand, type StreamSpec } from '@keelson/contracts';
 import { AuditTrail } from '@keelson/audit';
 import type { ObjectStoreSettings } from '@keelson/config';
 import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
 import { objectStorageFromSettings } from '@keelson/object-store';
-import { JetStreamPublisher, connectNats, provisionStreams, type MessagingLogger } from '@keelson/messaging';
+import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { connectRedis, type RedisClient } from './redis';
-import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER } from './tokens';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
 
 export interface InfraOptions {
   serviceName: string;
@@ -25,11 +25,38 @@ export interface InfraOptions {
   objectStore?: ObjectStoreSettings;
 }
 
+/** A logger whose level can change at run time (the observability Logger). */
+type LevelledLogger = MessagingLogger & { setLevel?(level: string): void };
+
 class InfraLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient | null,
-  ) {}
+    @Inject(SERVICE_LOGGER) private readonly logger: LevelledLogger,
+    @Inject(SERVICE_NAME) private readonly service: string,
+  ) {
+    this.followLogLevel();
+  }
+
+  /** Subjects.logLevel: an operator changes this replica's log level without a restart. */
+  private followLogLevel(): void {
+    const logger = this.logger;
+    if (!logger.setLevel) return;
+    const sub = this.nats.subscribe(Subjects.logLevel);
+    void (async () => {
+      for await (const msg of sub) {
+        const command = logLevelCommand(msg.data);
+        if (!command) {
+          logger.warn('ignored a malformed log-level command', { subject: Subjects.logLevel });
+          continue;
+        }
+        if (command.service !== undefined && command.service !== this.service) continue;
+        logger.setLevel!(command.level);
+        // At warn, so the change itself is visible whatever the new level.
+        logger.warn('log level changed', { newLevel: command.level });
+      }
+    })();
+  }
 
   /** Runs after the transports have stopped consuming, so draining here loses nothing in flight. */
   async onApplicationShutdown(): Promise<void> {
@@ -37,6 +64,15 @@ class InfraLifecycle implements OnApplicationShutdown {
     if (this.redis?.isOpen) await this.redis.close().catch(() => undefined);
     // Last, so the spans of the drain itself are exported too.
     await shutdownTracing().catch(() => undefined);
+  }
+}
+
+function logLevelCommand(data: Uint8Array): LogLevelCommand | undefined {
+  try {
+    const parsed = LogLevelCommandSchema.safeParse(decodeJson(data));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -49,6 +85,7 @@ export class InfraModule {
       module: InfraModule,
       providers: [
         { provide: SERVICE_LOGGER, useValue: options.logger },
+        { provide: SERVICE_NAME, useValue: options.serviceName },
         {
           provide: NATS_CONNECTION,
           useFactory: async () => {
@@ -80,6 +117,7 @@ export class InfraModule {
               // Offloaded payloads never pass audit-service's scrubbing: the default output policy (every
               // entity type redacted) applies before they leave this process.
               redact: (tenant, text) => filterOutput(text, DEFAULT_EFFECTIVE_POLICY.output, { tenant }).text,
+              logger: options.logger,
             });
           },
         },

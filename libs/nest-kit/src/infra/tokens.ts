@@ -5,3 +5,5 @@ export const JETSTREAM_PUBLISHER = Symbol('JETSTREAM_PUBLISHER');
 export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');
 /** The AuditSink (@keelson/audit AuditTrail) this service records audit events with. */
 export const AUDIT_TRAIL = Symbol('AUDIT_TRAIL');
+/** The service's name (SERVICE_NAME, else its default), as InfraModule was given it. */
+export const SERVICE_NAME = Symbol('SERVICE_NAME');
