@@ -4,6 +4,7 @@ import { filterOutput } from './output-filter';
 import type { EffectivePolicy } from './policy';
 import type { GuardPolicyCache } from './policy-cache';
 import { StreamFilter } from './stream-filter';
+import { findingTypes, GuardAttributes, recordGuardCheck } from './tracing';
 
 /** One run's guard: its tenant's and agent's policy, fetched once, applied synchronously on the hot path. */
 export interface RunGuard {
@@ -54,7 +55,16 @@ class PolicyRunGuard implements RunGuard {
   ) {}
 
   checkInput(text: string, source: GuardSource): GuardInputResponse {
+    const started = performance.now();
     const result = checkInputStage1(text, { tenant: this.tenant, policy: this.policy, source, agentId: this.agentId });
+    recordGuardCheck('guard.input', started, () => ({
+      [GuardAttributes.source]: source,
+      [GuardAttributes.action]: result.action,
+      [GuardAttributes.score]: result.score,
+      [GuardAttributes.findings]: result.findings.length,
+      [GuardAttributes.findingTypes]: findingTypes(result.findings),
+      [GuardAttributes.policyVersion]: this.policy.version,
+    }));
     if (result.action !== 'allow') {
       this.report(
         decisionOf('input', this.tenant, result.action, result.findings, { agentId: this.agentId, source, score: result.score, policyVersion: this.policy.version }),
@@ -65,25 +75,33 @@ class PolicyRunGuard implements RunGuard {
 
   outputFilter(): { push(chunk: string): string; end(): string } {
     const filter = new StreamFilter(this.policy.output, { tenant: this.tenant });
+    const started = performance.now();
     return {
       push: (chunk) => filter.push(chunk),
       end: () => {
         const rest = filter.end();
-        this.reportOutput(filter.findings, filter.blocked);
+        this.reportOutput(filter.findings, filter.blocked, started);
         return rest;
       },
     };
   }
 
   redact(text: string): string {
+    const started = performance.now();
     const r = filterOutput(text, this.policy.output, { tenant: this.tenant });
-    this.reportOutput(r.findings, r.blocked);
+    this.reportOutput(r.findings, r.blocked, started);
     return r.blocked ? '[withheld by the guard]' : r.text;
   }
 
-  private reportOutput(findings: StreamFilter['findings'], blocked: boolean): void {
-    if (findings.length === 0) return;
-    const action = blocked ? 'block' : findings.some((f) => f.action === 'redact') ? 'redact' : 'flag';
+  private reportOutput(findings: StreamFilter['findings'], blocked: boolean, started: number): void {
+    const action = findings.length === 0 ? 'allow' : blocked ? 'block' : findings.some((f) => f.action === 'redact') ? 'redact' : 'flag';
+    recordGuardCheck('guard.output', started, () => ({
+      [GuardAttributes.action]: action,
+      [GuardAttributes.findings]: findings.length,
+      [GuardAttributes.findingTypes]: findingTypes(findings),
+      [GuardAttributes.policyVersion]: this.policy.version,
+    }));
+    if (action === 'allow') return;
     this.report(decisionOf('output', this.tenant, action, findings, { agentId: this.agentId, policyVersion: this.policy.version }));
   }
 
