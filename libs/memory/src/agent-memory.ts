@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChatMessage } from '@keelson/contracts';
 import type { BoundRecall, MemoryClient } from './memory-client';
+import { traceRecall } from './tracing';
 
 /** What an agent's memory policy says, as @keelson/runtime's AgentDefinition has it. */
 export interface AgentMemoryPolicy {
@@ -41,11 +42,12 @@ export class AgentMemory {
   /** `screen` drops a recalled memory it refuses (the guard's check of content entering the context). */
   async contextFor(scope: MemoryScope, agent: AgentMemoryPolicy, query: string, screen?: (text: string) => boolean): Promise<ChatMessage[]> {
     if (agent.memory.recall !== 'semantic' || !scope.userId) return [];
-    const recall = await this.client.recallForTurn(scope.tenant, scope.userId, query, {
-      topK: agent.memory.topK,
+    const userId = scope.userId;
+    const recall = await traceRecall(agent.memory.topK, (topK) => this.client.recallForTurn(scope.tenant, userId, query, {
+      topK,
       tokenBudget: this.options.tokenBudget ?? 1_000,
       timeoutMs: this.options.recallTimeoutMs ?? 250,
-    });
+    }));
     if (recall.late || recall.unavailable) {
       // The turn goes on without memories; the record says so (no user text in it).
       this.options.logger.warn('turn ran without memories', { agentId: agent.id, late: recall.late, unavailable: recall.unavailable });
