@@ -80,7 +80,7 @@ async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: Invo
   const guard = await deps.guard?.forRun(request.tenant, agent.id, request.runId ? { runId: request.runId } : {});
   if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering, guard);
   try {
-    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, guard, ...routingOf(request, agent, deps) });
+    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, guard, tenant: request.tenant, ...routingOf(request, agent, deps) });
     return { ok: true, outcome };
   } catch (err) {
     if (!(err instanceof RunError)) throw err;

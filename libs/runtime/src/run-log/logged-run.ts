@@ -125,6 +125,7 @@ async function runLoggedInner(opts: PausableRunOptions, pausable: boolean): Prom
       routing: opts.routing,
       cache: opts.cache,
       guard: opts.guard,
+      tenant: opts.log.init.tenant,
       onRouted: (routed) => {
         if (publishFailure !== undefined) throw publishFailure;
         coalescer.flush(); // a fallback's decision comes before the deltas of the call it routed

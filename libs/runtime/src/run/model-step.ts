@@ -1,3 +1,4 @@
+import { context } from '@opentelemetry/api';
 import type { ChatMessage, FinishReason, ToolCall, Usage, UsageStatus } from '@keelson/contracts';
 import { fallback, FallbackExhaustedError, type FallbackAttempt } from '@keelson/cost';
 import type { AgentDefinition } from '../agents/agent-definition';
@@ -6,6 +7,7 @@ import { countTokens } from '../model/tokens';
 import { isRefusal, type BudgetRefusal, type MeteredModelCall, type ModelCallMetering } from './metering';
 import type { ModelCandidate, ModelResponseCache, ModelRouting, RoutedCall, RoutingPlan } from './model-routing';
 import { RunError } from './run-error';
+import { ChatSpan } from './tracing';
 
 /** What one model call produced; `calls` is how many model calls it took (fallbacks count, a cache hit is 0). */
 export interface Step {
@@ -46,6 +48,7 @@ interface Opened {
   done: boolean;
   /** Thrown before any output, and not one to fall back from (the run was aborted, or a fixed model). */
   error?: unknown;
+  chat: ChatSpan;
 }
 
 const CACHE_REPLAY_CHARS = 64;
@@ -149,16 +152,20 @@ async function open(
   const cut = new AbortController();
   const signal = AbortSignal.any([ctx.signal, cut.signal, ...(fallbackSignal ? [fallbackSignal] : [])]);
   const iterator = deferred(() => provider.stream(request, signal));
-  const opened: Opened = { candidate, request, metered, iterator, cut, signal, buffered: [], done: false };
+  const chat = new ChatSpan(candidate.provider, request);
+  const opened: Opened = { candidate, request, metered, iterator, cut, signal, buffered: [], done: false, chat };
   try {
     for (;;) {
-      const next = await untilAborted(iterator.next(), signal);
+      const next = await untilAborted(context.with(chat.context, () => iterator.next()), signal);
       if (next.done) {
         opened.done = true;
         return opened;
       }
       opened.buffered.push(next.value);
-      if (next.value.type === 'text' ? next.value.text !== '' : next.value.type === 'tool_call') return opened;
+      if (next.value.type === 'text' ? next.value.text !== '' : next.value.type === 'tool_call') {
+        chat.firstToken();
+        return opened;
+      }
     }
   } catch (err) {
     if (!routed || ctx.signal.aborted) {
@@ -166,6 +173,7 @@ async function open(
       return opened;
     }
     iterator.return(undefined).catch(() => undefined);
+    chat.end({ model: candidate.model, error: err });
     await metered?.finish({ status: fallbackSignal?.aborted ? 'cancelled' : 'failed' });
     throw err;
   }
@@ -234,6 +242,8 @@ async function consume(ctx: StepContext, opened: Opened): Promise<Omit<Step, 'mo
     if (!done && !opened.done) opened.iterator.return(undefined).catch(() => undefined);
     // Every ending leaves exactly one usage record: the provider's figures when it sent them, else estimated.
     status = usageStatus(finish, failed, cutBy);
+    const error = failed ?? (cutBy ? new RunError('budget_exceeded', cutBy.message) : undefined);
+    opened.chat.end({ model: request.model, finish, ...(usage ? { usage } : {}), toolCalls: calls.size, ...(error !== undefined ? { error } : {}) });
     await metered?.finish({ status, ...(usage ? { usage } : {}) });
   }
   if (cutBy) throw new RunError('budget_exceeded', `${cutBy.message}; the model's answer was cut off`, { budget: cutBy.refused });

@@ -8,6 +8,7 @@ import type { ModelCallMetering } from './metering';
 import type { ModelResponseCache, ModelRouting, RoutedCall } from './model-routing';
 import { modelStep, type StepContext } from './model-step';
 import { RunError } from './run-error';
+import { traceRun, traceTool } from './tracing';
 
 export interface RunAgentOptions {
   agent: AgentDefinition;
@@ -63,6 +64,8 @@ export interface RunAgentOptions {
    * log shows of tool calls and results pass the output filter. The model's own context keeps its raw text.
    */
   guard?: RunGuard;
+  /** The tenant the run works for; only its trace span records it. */
+  tenant?: string;
 }
 
 /** A human's answer to one paused tool call. */
@@ -118,7 +121,11 @@ export function needsApproval(agent: AgentDefinition, toolName: string): boolean
  * the caller's cancel ends the run 'cancelled' in a model call or between steps; provider failures are
  * RunError 'model_error'.
  */
-export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
+export function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
+  return traceRun(opts.agent, opts.tenant, () => runLoop(opts));
+}
+
+async function runLoop(opts: RunAgentOptions): Promise<RunOutcome> {
   const { agent } = opts;
   const fixed = agent.model.routing === undefined ? agent.model : undefined;
   if (fixed && !opts.providers.get(fixed.provider)) {
@@ -216,7 +223,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<RunOutcome> {
       }
       const results = await Promise.all(
         result.calls.map(async (call) => {
-          const done = guardedResult(await runCall(call, decisions[call.id], opts, abort.signal), opts.guard);
+          const done = guardedResult(await traceTool(call, () => runCall(call, decisions[call.id], opts, abort.signal)), opts.guard);
           opts.onToolResult?.(done.ok && opts.guard ? { ...done, content: opts.guard.redact(done.content) } : done);
           return done;
         }),
