@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ChatMessage } from '@keelson/contracts';
+import { metricsRegistry, secondsSince } from '@keelson/observability';
 import type { BoundRecall, MemoryClient } from './memory-client';
 import { traceRecall } from './tracing';
 
@@ -43,11 +44,14 @@ export class AgentMemory {
   async contextFor(scope: MemoryScope, agent: AgentMemoryPolicy, query: string, screen?: (text: string) => boolean): Promise<ChatMessage[]> {
     if (agent.memory.recall !== 'semantic' || !scope.userId) return [];
     const userId = scope.userId;
+    const startNs = process.hrtime.bigint();
     const recall = await traceRecall(agent.memory.topK, (topK) => this.client.recallForTurn(scope.tenant, userId, query, {
       topK,
       tokenBudget: this.options.tokenBudget ?? 1_000,
       timeoutMs: this.options.recallTimeoutMs ?? 250,
     }));
+    const outcome = recall.late ? 'late' : recall.unavailable ? 'unavailable' : 'ok';
+    metricsRegistry().histogram('memoryRecallDuration').observe({ outcome }, secondsSince(startNs));
     if (recall.late || recall.unavailable) {
       // The turn goes on without memories; the record says so (no user text in it).
       this.options.logger.warn('turn ran without memories', { agentId: agent.id, late: recall.late, unavailable: recall.unavailable });

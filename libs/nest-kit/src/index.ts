@@ -17,3 +17,4 @@ export * from './agents/model-providers';
 export * from './memory/memory-access.module';
 export * from './guard/guard-access.module';
 export * from './http/request-metrics';
+export * from './guard/guard-metrics';

@@ -14,6 +14,7 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { AuditConsumers, AuditQueueGroup } from '@keelson/contracts';
 import { AuditIngest, openMongoAuditStore, openSqliteAuditStore, type AuditSink, type AuditStore } from '@keelson/audit';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
+import { metricsRegistry } from '@keelson/observability';
 import { AUDIT_TRAIL, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
 import { objectStorageFromSettings, type ObjectStorage } from '@keelson/object-store';
 import type { NatsConnection } from 'nats';
@@ -139,11 +140,13 @@ class AuditWriterController {
       },
       onRejected: (reason) => {
         const count = counters.reject(reason);
+        metricsRegistry().counter('auditEvents').inc({ outcome: 'dead_lettered' });
         logger.warn('malformed audit event dead-lettered', { subject: context.message.subject, reason, count });
       },
     });
     if (result.outcome === 'stored') counters.stored++;
     else counters.duplicates++;
+    metricsRegistry().counter('auditEvents').inc({ outcome: result.outcome === 'stored' ? 'stored' : 'duplicate' });
   }
 }
 

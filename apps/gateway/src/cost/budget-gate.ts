@@ -1,5 +1,6 @@
 import { BudgetExceededError, type BudgetState } from '@keelson/contracts';
 import { describeExceeded, scopeField, scopesFor, type BudgetLedger, type BudgetScope, type BudgetStore } from '@keelson/cost';
+import { metricsRegistry } from '@keelson/observability';
 
 /** How long a replica trusts what it last read of a tenant's budget definitions. */
 export const BUDGET_DEFINITIONS_TTL_MS = 5_000;
@@ -58,6 +59,7 @@ export class BudgetGate {
     const refusal = firstExhausted(await this.ledger.status(tenant, scopes));
     if (!refusal) return;
     const error = new BudgetExceededError(refusal.budget, describeExceeded(refusal.budget, refusal.exceeded));
+    metricsRegistry().counter('budgetRefusals').inc({ tenant, scope: refusal.budget.scope, window: refusal.budget.window });
     await this.onRefused?.({ tenant, agentId, ...(apiKeyId ? { apiKeyId } : {}), error });
     throw error;
   }

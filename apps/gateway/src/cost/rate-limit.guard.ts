@@ -5,6 +5,7 @@ import { RateLimiter } from '@keelson/cost';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/api-keys';
 import { rulesFor, type RateLimitSettings } from '@keelson/cost';
+import { metricsRegistry } from '@keelson/observability';
 import { RATE_LIMIT_SETTINGS } from './cost.tokens';
 import { RateLimitedError, retryAfterSeconds } from './rate-limited-error';
 
@@ -32,6 +33,8 @@ export class RateLimitGuard implements CanActivate {
     const decision = await this.limiter.check({ tenant: principal.tenant, apiKeyId: principal.keyId, rules });
     if (decision.allowed) return true;
     const seconds = retryAfterSeconds(decision.retryAfterMs);
+    const limit = decision.limit ?? rules[0]!;
+    metricsRegistry().counter('rateLimitRefusals').inc({ tenant: principal.tenant, scope: limit.scope, kind: limit.kind });
     // Not awaited: a refusal under a flood must stay cheap; noted() logs what it cannot record.
     void this.audit?.noted({
       tenant: principal.tenant,

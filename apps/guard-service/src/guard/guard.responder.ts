@@ -3,7 +3,7 @@ import { GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent,
 import { guardDecisionDraft, type AuditSink } from '@keelson/audit';
 import { Guard } from '@keelson/guard';
 import { encodeJson, serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER, countGuardDecision } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { guardHandlers } from './answer-guard';
 import { GUARD_OPTIONS, type GuardModuleOptions } from './guard.options';
@@ -51,6 +51,7 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
   private publish(d: GuardDecision): void {
     const key = `${d.type}.${d.action}`;
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+    countGuardDecision(d);
     try {
       const event = createEvent({ type: GUARD_DECISION_EVENT_TYPE, source: 'keelson/guard-service', tenant: d.tenant, data: d });
       this.nats.publish(GuardSubjects.decisions(d.tenant), encodeJson(event));

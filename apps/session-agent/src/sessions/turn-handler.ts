@@ -14,7 +14,7 @@ import {
 } from '@keelson/contracts';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { AgentMemory } from '@keelson/memory';
-import { runWithTenant } from '@keelson/observability';
+import { metricsRegistry, runWithTenant } from '@keelson/observability';
 import {
   RunLog,
   runLogged,
@@ -214,6 +214,7 @@ export class TurnHandler {
       alreadyTaken: begun.steers,
     });
     this.active.set(activeKey, { turn, abort: cancel, inbox });
+    metricsRegistry().gauge('turnsRunning').set({}, this.active.size);
     const memoryScope = { tenant, ...(userId ? { userId } : {}) };
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {
@@ -256,6 +257,7 @@ export class TurnHandler {
     } finally {
       lease.stop();
       if (this.active.get(activeKey)?.abort === cancel) this.active.delete(activeKey);
+      metricsRegistry().gauge('turnsRunning').set({}, this.active.size);
     }
 
     // A failed turn commits no messages but still advances the order: the next turn must not wait forever.

@@ -5,6 +5,7 @@ import { GuardPolicyCache, InlineGuard } from '@keelson/guard';
 import { request, type MessagingLogger } from '@keelson/messaging';
 import type { NatsConnection } from 'nats';
 import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER } from '../infra/tokens';
+import { countGuardDecision } from './guard-metrics';
 
 /**
  * Tenants' guard policies from guard-service (`keelson.rpc.guard.policy`), cached for `ttlMs` (see
@@ -41,6 +42,7 @@ export class GuardAccessModule {
             new InlineGuard({
               policies: guardPolicyCache(nats, logger, options.policyTtlMs),
               onDecision: (decision, context) => {
+                countGuardDecision(decision);
                 audit.record(guardDecisionDraft(decision, context)).catch((err: unknown) =>
                   logger.error('guard decision not recorded in the audit trail', { tenant: decision.tenant, action: decision.action, error: (err as Error).message }),
                 );

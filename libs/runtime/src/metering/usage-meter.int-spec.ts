@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Streams, UsageRecordSchema, UsageSubjects, type UsageRecord } from '@keelson/contracts';
 import { BudgetLedger, BudgetStore, RateLimiter } from '@keelson/cost';
 import { JetStreamPublisher, provisionStreams, silentLogger } from '@keelson/messaging';
+import { metricsRegistry } from '@keelson/observability';
 import { startNats, startRedis, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
 import { JSONCodec, connect, type NatsConnection } from 'nats';
 import { createClient } from 'redis';
@@ -74,6 +75,12 @@ describe('UsageMeter against real Redis and JetStream', () => {
       [tenant, agent.id, 'ses_1', 'key-1', 'completed', false],
     );
     assert.equal(record!.outputTokens, outcome.usage.outputTokens, 'the provider\'s own figures');
+    const text = await metricsRegistry().metrics();
+    const who = `tenant="${tenant}",agent="${agent.id}"`;
+    assert.match(text, new RegExp(`keelson_model_calls_total\\{${who},provider="${record!.provider}",model="${record!.model}",status="completed"\\} 1`));
+    assert.match(text, new RegExp(`keelson_model_tokens_total\\{${who},model="${record!.model}",direction="output"\\} ${record!.outputTokens}`));
+    assert.match(text, new RegExp(`keelson_model_cost_usd_total\\{${who},model="${record!.model}"\\} `));
+    assert.match(text, new RegExp(`keelson_time_to_first_token_seconds_count\\{agent="${agent.id}",model="${record!.model}",execution_model="session"\\} 1`));
   });
 
   it('refuses a call when the tenant\'s budget has no room, naming it, and records nothing', async () => {
@@ -90,5 +97,6 @@ describe('UsageMeter against real Redis and JetStream', () => {
     assert.equal(err.budget?.window, 'day');
     assert.match(err.message, /exhausted/);
     assert.deepEqual(await recordsOf(tenant), []);
+    assert.match(await metricsRegistry().metrics(), new RegExp(`keelson_budget_refusals_total\\{tenant="${tenant}",scope="tenant",window="day"\\} 1`));
   });
 });

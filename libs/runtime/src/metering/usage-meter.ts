@@ -10,6 +10,7 @@ import {
   type RateLimitRule,
   type RateLimiter,
 } from '@keelson/cost';
+import { metricsRegistry, secondsSince } from '@keelson/observability';
 import { trace } from '@opentelemetry/api';
 import type { ModelRequest } from '../model/provider';
 import type { EventPublisher } from '../run-log/run-log';
@@ -55,10 +56,14 @@ export class UsageMeter {
         const traceId = trace.getActiveSpan()?.spanContext().traceId;
         const ctx: CallContext = { ...account, callIndex, ...(traceId ? { traceId } : {}) };
         const cost = costRequest(provider, request);
-        if (!(await this.hasBudgets(account.tenant))) return this.wrap(this.meter.unbudgeted(ctx, cost), account);
+        const call: CallLabels = { model: request.model, startNs: process.hrtime.bigint() };
+        if (!(await this.hasBudgets(account.tenant))) return this.wrap(this.meter.unbudgeted(ctx, cost), account, call);
         const begun = await this.meter.begin(ctx, cost);
-        if (begun.kind === 'refused') return { refused: begun.budget, message: describeExceeded(begun.budget, begun.exceeded) };
-        return this.wrap(begun.call, account);
+        if (begun.kind === 'refused') {
+          countBudgetRefusal(account.tenant, begun.budget);
+          return { refused: begun.budget, message: describeExceeded(begun.budget, begun.exceeded) };
+        }
+        return this.wrap(begun.call, account, call);
       },
     };
   }
@@ -71,11 +76,18 @@ export class UsageMeter {
     return has;
   }
 
-  private wrap(call: MeteredCall, account: RunAccount): MeteredModelCall {
+  private wrap(call: MeteredCall, account: RunAccount, labels: CallLabels): MeteredModelCall {
+    let firstOutput = true;
     return {
       onOutput: async (text): Promise<BudgetRefusal | undefined> => {
+        if (firstOutput && text !== '') {
+          firstOutput = false;
+          observeFirstToken(account, labels);
+        }
         const check = await call.onOutput(text);
-        return check?.kind === 'crossed' ? { refused: check.budget, message: describeExceeded(check.budget, check.exceeded) } : undefined;
+        if (check?.kind !== 'crossed') return undefined;
+        countBudgetRefusal(account.tenant, check.budget);
+        return { refused: check.budget, message: describeExceeded(check.budget, check.exceeded) };
       },
       finish: async (end) => {
         let record: UsageRecord;
@@ -85,6 +97,7 @@ export class UsageMeter {
           this.deps.logger.error('could not settle a model call', { tenant: account.tenant, runId: account.runId, error: (err as Error).message });
           return;
         }
+        countUsage(record);
         await this.publish(record);
         await this.audit(record);
         await this.chargeTokens(account, record.inputTokens + record.outputTokens);
@@ -139,6 +152,39 @@ export class UsageMeter {
       this.deps.logger.warn('could not charge tokens to the rate limits', { tenant: account.tenant, error: (err as Error).message });
     }
   }
+}
+
+interface CallLabels {
+  model: string;
+  startNs: bigint;
+}
+
+/**
+ * keelson_time_to_first_token_seconds: from metering's begin (just before the provider is called) to the
+ * call's first output, text or tool-call arguments. The execution model follows from the run's account.
+ */
+function observeFirstToken(account: RunAccount, call: CallLabels): void {
+  const executionModel = account.taskId ? 'task' : account.sessionId ? 'session' : 'stateless';
+  metricsRegistry()
+    .histogram('timeToFirstToken')
+    .observe({ agent: account.agentId, model: call.model, execution_model: executionModel }, secondsSince(call.startNs));
+}
+
+/** A model call's usage record as keelson_model_* counters. */
+function countUsage(record: UsageRecord): void {
+  const registry = metricsRegistry();
+  const who = { tenant: record.tenant, agent: record.agentId, model: record.model };
+  registry.counter('modelCalls').inc({ ...who, provider: record.provider, status: record.status });
+  const tokens = registry.counter('modelTokens');
+  tokens.inc({ ...who, direction: 'input' }, record.inputTokens);
+  tokens.inc({ ...who, direction: 'output' }, record.outputTokens);
+  tokens.inc({ ...who, direction: 'cached_input' }, record.cachedInputTokens);
+  registry.counter('modelCost').inc(who, record.costMicroUsd / 1e6);
+}
+
+/** A model call refused (or cut off) by a budget: keelson_budget_refusals_total. */
+function countBudgetRefusal(tenant: string, budget: { scope: string; window: string }): void {
+  metricsRegistry().counter('budgetRefusals').inc({ tenant, scope: budget.scope, window: budget.window });
 }
 
 function costRequest(provider: string, request: ModelRequest) {

@@ -10,6 +10,7 @@ import {
   type RoutingTally,
   type SessionPins,
 } from '@keelson/cost';
+import { metricsRegistry } from '@keelson/observability';
 import type { AgentDefinition } from '../agents/agent-definition';
 import type { ModelRequest } from '../model/provider';
 import type { CacheCall, ModelResponseCache, ModelRouting, RoutingPlan } from '../run/model-routing';
@@ -95,6 +96,9 @@ export class RoutingService {
         const { decision } = route;
         // Counted on the side: a counter that cannot be written must not hold up or fail the call.
         deps.tally?.count(account.tenant, decision).catch((err: unknown) => deps.logger.warn('could not count a routing decision', { error: String(err) }));
+        metricsRegistry()
+          .counter('routingDecisions')
+          .inc({ tenant: account.tenant, policy: decision.policy, tier: decision.tier, downgraded: decision.downgraded });
         return {
           candidates: route.candidates,
           policy: decision.policy,
