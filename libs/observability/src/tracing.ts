@@ -5,6 +5,7 @@ import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentation
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
+import { redisStatement } from './redis-statement';
 import { registerTracingShutdown } from './tracing-shutdown';
 
 export interface TracingOptions {
@@ -48,6 +49,8 @@ export function startTracing(opts: TracingOptions): Tracing {
         // A span per Nest guard, pipe and handler under the HTTP span says little and cost the gateway about
         // an eighth of its CPU per request in the benchmark (docs/benchmarks.md).
         '@opentelemetry/instrumentation-nestjs-core': { enabled: false },
+        // The default writes every argument of EVALSHA, and our scripts take message text: keys only (see redisStatement).
+        '@opentelemetry/instrumentation-redis': { dbStatementSerializer: redisStatement },
       }),
     ],
   });
