@@ -8,3 +8,4 @@ export { startApp, type AppHandle, type StartAppOptions } from './app';
 export { findRepoRoot } from './repo-root';
 export * from './fake-anthropic';
 export * from './fake-openai';
+export { startOtlpReceiver, type OtlpReceiverHandle, type ReceivedSpan } from './otlp-receiver';
