@@ -156,6 +156,30 @@ describe('gateway over HTTP', () => {
     assert.ok(!line.includes('tsk_logcheck123'), 'the raw URL with its id stays out of the log');
   });
 
+  it('serves /metrics without a key: request latency by route template and execution model, errors by code', async () => {
+    await call('/v1/tasks/tsk_metrics123');
+    await call('/v1/sessions/ses_metrics123');
+    const res = await fetch(`${base}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    const text = await res.text();
+    // A sample's value by name and labels, whatever order prom-client writes the labels in.
+    const sample = (name: string, labels: Record<string, string>) =>
+      text
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`))
+        .find((line) => Object.entries({ ...labels, service: 'gateway' }).every(([k, v]) => line.includes(`${k}="${v}"`)))
+        ?.split(' ')
+        .at(-1);
+    const count = (route: string, model: string) =>
+      Number(sample('keelson_http_request_duration_seconds_count', { method: 'GET', route, status_class: '4xx', execution_model: model }));
+    assert.ok(count('/v1/tasks/:taskId', 'task') >= 1, text);
+    assert.ok(count('/v1/sessions/:sessionId', 'session') >= 1, text);
+    assert.ok(Number(sample('keelson_http_errors_total', { route: '/v1/tasks/:taskId', status: '404', code: 'task_not_found' })) >= 1, text);
+    assert.match(text, /^keelson_process_process_cpu_user_seconds_total\{service="gateway"\} /m);
+    assert.ok(!text.includes('tsk_metrics123') && !text.includes('ses_metrics123'), 'no raw URL or id in a label');
+  });
+
   it('answers an unknown route with 404 not_found', async () => {
     const res = await json(await call('/v1/nothing-here'));
     assert.equal(res.status, 404);

@@ -13,7 +13,7 @@ export function noteErrorCode(request: FastifyRequest | undefined, code: string)
 
 /** The execution model a gateway route serves, for the latency histogram. */
 export function executionModelOf(route: string): 'stateless' | 'session' | 'task' | 'other' {
-  if (route === '/v1/agents/:id/invoke' || route === '/v1/chat/completions') return 'stateless';
+  if (/^\/v1\/agents\/:[^/]+\/invoke$/.test(route) || route === '/v1/chat/completions') return 'stateless';
   if (route === '/v1/sessions' || route.startsWith('/v1/sessions/')) return 'session';
   if (route === '/v1/tasks' || route.startsWith('/v1/tasks/')) return 'task';
   return 'other';
