@@ -45,14 +45,14 @@ describe('the checker', () => {
     assert.match(problems[0], /in: rate\(keelson_http_requests_total\[5m\]\) > 0$/);
   });
 
-  test('accepts histogram series and prom-client defaults under keelson_process_', () => {
+  test('accepts histogram series and prom-client defaults under keelson_', () => {
     const exprs = [
       'histogram_quantile(0.99, sum by (le) (rate(keelson_http_request_duration_seconds_bucket[5m])))',
       'rate(keelson_time_to_first_token_seconds_sum[5m]) / rate(keelson_time_to_first_token_seconds_count[5m])',
-      'keelson_process_process_resident_memory_bytes > 1e9',
-      'rate(keelson_process_process_cpu_seconds_total[5m])',
-      'histogram_quantile(0.9, sum by (le) (rate(keelson_process_nodejs_gc_duration_seconds_bucket[5m])))',
-      'keelson_process_nodejs_eventloop_lag_seconds',
+      'keelson_process_resident_memory_bytes > 1e9',
+      'rate(keelson_process_cpu_seconds_total[5m])',
+      'histogram_quantile(0.9, sum by (le) (rate(keelson_nodejs_gc_duration_seconds_bucket[5m])))',
+      'keelson_nodejs_eventloop_lag_seconds',
     ];
     for (const e of exprs) assert.deepEqual(checkExpr('f', e, { known, recorded: new Set() }), [], e);
   });
@@ -61,8 +61,8 @@ describe('the checker', () => {
     const opts = { known, recorded: new Set() };
     assert.equal(checkExpr('f', 'keelson_model_cost_usd_total_bucket', opts).length, 1);
     assert.equal(checkExpr('f', 'keelson_process_made_up_bytes', opts).length, 1);
-    // prom-client keeps its own process_ part after the prefix.
-    assert.equal(checkExpr('f', 'keelson_process_resident_memory_bytes', opts).length, 1);
+    // prom-client's own names keep their process_ or nodejs_ part after the prefix.
+    assert.equal(checkExpr('f', 'keelson_resident_memory_bytes', opts).length, 1);
     const [p] = checkExpr('f', 'sum(rate(keelson_model_cost_usd_total{tenant="a", session="s1"}[5m]))', opts);
     assert.match(p, /'keelson_model_cost_usd_total' has no label 'session'/);
     assert.deepEqual(checkExpr('f', 'keelson_model_cost_usd_total{service=~"x", tenant!="", instance=~".+"}', opts), []);

@@ -97,8 +97,6 @@ describe('one request, one connected trace, over the whole mesh (OTLP/HTTP)', ()
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
         // The batch processor's default 5 s delay would only slow the test down.
         OTEL_BSP_SCHEDULE_DELAY: '200',
-        // The mesh names every replica; the gateway, started from the common environment, is named here.
-        SERVICE_NAME: 'gateway',
       },
     });
     api = client(mesh.base);

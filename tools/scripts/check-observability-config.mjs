@@ -7,7 +7,7 @@
 // What it checks:
 // - every `keelson_*` metric in the alert/recording rules, the dashboards' queries, variables and annotations is
 //   in the catalogue (libs/observability/dist/metrics/catalogue.js; histograms also as _bucket/_sum/_count) or
-//   is one of prom-client's default metrics under the `keelson_process_` prefix (keelson_process_process_cpu_...);
+//   is one of prom-client's default metrics under the `keelson_` prefix (keelson_process_cpu_...);
 // - label names in a catalogue metric's selector are its labels, or service/instance/job (le on _bucket);
 // - every recorded series an expression reads (a name with colons) is recorded in alerts.yml, and every
 //   recording rule is named level:metric:operations with a catalogue metric in the middle;
@@ -58,12 +58,12 @@ export async function loadCatalogue(root = ROOT) {
 
 /**
  * prom-client's default metrics as services export them: the registry's PROCESS_METRICS_PREFIX
- * (`keelson_process_`) before prom-client's own name, which keeps its `process_` or `nodejs_` part:
- * keelson_process_process_resident_memory_bytes, keelson_process_nodejs_eventloop_lag_seconds.
+ * (`keelson_`) before prom-client's own name, which keeps its `process_` or `nodejs_` part:
+ * keelson_process_resident_memory_bytes, keelson_nodejs_eventloop_lag_seconds.
  */
 export async function loadProcessMetrics(root = ROOT) {
   const registryFile = join(root, 'libs/observability/dist/metrics/registry.js');
-  let prefix = 'keelson_process_';
+  let prefix = 'keelson_';
   if (existsSync(registryFile)) {
     const mod = await import(pathToFileURL(registryFile).href);
     prefix = mod.PROCESS_METRICS_PREFIX ?? mod.default?.PROCESS_METRICS_PREFIX ?? prefix;

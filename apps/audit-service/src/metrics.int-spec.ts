@@ -46,8 +46,8 @@ describe('audit-service /metrics', () => {
     const { status, type, text } = await scrape();
     assert.equal(status, 200);
     assert.match(type ?? '', /^text\/plain; version=0\.0\.4/);
-    assert.match(text, /^keelson_process_process_cpu_user_seconds_total\{service="audit-service"\} /m);
-    assert.match(text, /^keelson_process_nodejs_heap_size_used_bytes\{service="audit-service"\} /m);
+    assert.match(text, /^keelson_process_cpu_user_seconds_total\{service="audit-service"\} /m);
+    assert.match(text, /^keelson_nodejs_heap_size_used_bytes\{service="audit-service"\} /m);
   });
 
   it('reports the durable consumer\'s backlog and what it processed', async () => {

@@ -176,7 +176,7 @@ describe('gateway over HTTP', () => {
     assert.ok(count('/v1/tasks/:taskId', 'task') >= 1, text);
     assert.ok(count('/v1/sessions/:sessionId', 'session') >= 1, text);
     assert.ok(Number(sample('keelson_http_errors_total', { route: '/v1/tasks/:taskId', status: '404', code: 'task_not_found' })) >= 1, text);
-    assert.match(text, /^keelson_process_process_cpu_user_seconds_total\{service="gateway"\} /m);
+    assert.match(text, /^keelson_process_cpu_user_seconds_total\{service="gateway"\} /m);
     assert.ok(!text.includes('tsk_metrics123') && !text.includes('ses_metrics123'), 'no raw URL or id in a label');
   });
 

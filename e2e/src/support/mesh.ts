@@ -91,7 +91,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const gatewayPort = await freePort();
   const gateway = await startApp({
     name: 'gateway',
-    env: { ...common, PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
+    env: { ...common, SERVICE_NAME: 'gateway', PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
     readyUrl: `http://127.0.0.1:${gatewayPort}/readyz`,
     readyTimeoutMs: 60_000,
   });

@@ -138,5 +138,5 @@ export const Metrics = {
 
 export type MetricKey = keyof typeof Metrics;
 
-/** Every metric name, including the process metrics each service exports with the `keelson_process_` prefix. */
+/** Every metric name, including the process metrics each service exports with the `keelson_` prefix (`keelson_process_*`, `keelson_nodejs_*`). */
 export const METRIC_NAMES: readonly string[] = Object.values(Metrics).map((m) => m.name);

@@ -46,7 +46,7 @@ describe('MetricsRegistry', () => {
     assert.match(await registry.metrics(), /keelson_audit_events_total\{outcome="stored",service="gateway"\} 1/);
   });
 
-  it('exports the process metrics with the keelson_process_ prefix', async () => {
+  it('exports the process metrics with the keelson_ prefix', async () => {
     const text = await new MetricsRegistry().metrics();
     assert.match(text, new RegExp(`^${PROCESS_METRICS_PREFIX}process_cpu_user_seconds_total`, 'm'));
     assert.match(text, new RegExp(`^${PROCESS_METRICS_PREFIX}nodejs_heap_size_used_bytes`, 'm'));

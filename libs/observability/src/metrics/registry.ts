@@ -11,7 +11,7 @@ import { Metrics, type MetricKey } from './catalogue';
  * folded into one `other` series, so a bug that labels by an id cannot take the scraper down.
  */
 
-export const PROCESS_METRICS_PREFIX = 'keelson_process_';
+export const PROCESS_METRICS_PREFIX = 'keelson_';
 /** The content type of the Prometheus text format that `metrics()` produces. */
 export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 export const MAX_LABEL_LENGTH = 128;
@@ -41,7 +41,7 @@ export interface HistogramHandle<K extends HistogramKey> {
 }
 
 export interface MetricsRegistryOptions {
-  /** Node.js process metrics (CPU, memory, event loop, GC) named `keelson_process_*`; default true. */
+  /** Node.js process metrics (CPU, memory, event loop, GC) named `keelson_process_*` and `keelson_nodejs_*`; default true. */
   processMetrics?: boolean;
 }
 

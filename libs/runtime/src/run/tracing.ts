@@ -152,10 +152,11 @@ function usageAttributes(usage: Usage): Attributes {
 }
 
 /**
- * Marks a span failed with `error.type` (a RunError's code, else the error's class). The status message
- * is the error's message: ours name ids and limits, a provider's names its HTTP failure.
+ * Marks a span failed with `error.type` (a RunError's code, else the error's class), which is also the
+ * status message: an error's own message can quote what a provider echoed back of the prompt.
  */
 function fail(span: Span, err: unknown): void {
-  span.setAttribute(GenAiAttributes.errorType, err instanceof RunError ? err.code : err instanceof Error ? err.name : 'unknown');
-  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+  const type = err instanceof RunError ? err.code : err instanceof Error ? err.name : 'unknown';
+  span.setAttribute(GenAiAttributes.errorType, type);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: type });
 }
