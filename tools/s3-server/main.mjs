@@ -87,14 +87,15 @@ async function main() {
     process.exit(1);
   }
   const { server, url } = started;
-  console.log(`s3-server ready url=${url} dir=${options.dir}`);
   const stop = () => {
     // Keep-alive connections can hold close() open; the data is on disk already, so do not wait long.
     setTimeout(() => process.exit(0), 2_000).unref();
     server.close().then(() => process.exit(0), () => process.exit(1));
   };
+  // Before the ready line: whoever reads it may stop the server at once.
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  console.log(`s3-server ready url=${url} dir=${options.dir}`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('tools/s3-server/main.mjs')) {
