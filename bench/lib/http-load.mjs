@@ -6,9 +6,9 @@ import { now } from './stats.mjs';
 /**
  * POSTs JSON bodies to `url` until `durationMs` has passed or `maxRequests` were sent (whichever first).
  * `body(i)` builds the i-th body. `onAccepted(i, json, tStart, tEnd)` runs for each 202 with the parsed
- * answer when `parse` is true. Latencies of 202 answers are collected in ms.
+ * answer when `parse` is true. Latencies of 202 answers (or `okStatus`) are collected in ms.
  */
-export async function postLoad({ url, headers, concurrency, durationMs = Infinity, maxRequests = Infinity, body, parse = false, onAccepted }) {
+export async function postLoad({ url, headers, concurrency, durationMs = Infinity, maxRequests = Infinity, body, parse = false, onAccepted, okStatus = 202 }) {
   if (!Number.isFinite(durationMs) && !Number.isFinite(maxRequests)) throw new Error('postLoad: bound it by duration or by count');
   const target = new URL(url);
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
@@ -40,7 +40,7 @@ export async function postLoad({ url, headers, concurrency, durationMs = Infinit
           res.on('end', () => {
             const tEnd = now();
             statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
-            if (res.statusCode === 202) {
+            if (res.statusCode === okStatus) {
               accepted++;
               lastAcceptedAt = tEnd;
               latencies.push(tEnd - tStart);
