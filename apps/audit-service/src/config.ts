@@ -1,27 +1,11 @@
 import { join } from 'node:path';
-import { baseServiceConfig, integer, loadConfig, port, requireObjectStoreKeys } from '@keelson/config';
+import { baseServiceConfig, integer, jsonSetting, loadConfig, port, requireObjectStoreKeys } from '@keelson/config';
 import { z } from 'zod';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 /** `{"acme":365}`: days each named tenant's audit records are kept; others keep AUDIT_RETENTION_DAYS. */
-const retentionByTenant = z
-  .string()
-  .transform((text, ctx): Record<string, number> => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"acme":365}' });
-      return z.NEVER;
-    }
-    const parsed = z.record(z.string().regex(TENANT, 'expected a tenant id'), z.number().int().min(1).max(36_500)).safeParse(value);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: `expected {"tenant": days (1-36500)}; ${parsed.error.issues[0]!.message}` });
-      return z.NEVER;
-    }
-    return parsed.data;
-  })
+const retentionByTenant = jsonSetting(z.record(z.string().regex(TENANT, 'expected a tenant id'), z.number().int().min(1).max(36_500)), '{"acme":365}')
   .default({});
 
 /** audit-service holds no Redis state: its store is SQLite (embedded) or MongoDB. */

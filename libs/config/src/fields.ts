@@ -74,3 +74,29 @@ export const integerList = (fallback: number[]) =>
     .regex(/^\d+(,\d+)*$/, 'expected comma-separated whole numbers, such as 500,2000,8000')
     .transform((s) => s.split(',').map(Number))
     .default(fallback);
+
+/**
+ * A setting holding JSON text, parsed and checked against `shape`: invalid JSON names `example`, a shape
+ * mismatch names each wrong part by its path (`tenants.acme: expected a region`).
+ */
+export function jsonSetting<T extends z.ZodType>(shape: T, example: string) {
+  return z.string().transform((text, ctx): z.output<T> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `expected JSON such as ${example}` });
+      return z.NEVER;
+    }
+    const parsed = shape.safeParse(value);
+    if (!parsed.success) {
+      // A record key's own message ('expected a tenant id') sits one level down, under zod's 'Invalid key'.
+      const why = parsed.error.issues
+        .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message}`)
+        .join('; ');
+      ctx.addIssue({ code: 'custom', message: `expected JSON such as ${example}; ${why}` });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+}

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { integer } from './fields';
+import { integer, jsonSetting } from './fields';
 
 const httpUrl = z.string().refine((value) => {
   try {
@@ -24,24 +24,7 @@ const residencyShape = z
 export type DataResidency = z.infer<typeof residencyShape>;
 
 /** DATA_RESIDENCY: JSON text `{"default":"eu-west-1","tenants":{"acme":"us-east-1"}}`, parsed and checked. */
-const dataResidency = z
-  .string()
-  .transform((text, ctx): DataResidency => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"default":"eu-west-1","tenants":{"acme":"us-east-1"}}' });
-      return z.NEVER;
-    }
-    const parsed = residencyShape.safeParse(value);
-    if (!parsed.success) {
-      const why = parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.code === 'invalid_key' ? 'expected a tenant id' : i.message}`).join('; ');
-      ctx.addIssue({ code: 'custom', message: `expected {"default":region,"tenants":{tenant:region}}; ${why}` });
-      return z.NEVER;
-    }
-    return parsed.data;
-  })
+const dataResidency = jsonSetting(residencyShape, '{"default":"eu-west-1","tenants":{"acme":"us-east-1"}}')
   .default({ default: 'us-east-1', tenants: {} });
 
 const noSecretInEnv = (name: string) => z.undefined({ error: `secrets are read from files: set ${name}_FILE instead` }).optional();
