@@ -22,6 +22,12 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<
   return out;
 }
 
+/** keelson_task_runs_running as a task-worker's /metrics reports it. */
+async function runsRunning(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(/^keelson_task_runs_running(?:\{[^}]*\})? (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
 describe('resilience: replicas die, nothing is lost or doubled', () => {
   let mesh: Mesh;
   let api: ReturnType<typeof client>;
@@ -33,15 +39,25 @@ describe('resilience: replicas die, nothing is lost or doubled', () => {
   after(async () => mesh?.stop());
 
   it(`gives each of ${TASKS} tasks exactly one result when a task-worker is killed -9 mid-run`, async () => {
-    const ids = await pool(
+    // Submitting goes on while the worker dies: posted first and killed after, a fast machine had already
+    // finished every task and the kill hit nothing.
+    const submitted = pool(
       Array.from({ length: TASKS }, (_, i) => i),
       25,
       async (i) => {
-        const res = await api.post('/v1/tasks', { agentId: 'assistant', input: '__slow:100__', idempotencyKey: `kill-${i}` });
+        const res = await api.post('/v1/tasks', { agentId: 'assistant', input: '__slow:300__', idempotencyKey: `kill-${i}` });
         assert.equal(res.status, 202, JSON.stringify(res.body));
         return res.body.taskId as string;
       },
     );
+    const victimPort = mesh.ports.get('task-worker-1')!;
+    await waitFor(async () => ((await runsRunning(victimPort)) >= 3 ? true : undefined), {
+      description: 'task-worker-1 running several tasks',
+      timeoutMs: 60_000,
+      intervalMs: 50,
+    });
+    await mesh.apps.get('task-worker-1')!.kill('SIGKILL');
+    const ids = await submitted;
     const jsm = await mesh.nc.jetstreamManager();
     const resultCounts = async () => {
       const info = await jsm.streams.info(Streams.results.name, { subjects_filter: 'keelson.results.dev.assistant.>' });
@@ -49,11 +65,6 @@ describe('resilience: replicas die, nothing is lost or doubled', () => {
     };
     const wanted = new Set(ids.map((id) => `keelson.results.dev.assistant.${id}`));
     const countOurs = (counts: Record<string, number>) => Object.keys(counts).filter((s) => wanted.has(s)).length;
-    await waitFor(async () => countOurs(await resultCounts()) >= 50 || undefined, {
-      description: 'the first results before the kill',
-      timeoutMs: 60_000,
-    });
-    await mesh.apps.get('task-worker-1')!.kill('SIGKILL');
     const counts = await waitFor(
       async () => {
         const c = await resultCounts();

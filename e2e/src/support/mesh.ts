@@ -35,6 +35,8 @@ export interface Mesh {
   auditDataDir: string;
   nc: NatsConnection;
   apps: Map<string, AppHandle>;
+  /** The HTTP port (gateway) or health and /metrics port of each app, by the same names as `apps`. */
+  ports: Map<string, number>;
   /** Starts one more replica of a service, named `<service>-<n>`; `port` is its HTTP (gateway) or health port. */
   startReplica(service: string, env?: Record<string, string>): Promise<AppHandle & { port: number }>;
   stop(): Promise<void>;
@@ -72,6 +74,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   };
   const apps = new Map<string, AppHandle>();
   const counts = new Map<string, number>();
+  const ports = new Map<string, number>();
 
   const startReplica = async (service: string, env: Record<string, string> = {}): Promise<AppHandle & { port: number }> => {
     const n = (counts.get(service) ?? 0) + 1;
@@ -85,6 +88,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       readyTimeoutMs: 60_000,
     });
     apps.set(`${service}-${n}`, app);
+    ports.set(`${service}-${n}`, port);
     return Object.assign(app, { port });
   };
 
@@ -96,6 +100,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     readyTimeoutMs: 60_000,
   });
   apps.set('gateway-1', gateway);
+  ports.set('gateway-1', gatewayPort);
   counts.set('gateway', 1);
   // Started one after another: two cores, and each boot compiles nothing but still loads a lot.
   for (let i = 0; i < (options.sessionAgents ?? 1); i++) await startReplica('session-agent');
@@ -114,6 +119,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     auditDataDir,
     nc,
     apps,
+    ports,
     startReplica,
     async stop() {
       await nc.close().catch(() => undefined);

@@ -20,7 +20,7 @@ import type { AuditSink } from '@keelson/audit';
 import type { InlineGuard, RunGuard } from '@keelson/guard';
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { AgentMemory } from '@keelson/memory';
-import { runWithTenant } from '@keelson/observability';
+import { metricsRegistry, runWithTenant } from '@keelson/observability';
 import {
   RunLog,
   runLogged,
@@ -111,6 +111,8 @@ export const BUSY_RETRY_MS = 1_000;
  * Framework-free; the Nest controller only hands messages in.
  */
 export class TaskProcessor {
+  private running = 0;
+
   constructor(private readonly deps: TaskProcessorDeps) {}
 
   async handle(msg: TaskDelivery): Promise<TaskSettlement> {
@@ -305,7 +307,18 @@ export class TaskProcessor {
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
     const go = () => (this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts));
     // The memory_recall tool reads the task's user from this scope.
-    return AgentMemory.withScope({ tenant, ...(userId ? { userId } : {}) }, go);
+    return this.counted(() => AgentMemory.withScope({ tenant, ...(userId ? { userId } : {}) }, go));
+  }
+
+  /** Keeps keelson_task_runs_running at the number of runs this replica has under way. */
+  private async counted<T>(work: () => Promise<T>): Promise<T> {
+    const gauge = metricsRegistry().gauge('taskRunsRunning');
+    gauge.set({}, ++this.running);
+    try {
+      return await work();
+    } finally {
+      gauge.set({}, --this.running);
+    }
   }
 
   /** A run stopped for approval: its state stored under a stable approval id, then run.approval_required. */

@@ -121,6 +121,12 @@ export const Metrics = {
     help: 'Session turns this session-agent replica is running now.',
     labels: [],
   },
+  taskRunsRunning: {
+    name: 'keelson_task_runs_running',
+    type: 'gauge',
+    help: 'Task runs this task-worker replica is running now (paused runs waiting for approval not counted).',
+    labels: [],
+  },
   memoryRecallDuration: {
     name: 'keelson_memory_recall_duration_seconds',
     type: 'histogram',
