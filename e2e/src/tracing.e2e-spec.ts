@@ -116,6 +116,7 @@ describe('one request, one connected trace, over the whole mesh (OTLP/HTTP)', ()
     const root = spans.find((s) => s.parentSpanId === t.clientSpanId)!;
     assert.equal(root.service, 'gateway');
     assert.equal(root.kind, 'SERVER');
+    assert.equal(root.name, 'POST /v1/agents/:agentId/invoke', 'the HTTP span is named by its route template');
     assertAgentSpans(spans, 'session-agent', input);
     // The invoke RPC: a CLIENT span in the gateway answered by a SERVER span in session-agent.
     const server = spans.find((s) => s.service === 'session-agent' && s.kind === 'SERVER');

@@ -3,18 +3,22 @@ import { bootstrapService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
 import { loadGatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
+import { recordTraffic } from './ops/record-traffic';
+import { TrafficWindow } from './ops/traffic-window';
 
 /** Boots the gateway from the environment; exported so tests start the real thing. */
 export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<INestApplication> {
   const config = loadGatewayConfig(env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
+  const traffic = new TrafficWindow();
   return bootstrapService({
     name: 'gateway',
-    module: GatewayModule.forRoot(config, logger),
+    module: GatewayModule.forRoot(config, logger, traffic),
     port: config.PORT,
     host: config.HOST,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
     httpMetrics: true,
+    onHttpResponse: (sample) => recordTraffic(traffic, sample),
   });
 }

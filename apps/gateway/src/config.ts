@@ -1,5 +1,6 @@
 import { baseServiceConfig, integer, loadConfig, port } from '@keelson/config';
 import { rateLimitConfig } from '@keelson/cost';
+import { TENANT_ID_PATTERN } from '@keelson/contracts';
 import { z } from 'zod';
 import { runLogRetention, runLogRetentionByTenant } from './run-log/retention';
 
@@ -21,6 +22,17 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   RUN_LOG_RETENTION: runLogRetention,
   /** Per-tenant replay windows as JSON, e.g. `{"acme":"2h"}`; tenants not named use RUN_LOG_RETENTION. */
   RUN_LOG_RETENTION_BY_TENANT: runLogRetentionByTenant,
+  /**
+   * Tenants whose keys (with scope ops:read) see every tenant on the dashboard, comma-separated; other
+   * tenants' keys see their own tenant only.
+   */
+  OPS_OPERATOR_TENANTS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((t) => t.trim()).filter(Boolean))
+    .pipe(z.array(z.string().regex(TENANT_ID_PATTERN, 'expected tenant ids separated by commas'))),
+  /** A link to a trace in the tracing UI, `{traceId}` replaced, e.g. `http://jaeger:16686/trace/{traceId}`; unset shows no trace links. */
+  TRACE_URL_TEMPLATE: z.string().url().refine((v) => v.includes('{traceId}'), 'must contain {traceId}').optional(),
   /** Requests and tokens per minute per tenant and per API key (docs/cost.md); 0 is off. */
   ...rateLimitConfig,
 });

@@ -28,6 +28,8 @@ import { MemoryRpcClient } from './memories/memory-rpc-client';
 import { TaskIntake } from './tasks/task-intake';
 import { TasksController } from './tasks/tasks.controller';
 import { GatewayAudit } from './auditing/gateway-audit';
+import { opsControllers, opsProviders } from './ops/ops.providers';
+import { TrafficWindow } from './ops/traffic-window';
 
 /** Attaches the session WebSocket to the HTTP server once it exists; on shutdown closes it and stops watching agent files. */
 class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -49,7 +51,8 @@ class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
 @Module({})
 export class GatewayModule {
-  static forRoot(config: GatewayConfig, logger: MessagingLogger): DynamicModule {
+  /** `traffic` is the window the HTTP hook records into (bootstrap.ts); tests may leave it out. */
+  static forRoot(config: GatewayConfig, logger: MessagingLogger, traffic = new TrafficWindow()): DynamicModule {
     const keys = ApiKeys.fromFile(config.KEELSON_API_KEYS_FILE);
     return {
       module: GatewayModule,
@@ -57,7 +60,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers, ...opsControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: ApiKeys, useValue: keys },
@@ -73,6 +76,7 @@ export class GatewayModule {
         MemoryRpcClient,
         GuardClient,
         ...auditProviders,
+        ...opsProviders(config, traffic),
         { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,

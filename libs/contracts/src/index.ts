@@ -16,3 +16,4 @@ export * from './usage';
 export * from './guard';
 export * from './audit';
 export * from './rpc';
+export * from './ops';

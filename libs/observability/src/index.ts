@@ -19,3 +19,4 @@ export function startTracing(opts: TracingOptions): Tracing {
 }
 export * from './metrics/catalogue';
 export * from './metrics/registry';
+export * from './http-span';

@@ -48,6 +48,11 @@ export class ApiKeys {
     return this.byHash.size;
   }
 
+  /** Every tenant some key belongs to (the dashboard's tenant list for operators). */
+  tenants(): string[] {
+    return [...new Set([...this.byHash.values()].map((p) => p.tenant))];
+  }
+
   verify(presented: string): Principal | undefined {
     return this.byHash.get(hashApiKey(presented));
   }

@@ -15,6 +15,7 @@ import {
 import { DeferError, PoisonMessageError, type MessagingLogger } from '@keelson/messaging';
 import { AgentMemory } from '@keelson/memory';
 import { metricsRegistry, runWithTenant } from '@keelson/observability';
+import { RecentSessions } from './recent-sessions';
 import {
   RunLog,
   runLogged,
@@ -92,7 +93,12 @@ export class TurnHandler {
   /** The agent runs in progress here, by `tenant/sessionId`: what a cancel message aborts and a steer message reaches. */
   private readonly active = new Map<string, { turn: number; abort: AbortController; inbox: SteerInbox }>();
 
-  constructor(private readonly deps: TurnHandlerDeps) {}
+  private readonly recent = new RecentSessions();
+
+  constructor(private readonly deps: TurnHandlerDeps) {
+    // Sessions also leave the count without a new turn; unref'd, so it never holds the process open.
+    setInterval(() => metricsRegistry().gauge('sessionsActive').set({}, this.recent.count()), 15_000).unref();
+  }
 
   /**
    * A later message interrupted the session (Subjects.sessionCancel): aborts its run here if it is one of
@@ -215,6 +221,7 @@ export class TurnHandler {
     });
     this.active.set(activeKey, { turn, abort: cancel, inbox });
     metricsRegistry().gauge('turnsRunning').set({}, this.active.size);
+    metricsRegistry().gauge('sessionsActive').set({}, this.recent.touch(activeKey));
     const memoryScope = { tenant, ...(userId ? { userId } : {}) };
     let result: Awaited<ReturnType<typeof runLogged>>;
     try {

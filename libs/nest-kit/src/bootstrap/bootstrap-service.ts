@@ -2,12 +2,12 @@ import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { MessagingLogger } from '@keelson/messaging';
-import { metricsRegistry } from '@keelson/observability';
+import { metricsRegistry, nameHttpServerSpan } from '@keelson/observability';
 import type { AddressInfo } from 'node:net';
 import { ErrorFilter } from '../http/error.filter';
 import { acceptJsonBodiesOnly } from '../http/json-body';
 import { logRequests } from '../http/request-log';
-import { recordHttpMetrics } from '../http/request-metrics';
+import { recordHttpMetrics, type HttpSample } from '../http/request-metrics';
 import { NestLogger } from '../logging/nest-logger';
 import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
 
@@ -22,6 +22,8 @@ export interface ServiceBootstrapOptions {
   bodyLimitBytes?: number;
   /** Record keelson_http_request_duration_seconds and keelson_http_errors_total (the gateway); default false. */
   httpMetrics?: boolean;
+  /** Called with every answered request when httpMetrics is on (the gateway's dashboard). */
+  onHttpResponse?: (sample: HttpSample) => void;
 }
 
 /**
@@ -41,7 +43,10 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   const fastify = app.getHttpAdapter().getInstance();
   acceptJsonBodiesOnly(fastify, bodyLimit);
   logRequests(fastify, options.logger);
-  if (options.httpMetrics) recordHttpMetrics(fastify);
+  fastify.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url) nameHttpServerSpan(request.method, request.routeOptions.url);
+  });
+  if (options.httpMetrics) recordHttpMetrics(fastify, metricsRegistry(), options.onHttpResponse);
   app.useGlobalFilters(new ErrorFilter(options.logger));
   app.enableShutdownHooks();
   if (options.transport) {

@@ -19,12 +19,25 @@ export function executionModelOf(route: string): 'stateless' | 'session' | 'task
   return 'other';
 }
 
+/** One answered request, for an in-process observer (the gateway's dashboard traffic window). */
+export interface HttpSample {
+  request: FastifyRequest;
+  route: string;
+  status: number;
+  durationMs: number;
+  executionModel: ReturnType<typeof executionModelOf>;
+}
+
 /**
  * keelson_http_request_duration_seconds for every answered request, and keelson_http_errors_total for
  * every status >= 400 with the error code ErrorFilter answered with (`unknown` when none went through it).
  * Labelled by the route TEMPLATE (`unmatched` for a 404 on no route), never the raw URL.
  */
-export function recordHttpMetrics(fastify: FastifyInstance, registry: MetricsRegistry = metricsRegistry()): void {
+export function recordHttpMetrics(
+  fastify: FastifyInstance,
+  registry: MetricsRegistry = metricsRegistry(),
+  observe?: (sample: HttpSample) => void,
+): void {
   const duration = registry.histogram('httpRequestDuration');
   const errors = registry.counter('httpErrors');
   // An error answered without ErrorFilter (a controller sending toErrorResponse itself): read its code from the body.
@@ -42,10 +55,12 @@ export function recordHttpMetrics(fastify: FastifyInstance, registry: MetricsReg
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     const status = reply.statusCode;
+    const executionModel = executionModelOf(route);
     duration.observe(
-      { method: request.method, route, status_class: `${Math.floor(status / 100)}xx`, execution_model: executionModelOf(route) },
+      { method: request.method, route, status_class: `${Math.floor(status / 100)}xx`, execution_model: executionModel },
       reply.elapsedTime / 1000,
     );
     if (status >= 400) errors.inc({ route, status, code: (request as WithCode)[ERROR_CODE] ?? 'unknown' });
+    observe?.({ request, route, status, durationMs: reply.elapsedTime, executionModel });
   });
 }

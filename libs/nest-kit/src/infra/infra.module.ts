@@ -7,6 +7,7 @@ import { objectStorageFromSettings } from '@keelson/object-store';
 import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
+import { answerOpsStats } from './ops-stats';
 import { connectRedis, type RedisClient } from './redis';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
 
@@ -36,6 +37,7 @@ class InfraLifecycle implements OnApplicationShutdown {
     @Inject(SERVICE_NAME) private readonly service: string,
   ) {
     this.followLogLevel();
+    answerOpsStats(nats, service, logger);
   }
 
   /** Subjects.logLevel: an operator changes this replica's log level without a restart. */

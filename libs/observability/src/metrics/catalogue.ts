@@ -121,6 +121,12 @@ export const Metrics = {
     help: 'Session turns this session-agent replica is running now.',
     labels: [],
   },
+  sessionsActive: {
+    name: 'keelson_sessions_active',
+    type: 'gauge',
+    help: 'Sessions with a turn on this session-agent replica in the last 15 minutes.',
+    labels: [],
+  },
   taskRunsRunning: {
     name: 'keelson_task_runs_running',
     type: 'gauge',

@@ -83,6 +83,12 @@ export class MetricsRegistry {
     return { observe: (labels, value) => metric.observe(this.bound(key, labels), value) };
   }
 
+  /** The value of an unlabelled gauge, or undefined while this process never set it (ops stats). */
+  async gaugeValue(key: GaugeKey): Promise<number | undefined> {
+    const metric = this.built.get(key) as Gauge<string> | undefined;
+    return metric ? (await metric.get()).values[0]?.value : undefined;
+  }
+
   /**
    * Runs `collect` before each scrape (e.g. polling consumer info into gauges); a collector that fails or
    * takes longer than 2 s is skipped for that scrape. Returns the function that removes it.
