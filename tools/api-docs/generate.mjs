@@ -20,6 +20,7 @@ import { auditChannels, auditComponents, auditOperations, auditPaths } from './a
 import { costPaths } from './cost-paths.mjs';
 import { guardChannels, guardComponents, guardOperations, guardPaths } from './guard-paths.mjs';
 import { memoryChannels, memoryComponents, memoryOperations, memoryPaths } from './memory-paths.mjs';
+import { opsChannels, opsComponents, opsPaths } from './ops-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
@@ -142,6 +143,7 @@ const components = [
   ...auditComponents(c),
   ...guardComponents(c),
   ...memoryComponents(c),
+  ...opsComponents(c),
 ];
 
 function buildSchemas(target, where) {
@@ -275,6 +277,7 @@ function openapi(schemas) {
       { name: 'cost', description: 'Budgets and usage: hard caps per tenant, agent and API key, and one usage record per model call.' },
       { name: 'guard', description: 'The guard for the tenant\'s own apps: prompt-injection checks, PII and secrets redaction, the tenant\'s guard policy, and the audited reveal of pseudonyms. Answered by guard-service.' },
       { name: 'memory', description: 'Long-term memory: namespaced texts searched by meaning, with expiry and per-user erasure. Answered by memory-service.' },
+      { name: 'ops', description: 'The operator dashboard and its data: traffic, latency, errors, spend and budget burn, queues, replicas, failed runs and the run viewer. Scope `ops:read`.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: {
@@ -282,6 +285,7 @@ function openapi(schemas) {
       ...auditPaths({ c, json, ref, errorResponse, readErrors }),
       ...guardPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...memoryPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
+      ...opsPaths({ c, json, ref, errorResponse, readErrors }),
       '/v1/models': {
         get: {
           tags: ['openai'],
@@ -1004,6 +1008,7 @@ function asyncapi(schemas) {
       ...auditChannels({ c, ref, param, params, message, header, traceHeaders, jetstream }),
       ...guardChannels({ c, ref, message, traceHeaders }),
       ...memoryChannels({ c, ref, message, traceHeaders }),
+      ...opsChannels({ c, ref, message }),
     },
     operations: {
       receiveTask: {
