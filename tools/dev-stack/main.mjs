@@ -129,6 +129,7 @@ function banner({ plan, key, infra }) {
       `  Gateway   ${paint('1', gw)}`,
       `  API key   ${paint('1', key.key)}  (tenant ${DEV_TENANT}; ${from})`,
       `  Agent     assistant (offline model)`,
+      `  Dashboard ${paint('1', `${gw}/dashboard`)}  (sign in with the API key)`,
       `  Try       ${curl}`,
       `  Logs      ${show(logsDir)}/<service>.log`,
       ...infra.map((i) => `  ${i.label.padEnd(9)} ${i.url} ${i.started ? `(started here, data in ${show(i.dataDir)})` : '(already running, reused)'}`),

@@ -41,7 +41,11 @@ export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile, agentsD
     delete childEnv.PORT;
     delete childEnv.HEALTH_PORT;
     childEnv[s.portVar] = String(port);
-    if (s.name === 'gateway') childEnv.KEELSON_API_KEYS_FILE = keysFile;
+    if (s.name === 'gateway') {
+      childEnv.KEELSON_API_KEYS_FILE = keysFile;
+      // The dev tenant is the local operator: the dashboard shows queues, replicas and every tenant.
+      childEnv.OPS_OPERATOR_TENANTS = env.OPS_OPERATOR_TENANTS ?? 'dev';
+    }
     if (s.agents) childEnv.AGENTS_DIR = env.AGENTS_DIR || agentsDir;
     return { name: s.name, port, script: join(appsDir, s.name, 'dist', 'main.js'), env: childEnv };
   });
