@@ -7,7 +7,7 @@ import { countTokens } from '../model/tokens';
 import { isRefusal, type BudgetRefusal, type MeteredModelCall, type ModelCallMetering } from './metering';
 import type { ModelCandidate, ModelResponseCache, ModelRouting, RoutedCall, RoutingPlan } from './model-routing';
 import { RunError } from './run-error';
-import { ChatSpan } from './tracing';
+import { ChatSpan, traceCacheHit } from './tracing';
 
 /** What one model call produced; `calls` is how many model calls it took (fallbacks count, a cache hit is 0). */
 export interface Step {
@@ -83,6 +83,7 @@ export async function modelStep(ctx: StepContext, base: Omit<ModelRequest, 'mode
     const hit = await ctx.cache!.get({ agent: ctx.agent, provider: first.provider, request: { ...base, model: first.model } });
     if (hit) {
       routed(first, [], ['cache_hit']);
+      traceCacheHit(first.provider, first.model, callIndex);
       for (const piece of hit.text.match(new RegExp(`[\\s\\S]{1,${CACHE_REPLAY_CHARS}}`, 'g')) ?? []) ctx.onDelta?.(piece);
       return { text: hit.text, calls: [], finish: hit.finishReason, usage: { ...ZERO_USAGE }, model: first.model, modelCalls: 0 };
     }

@@ -74,6 +74,19 @@ describe('the spans of an agent run (GenAI conventions)', () => {
   });
   beforeEach(() => exporter.reset());
 
+  it('a cache hit leaves no chat span (no model was asked) but an event on the run span', async () => {
+    const cold = { ...agent, tools: [], model: { ...agent.model, temperature: 0 } };
+    const cache = { get: async () => ({ text: 'CACHED-ANSWER', finishReason: 'stop' as const }), put: async () => undefined };
+    const outcome = await runAgent({ agent: cold, messages: [user('hello')], providers: scripted([]), tools: new ToolRegistry([]), cache, tenant: 'acme' });
+    assert.equal(outcome.output, 'CACHED-ANSWER');
+    assert.deepEqual(named('chat '), []);
+    const [run] = named('invoke_agent ');
+    const hit = run!.events.find((e) => e.name === 'keelson.response_cache.hit');
+    assert.ok(hit, `events: ${run!.events.map((e) => e.name).join(', ')}`);
+    assert.equal(hit.attributes?.['gen_ai.request.model'], cold.model.name);
+    assert.equal(hit.attributes?.['keelson.gen_ai.call_index'], 0);
+  });
+
   it('a run with a tool call is invoke_agent > chat, execute_tool, chat, guard checks, with no text in any span', async () => {
     const guard = await new InlineGuard({ policies: { effective: async () => DEFAULT_EFFECTIVE_POLICY } }).forRun('acme', agent.id);
     const outcome = await trace.getTracer('test').startActiveSpan('request', async (root) => {

@@ -69,6 +69,15 @@ export function traceRun(agent: AgentDefinition, tenant: string | undefined, run
   });
 }
 
+/**
+ * A model call answered by the exact response cache: no provider was asked, so there is no `chat` span (whose
+ * tokens and latency would be invented); the run's span gets a `keelson.response_cache.hit` event instead, so a
+ * trace still shows where the answer came from.
+ */
+export function traceCacheHit(provider: string, model: string, callIndex: number): void {
+  trace.getActiveSpan()?.addEvent('keelson.response_cache.hit', { [GenAiAttributes.providerName]: provider, [GenAiAttributes.requestModel]: model, 'keelson.gen_ai.call_index': callIndex });
+}
+
 /** Runs one tool call inside its `execute_tool` span; a failed result (the tool's error is not recorded) marks it failed. */
 export function traceTool(call: ToolCall, run: () => Promise<ToolResult>): Promise<ToolResult> {
   const attributes: Attributes = {
