@@ -43,6 +43,13 @@ export const AuditTypes = {
   adminMemoryErased: 'admin.memory_erased',
   adminGuardPolicySet: 'admin.guard_policy_set',
   adminPseudonymRevealed: 'admin.pseudonym_revealed',
+  adminKeyCreated: 'admin.key_created',
+  adminKeyRotated: 'admin.key_rotated',
+  adminKeyRevoked: 'admin.key_revoked',
+  /** A call refused with 401 or 403: the reason, the route, the source address, the key when known. */
+  authDenied: 'auth.denied',
+  /** One per key (or token subject) and minute with calls: counts per route and status class, source addresses. */
+  authAccess: 'auth.access',
 } as const;
 export type AuditType = (typeof AuditTypes)[keyof typeof AuditTypes];
 

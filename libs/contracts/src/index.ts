@@ -17,3 +17,4 @@ export * from './guard';
 export * from './audit';
 export * from './rpc';
 export * from './ops';
+export * from './identity';

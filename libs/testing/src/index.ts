@@ -9,3 +9,4 @@ export { findRepoRoot } from './repo-root';
 export * from './fake-anthropic';
 export * from './fake-openai';
 export { startOtlpReceiver, type OtlpReceiverHandle, type ReceivedSpan } from './otlp-receiver';
+export { startOidcIssuer, type OidcIssuerHandle, type SignOptions } from './oidc-issuer';
