@@ -18,3 +18,4 @@ export * from './audit';
 export * from './rpc';
 export * from './ops';
 export * from './identity';
+export * from './nats-permissions';
