@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { integer, logLevel, natsUrl, nodeEnv, otlpEndpoint, redisUrl, samplerRatio } from './fields';
+import { natsAuthSettings } from './nats-auth';
 import { objectStoreSettings } from './object-store';
 
 /**
@@ -9,6 +10,8 @@ import { objectStoreSettings } from './object-store';
  */
 export const baseServiceConfig = z.object({
   NATS_URL: natsUrl,
+  /** This service's NATS credentials (files) and reply inbox prefix; none set means no NATS auth. */
+  ...natsAuthSettings,
   REDIS_URL: redisUrl,
   LOG_LEVEL: logLevel,
   SERVICE_NAME: z.string().optional(),

@@ -6,3 +6,4 @@ export * from './model-providers';
 export * from './secret-file';
 export * from './memory-recall';
 export * from './object-store';
+export * from './nats-auth';

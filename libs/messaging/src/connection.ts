@@ -1,6 +1,7 @@
 import { connect, DebugEvents, Events, type NatsConnection } from 'nats';
 import { natsErrorCode } from './errors';
 import { errorMeta, stderrLogger, type MessagingLogger } from './logger';
+import { natsAuthOptions, type NatsCredentials } from './nats-credentials';
 
 export interface ConnectNatsOptions {
   url: string;
@@ -11,6 +12,11 @@ export interface ConnectNatsOptions {
   waitOnFirstConnect?: boolean;
   /** Client PINGs; a server that misses 2 in a row is treated as gone. Default 15 000 ms. */
   pingIntervalMs?: number;
+  /**
+   * This identity's credentials and reply-inbox prefix (NATS_NKEY_SEED_FILE or NATS_USER + NATS_PASSWORD_FILE,
+   * NATS_INBOX_PREFIX). Absent: no authentication and the default `_INBOX` prefix, as before issue 9.
+   */
+  credentials?: NatsCredentials;
 }
 
 /**
@@ -22,7 +28,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
   const logger = opts.logger ?? stderrLogger;
   let nc: NatsConnection;
   try {
+    const auth = await natsAuthOptions(opts.credentials);
     nc = await connect({
+      ...auth,
       servers: opts.url,
       name: opts.name,
       maxReconnectAttempts: -1,
@@ -62,9 +70,14 @@ async function watchStatus(nc: NatsConnection, name: string, logger: MessagingLo
         case Events.LDM:
           logger.warn('nats server is entering lame duck mode; the client will move to another server', { name, server: status.data });
           break;
-        case Events.Error:
-          logger.error('nats async error', { name, error: String(status.data) });
+        case Events.Error: {
+          // A refused publish or subscribe: the server keeps the connection, so this line is the only trace.
+          // The e2e mesh fails a run whose services log it (their permissions miss something they do).
+          const ctx = (status as { permissionContext?: { operation: string; subject: string; queue?: string } }).permissionContext;
+          if (ctx) logger.error(`nats permissions violation: ${ctx.operation} to ${ctx.subject}`, { name, operation: ctx.operation, subject: ctx.subject, ...(ctx.queue ? { queue: ctx.queue } : {}) });
+          else logger.error('nats async error', { name, error: String(status.data) });
           break;
+        }
         case DebugEvents.StaleConnection:
           logger.warn('nats connection is stale (server missed pings)', { name });
           break;

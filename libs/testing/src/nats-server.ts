@@ -11,6 +11,11 @@ export interface StartNatsOptions {
   args?: string[];
   /** Default 20 000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * A nats-server configuration file, e.g. the users and permissions `generateNatsAuth` (@keelson/messaging)
+   * writes; the address, port and JetStream flags still come from here and win over the file.
+   */
+  configFile?: string;
 }
 
 /**
@@ -29,6 +34,7 @@ export function startNats(opts: StartNatsOptions = {}): Promise<NatsServerHandle
     name: 'nats-server',
     binary,
     args: (port, storeDir) => [
+      ...(opts.configFile ? ['-c', opts.configFile] : []),
       '-a',
       '127.0.0.1',
       '-p',
