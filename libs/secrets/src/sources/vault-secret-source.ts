@@ -121,6 +121,12 @@ export class VaultSecretSource implements SecretSource {
   }
 
   private async authenticate(): Promise<void> {
+    const { ttl, renewable } = await this.obtainToken();
+    this.onToken(ttl, renewable);
+  }
+
+  /** Reads the token file or logs in, then asks Vault for the token's TTL; sets the client's token. */
+  private async obtainToken(): Promise<{ ttl: number; renewable: boolean }> {
     const auth = this.options.auth;
     if ('tokenFile' in auth) {
       this.client.token = await readCredentialFile(auth.tokenFile, 'Vault token');
@@ -128,8 +134,9 @@ export class VaultSecretSource implements SecretSource {
       const jwtFile = auth.kubernetes.jwtFile ?? '/var/run/secrets/kubernetes.io/serviceaccount/token';
       const jwt = await readCredentialFile(jwtFile, 'service account token');
       try {
-        // node-vault keeps the returned auth.client_token as its token.
-        await this.client.kubernetesLogin({ role: auth.kubernetes.role, jwt, ...(auth.kubernetes.mount ? { mount_point: auth.kubernetes.mount } : {}) });
+        // node-vault keeps the returned auth.client_token as its token. mount_point is always given:
+        // node-vault 0.12 renders its `kubernetesPath` default into the URL as empty (POST /v1/auth//login).
+        await this.client.kubernetesLogin({ role: auth.kubernetes.role, jwt, mount_point: auth.kubernetes.mount ?? 'kubernetes' });
       } catch (err) {
         throw this.apiError(err, `Kubernetes login (role ${auth.kubernetes.role})`, 'auth');
       }
@@ -140,7 +147,7 @@ export class VaultSecretSource implements SecretSource {
     } catch (err) {
       throw this.apiError(err, 'token lookup (auth/token/lookup-self)', 'auth');
     }
-    this.onToken(lookup.data?.ttl ?? 0, lookup.data?.renewable ?? false);
+    return { ttl: lookup.data?.ttl ?? 0, renewable: lookup.data?.renewable ?? false };
   }
 
   /** A token with `ttl` seconds left: schedule its renewal (or replacement) at renewAt of it. */
@@ -165,8 +172,11 @@ export class VaultSecretSource implements SecretSource {
     // a fresh Kubernetes login or a token file the platform has rewritten. The same token again is no fix.
     const before = this.client.token;
     try {
-      await this.authenticate();
-      if ('tokenFile' in this.options.auth && this.client.token === before && failure) throw failure;
+      const next = await this.obtainToken();
+      if ('tokenFile' in this.options.auth && this.client.token === before) {
+        throw failure ?? new SecretError('auth', `the Vault token is not renewable and ${this.options.auth.tokenFile} still holds the same one`);
+      }
+      this.onToken(next.ttl, next.renewable);
     } catch (err) {
       const again = asSecretError(err, (code) => new SecretError('auth', `re-authentication failed: ${code}`));
       this.renewalFailed(failure && again !== failure ? new SecretError('auth', `${failure.message}; then ${again.message}`) : again, renewable);
