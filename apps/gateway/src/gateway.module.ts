@@ -1,6 +1,6 @@
 import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { allStreams, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
+import { allStreams, type JetStreamPublisher, type MessagingLogger, natsCredentialsFrom } from '@keelson/messaging';
 import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import { ApprovalStore, SessionStore, TaskStore } from '@keelson/state';
@@ -57,7 +57,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
+        InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
         HealthModule,
       ],
       controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers, ...opsControllers],

@@ -1,3 +1,4 @@
+import { natsCredentialsFrom } from '@keelson/messaging';
 import { Module, type Type } from '@nestjs/common';
 import { HealthModule, InfraModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
@@ -10,7 +11,7 @@ export function createGuardServiceModule(config: GuardServiceConfig, logger: Log
   @Module({
     imports: [
       // No streams: the guard answers core-NATS requests and publishes decisions on core NATS.
-      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, redisUrl: config.REDIS_URL, streams: [], logger, objectStore: config }),
+      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), redisUrl: config.REDIS_URL, streams: [], logger, objectStore: config }),
       HealthModule,
       GuardModule.forRoot(config),
     ],

@@ -1,6 +1,6 @@
 import { Module, type Type } from '@nestjs/common';
 import { MemoryStreams } from '@keelson/contracts';
-import { allStreams } from '@keelson/messaging';
+import { allStreams, natsCredentialsFrom } from '@keelson/messaging';
 import { HealthModule, InfraModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { MemoryServiceConfig } from './config';
@@ -15,7 +15,7 @@ export function createMemoryServiceModule(config: MemoryServiceConfig, logger: L
   if (!streams.some((s) => s.name === MemoryStreams.writes.name)) streams.push(MemoryStreams.writes);
   @Module({
     imports: [
-      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, streams, logger, objectStore: config }),
+      InfraModule.forRoot({ serviceName: config.SERVICE_NAME ?? SERVICE, natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), streams, logger, objectStore: config }),
       HealthModule,
       MemoryModule.forRoot(config),
     ],

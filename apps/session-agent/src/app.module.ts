@@ -1,6 +1,6 @@
 import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
-import { allStreams } from '@keelson/messaging';
+import { allStreams, natsCredentialsFrom } from '@keelson/messaging';
 import { AgentsModule, GuardAccessModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { SessionAgentConfig } from './config';
@@ -15,6 +15,7 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
       InfraModule.forRoot({
         serviceName: config.SERVICE_NAME ?? SERVICE,
         natsUrl: config.NATS_URL,
+        natsCredentials: natsCredentialsFrom(config),
         redisUrl: config.REDIS_URL,
         // Every stream, not only the turns it consumes: it publishes to the run log, and provisioning is idempotent.
         streams: allStreams(),

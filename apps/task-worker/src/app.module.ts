@@ -1,7 +1,7 @@
 import { rulesFor } from '@keelson/cost';
 import { Module, type Type } from '@nestjs/common';
 import type { ConsumerSpec } from '@keelson/contracts';
-import { allStreams } from '@keelson/messaging';
+import { allStreams, natsCredentialsFrom } from '@keelson/messaging';
 import { AgentsModule, GuardAccessModule, HealthModule, InfraModule, MemoryAccessModule } from '@keelson/nest-kit';
 import type { Logger } from '@keelson/observability';
 import type { TaskWorkerConfig } from './config';
@@ -15,6 +15,7 @@ export function createTaskWorkerModule(config: TaskWorkerConfig, consumer: Consu
       InfraModule.forRoot({
         serviceName: config.SERVICE_NAME ?? SERVICE,
         natsUrl: config.NATS_URL,
+        natsCredentials: natsCredentialsFrom(config),
         redisUrl: config.REDIS_URL,
         // Every stream, not only the tasks it consumes: it publishes run logs and results, and dead-letters.
         streams: allStreams(),

@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { Consumers } from '@keelson/contracts';
+import { natsCredentialsFrom } from '@keelson/messaging';
 import { bootstrapService, runService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
 import { SERVICE, createTaskWorkerModule } from './app.module';
@@ -18,7 +19,7 @@ export async function createApp(env: NodeJS.ProcessEnv = process.env): Promise<I
     port: config.HEALTH_PORT,
     host: config.HOST,
     logger,
-    transport: { natsUrl: config.NATS_URL, consumers: [consumer, Consumers.taskApprovals], concurrency: config.WORKER_CONCURRENCY },
+    transport: { natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), consumers: [consumer, Consumers.taskApprovals], concurrency: config.WORKER_CONCURRENCY },
   });
 }
 

@@ -4,7 +4,7 @@ import { AuditTrail } from '@keelson/audit';
 import type { ObjectStoreSettings } from '@keelson/config';
 import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
 import { objectStorageFromSettings } from '@keelson/object-store';
-import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger } from '@keelson/messaging';
+import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger, type NatsCredentials } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { answerOpsStats } from './ops-stats';
@@ -14,6 +14,8 @@ import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVIC
 export interface InfraOptions {
   serviceName: string;
   natsUrl: string;
+  /** This service's NATS identity (natsCredentialsFrom(config)); absent: no NATS auth. */
+  natsCredentials?: NatsCredentials | undefined;
   /** Services without Redis state leave this out. */
   redisUrl?: string;
   /** Streams this service publishes to or reads from; provisioned idempotently before anything starts. */
@@ -91,7 +93,12 @@ export class InfraModule {
         {
           provide: NATS_CONNECTION,
           useFactory: async () => {
-            const nc = await connectNats({ url: options.natsUrl, name: options.serviceName, logger: options.logger });
+            const nc = await connectNats({
+              url: options.natsUrl,
+              name: options.serviceName,
+              logger: options.logger,
+              ...(options.natsCredentials ? { credentials: options.natsCredentials } : {}),
+            });
             // Every service records audit events, so every one needs the stream (idempotent).
             const streams = options.streams.some((s) => s.name === AuditStream.name) ? options.streams : [...options.streams, AuditStream];
             await provisionStreams(nc, streams);

@@ -1,6 +1,6 @@
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import type { ConsumerSpec } from '@keelson/contracts';
-import { ConsumerRunner, connectNats, provisionConsumer, type InboundMessage, type MessagingLogger } from '@keelson/messaging';
+import { ConsumerRunner, connectNats, provisionConsumer, type InboundMessage, type MessagingLogger, type NatsCredentials } from '@keelson/messaging';
 import type { NatsConnection } from 'nats';
 import { lastValueFrom } from 'rxjs';
 import { consumerRunnerMetrics, pollConsumerInfo } from './consumer-metrics';
@@ -14,6 +14,8 @@ export const exhaustedPattern = (durable: string): string => `${durable}.exhaust
 
 export interface JetStreamServerOptions {
   natsUrl: string;
+  /** The same NATS identity as the service's InfraModule connection; absent: no NATS auth. */
+  natsCredentials?: NatsCredentials | undefined;
   serviceName: string;
   /** One durable pull consumer per spec; a handler is bound with `@EventPattern(spec.durable)`. */
   consumers: ConsumerSpec[];
@@ -43,6 +45,7 @@ export class JetStreamServer extends Server implements CustomTransportStrategy {
         url: this.options.natsUrl,
         name: `${this.options.serviceName}-consumer`,
         logger: this.options.logger,
+        ...(this.options.natsCredentials ? { credentials: this.options.natsCredentials } : {}),
       });
       for (const spec of this.options.consumers) {
         const handler = this.getHandlerByPattern(spec.durable);
