@@ -13,6 +13,7 @@ import {
   type RedisServerHandle,
   type S3ServerHandle,
 } from '@keelson/testing';
+import { generateNatsAuth, natsAuthOptions, type NatsAuthFiles, type NatsCredentials } from '@keelson/messaging';
 import { connect, type NatsConnection } from 'nats';
 
 export const API_KEY = 'ks_e2e_dev_key';
@@ -23,6 +24,12 @@ export interface MeshOptions {
   sessionAgents?: number;
   /** Extra environment for every service. */
   env?: Record<string, string>;
+  /**
+   * NATS with the generated users and permissions (docs/operations.md "NATS credentials and permissions"):
+   * every service connects as itself, and a permission a service lacks fails the mesh's stop(). Default true;
+   * false runs NATS without auth, as before.
+   */
+  natsAuth?: boolean;
 }
 
 export interface Mesh {
@@ -33,7 +40,12 @@ export interface Mesh {
   s3: S3ServerHandle;
   /** audit-service's SQLite directory: a restarted replica given `{ AUDIT_DATA_DIR }` continues the same store. */
   auditDataDir: string;
+  /** The test's own connection, as the operator identity (every subject). */
   nc: NatsConnection;
+  /** The generated identities and server configuration; undefined with `natsAuth: false`. */
+  natsAuth?: NatsAuthFiles;
+  /** Per-tenant external publisher credentials (tenants dev and acme), for connectNats({ credentials }). */
+  natsCredentials: Record<string, NatsCredentials>;
   apps: Map<string, AppHandle>;
   /** The HTTP port (gateway) or health and /metrics port of each app, by the same names as `apps`. */
   ports: Map<string, number>;
@@ -44,8 +56,14 @@ export interface Mesh {
 
 /** The whole mesh as separate processes, the way production runs it, on free ports. */
 export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
-  const [nats, redis, s3] = await Promise.all([startNats(), startRedis(), startS3Server()]);
   const dir = mkdtempSync(join(tmpdir(), 'keelson-e2e-'));
+  // The tenants of the keys file below get external publisher identities.
+  const natsAuth = options.natsAuth === false ? undefined : generateNatsAuth({ dir: join(dir, 'nats-auth'), tenants: ['dev', 'acme'] });
+  const [nats, redis, s3] = await Promise.all([
+    startNats(natsAuth ? { configFile: natsAuth.configFile } : {}),
+    startRedis(),
+    startS3Server(),
+  ]);
   const keysFile = join(dir, 'api-keys.json');
   writeFileSync(join(dir, 's3-access'), s3.accessKey);
   writeFileSync(join(dir, 's3-secret'), s3.secretKey);
@@ -76,6 +94,11 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const counts = new Map<string, number>();
   const ports = new Map<string, number>();
 
+  /** The service's own NATS identity; a name that is no Keelson service connects without one. */
+  const natsEnv = (service: string): Record<string, string> => {
+    const id = natsAuth?.services[service as keyof NatsAuthFiles['services']];
+    return id ? { NATS_NKEY_SEED_FILE: id.seedFile, NATS_INBOX_PREFIX: id.permissions.inboxPrefix } : {};
+  };
   const startReplica = async (service: string, env: Record<string, string> = {}): Promise<AppHandle & { port: number }> => {
     const n = (counts.get(service) ?? 0) + 1;
     counts.set(service, n);
@@ -83,7 +106,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     const portVar = service === 'gateway' ? 'PORT' : 'HEALTH_PORT';
     const app = await startApp({
       name: service,
-      env: { ...common, SERVICE_NAME: service, [portVar]: String(port), KEELSON_API_KEYS_FILE: keysFile, ...env },
+      env: { ...common, ...natsEnv(service), SERVICE_NAME: service, [portVar]: String(port), KEELSON_API_KEYS_FILE: keysFile, ...env },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       readyTimeoutMs: 60_000,
     });
@@ -95,7 +118,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const gatewayPort = await freePort();
   const gateway = await startApp({
     name: 'gateway',
-    env: { ...common, SERVICE_NAME: 'gateway', PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
+    env: { ...common, ...natsEnv('gateway'), SERVICE_NAME: 'gateway', PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
     readyUrl: `http://127.0.0.1:${gatewayPort}/readyz`,
     readyTimeoutMs: 60_000,
   });
@@ -110,7 +133,11 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   await startReplica('audit-service', { AUDIT_DATA_DIR: auditDataDir });
   await startReplica('guard-service');
 
-  const nc = await connect({ servers: nats.url, name: 'e2e' });
+  const operator: NatsCredentials | undefined = natsAuth && { kind: 'nkey', seedFile: natsAuth.operator.seedFile };
+  const nc = await connect({ servers: nats.url, name: 'e2e', ...(await natsAuthOptions(operator)) });
+  const natsCredentials: Record<string, NatsCredentials> = Object.fromEntries(
+    Object.entries(natsAuth?.tenants ?? {}).map(([tenant, id]) => [tenant, { kind: 'nkey', seedFile: id.seedFile, inboxPrefix: id.permissions.inboxPrefix }]),
+  );
   return {
     base: `http://127.0.0.1:${gatewayPort}`,
     nats,
@@ -118,6 +145,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     s3,
     auditDataDir,
     nc,
+    ...(natsAuth ? { natsAuth } : {}),
+    natsCredentials,
     apps,
     ports,
     startReplica,
@@ -125,6 +154,11 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       await nc.close().catch(() => undefined);
       await Promise.all([...apps.values()].map((app) => app.stop().catch(() => undefined)));
       await Promise.all([nats.stop(), redis.stop(), s3.stop()]);
+      // A service refused by NATS logs it (connectNats) and carries on degraded: fail the run loudly instead.
+      const violations = [...apps].flatMap(([name, app]) => app.logs().filter((l) => l.includes('nats permissions violation')).map((l) => `${name}: ${l}`));
+      if (violations.length) {
+        throw new Error(`services were refused by NATS; their permissions (libs/contracts nats-permissions.ts) miss what they do:\n${[...new Set(violations)].slice(0, 20).join('\n')}`);
+      }
     },
   };
 }
