@@ -19,6 +19,7 @@ interface Entry {
   source: SecretSource;
   secret?: Secret;
   version?: string;
+  refreshAfterMs?: number;
   timer?: NodeJS.Timeout;
   unwatch?: () => void;
   refreshing?: Promise<void>;
@@ -76,7 +77,7 @@ export class Secrets {
     this.started = true;
     for (const entry of this.entries.values()) {
       entry.unwatch = entry.source.watch?.(entry.ref, () => void this.refresh(entry.setting));
-      this.schedule(entry, undefined);
+      this.schedule(entry, entry.refreshAfterMs);
     }
   }
 
@@ -132,6 +133,7 @@ export class Secrets {
     const changed = entry.secret !== undefined && !entry.secret.equals(value.secret);
     entry.secret = value.secret;
     entry.version = value.version;
+    entry.refreshAfterMs = value.refreshAfterMs;
     if (this.started) this.schedule(entry, value.refreshAfterMs);
     if (changed) {
       for (const listener of entry.listeners) {
