@@ -24,3 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
   fi
 fi
+
+# The dashboard's e2e test drives a real headless Chromium (playwright-core never downloads a browser).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing chromium from the OS packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  else
+    echo "missing /usr/bin/chromium (for the dashboard's e2e test): install it with 'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu); the other tests run without it" >&2
+  fi
+fi
