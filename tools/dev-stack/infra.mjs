@@ -7,6 +7,8 @@ import { delimiter, join } from 'node:path';
 import { StackError } from './ui.mjs';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** With NATS auth (the default), the stack runs its own nats-server here: a shared one cannot know our users. */
+export const DEFAULT_AUTH_NATS_PORT = 4223;
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 const LOCAL_HOSTS = new Set(['127.0.0.1', 'localhost', '::1', '0.0.0.0']);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -108,6 +110,11 @@ const KINDS = {
 /** Refuses what the stack cannot use: something that is not the server, NATS without JetStream, an unreachable remote. */
 function check(t) {
   const { label, envVar } = t;
+  if (t.auth && t.state.reachable)
+    throw new StackError(
+      `Something already listens on ${t.url}, where the stack runs its own NATS with the generated users and permissions. ` +
+        `Stop it, or set KEELSON_NATS_PORT to a free port (or NATS_URL to use a NATS of your own, without auth).`,
+    );
   if (t.state.reachable && !t.state.isServer)
     throw new StackError(`Something that is not ${label} answers at ${t.url} (${envVar}). Free that port or set ${envVar}.`);
   if (t.kind === 'nats' && t.state.reachable && !t.state.jetstream)
@@ -122,6 +129,8 @@ function check(t) {
 function serverArgs(t, bind, dir) {
   const { port, user, pass } = t.addr;
   if (t.kind === 'nats') {
+    // The generated users and permissions (flags still win for address, port and storage).
+    if (t.auth) return ['-c', t.auth.configFile, '-a', bind, '-p', String(port), '-js', '-sd', dir];
     const auth = user && pass ? ['--user', user, '--pass', pass] : user ? ['--auth', user] : [];
     return ['-a', bind, '-p', String(port), '-js', '-sd', dir, ...auth];
   }
@@ -130,12 +139,15 @@ function serverArgs(t, bind, dir) {
 
 /**
  * Makes NATS and Redis reachable. Servers it starts run under `sup` (restarted if they die, stopped with it).
+ * With `natsAuth` ({ url, configFile }), NATS is never reused: the stack starts its own at that URL with the
+ * generated configuration (users and permissions), and refuses a port something else holds.
  * @returns {Promise<Array<{ label: string, url: string, started: boolean, dataDir?: string }>>}
  */
-export async function ensureInfra({ env = process.env, dataDir, logsDir, sup, log, probeTimeoutMs = 1500 }) {
+export async function ensureInfra({ env = process.env, dataDir, logsDir, sup, log, probeTimeoutMs = 1500, natsAuth }) {
   const targets = Object.entries(KINDS).map(([kind, k]) => {
-    const url = env[k.envVar] || k.defaultUrl;
-    return { kind, ...k, url, addr: parseServerUrl(url, k.scheme, k.defaultPort) };
+    const auth = kind === 'nats' && natsAuth ? natsAuth : undefined;
+    const url = auth ? auth.url : env[k.envVar] || k.defaultUrl;
+    return { kind, ...k, url, auth, addr: parseServerUrl(url, k.scheme, k.defaultPort) };
   });
   const probeAll = async () => {
     for (const t of targets) t.state = await t.probe(t.addr.host, t.addr.port, probeTimeoutMs);
@@ -165,7 +177,7 @@ export async function ensureInfra({ env = process.env, dataDir, logsDir, sup, lo
     mkdirSync(dir, { recursive: true });
     const bin = findBinary(t.bin, env.PATH);
     const bind = ['localhost', '0.0.0.0'].includes(t.addr.host) ? '127.0.0.1' : t.addr.host;
-    log(`${t.label}: starting ${t.bin} on ${bind}:${t.addr.port} (data in ${dir})`);
+    log(`${t.label}: starting ${t.bin} on ${bind}:${t.addr.port} (data in ${dir}${t.auth ? `; users and permissions from ${t.auth.configFile}` : ''})`);
     sup.start({ name: t.kind, command: bin, args: serverArgs(t, bind, dir), logFile: join(logsDir, `${t.kind}.log`), echo: false, match: bin });
     await waitUntilUp(t, sup, probeTimeoutMs);
     summary.push({ label: t.label, url: t.url, started: true, dataDir: dir });

@@ -1,11 +1,12 @@
 // `npm start`: brings up the whole local Keelson stack and supervises it. See tools/dev-stack/README.md.
 // Order matters: infra first (services need it), build, key, services; on the way out the reverse, so
 // services can drain into NATS before it stops.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_NATS_URL, DEFAULT_REDIS_URL, ensureInfra, probeTcp } from './infra.mjs';
+import { generate as generateNatsAuth } from '../nats-auth/generate.mjs';
+import { DEFAULT_AUTH_NATS_PORT, DEFAULT_NATS_URL, DEFAULT_REDIS_URL, ensureInfra, probeTcp } from './infra.mjs';
 import { ensureObjectStore } from './object-store.mjs';
 import { DEV_TENANT, ensureApiKey } from './keys.mjs';
 import { claimRunDir } from './runlock.mjs';
@@ -17,7 +18,9 @@ const HELP = `Usage: npm start [-- --check] [-- --quiet]
   --check   start everything, wait until all services are ready, print "ready", run the example invoke,
             stop, exit 0 (1 if something is not ready or the example fails)
   --quiet   only the supervisor's own lines on the console (service logs still go to .keelson/logs/)
-Environment (defaults): PORT (8080), NATS_URL (${DEFAULT_NATS_URL}), REDIS_URL (${DEFAULT_REDIS_URL}),
+Environment (defaults): PORT (8080), KEELSON_NATS_PORT (${DEFAULT_AUTH_NATS_PORT}: the stack's own NATS, with users and
+  permissions), NATS_URL (unset; set it to use a NATS of your own, without auth), KEELSON_NATS_AUTH (1; 0 = the
+  old way: reuse or start a NATS without auth at ${DEFAULT_NATS_URL}), REDIS_URL (${DEFAULT_REDIS_URL}),
   LOG_LEVEL (info), KEELSON_DEV_API_KEY (generated, kept in .keelson/dev-api-key), KEELSON_HEALTH_PORT_BASE (8081),
   KEELSON_READY_TIMEOUT (60 seconds), KEELSON_QUIET (0), KEELSON_DATA_DIR (.keelson), NO_COLOR.`;
 
@@ -43,6 +46,9 @@ const runDir = join(dataDir, 'run');
 const appsDir = resolve(root, env.KEELSON_STACK_APPS_DIR || 'apps');
 const skipBuild = env.KEELSON_STACK_SKIP_BUILD === '1';
 const readyTimeoutMs = Number(env.KEELSON_READY_TIMEOUT || 60) * 1000;
+// NATS with the generated users and permissions (docs/operations.md), unless the user brings a NATS of their own.
+const natsAuthOn = !env.NATS_URL && env.KEELSON_NATS_AUTH !== '0';
+const natsUrl = natsAuthOn ? `nats://127.0.0.1:${env.KEELSON_NATS_PORT || DEFAULT_AUTH_NATS_PORT}` : env.NATS_URL || DEFAULT_NATS_URL;
 // Paths inside the working folder are shown relative (".keelson/logs"), others in full.
 const show = (p) => {
   const r = relative(process.cwd(), p);
@@ -117,7 +123,20 @@ function runBuild() {
   });
 }
 
-function banner({ plan, key, infra }) {
+/** The generated NATS identities (kept across runs under .keelson/nats-auth); builds the libs it needs first. */
+function prepareNatsAuth() {
+  if (!skipBuild) {
+    const r = spawnSync('npx', ['tsc', '-b', 'libs/messaging'], { cwd: root, stdio: 'inherit' });
+    if (r.status !== 0) throw new StackError('Building libs/messaging (for the NATS users and permissions) failed; fix the errors above and rerun.');
+  }
+  try {
+    return generateNatsAuth({ dir: join(dataDir, 'nats-auth'), tenants: [DEV_TENANT] });
+  } catch (err) {
+    throw new StackError(`Cannot write the NATS users and permissions: ${err.message}`);
+  }
+}
+
+function banner({ plan, key, infra, natsAuth }) {
   const gw = `http://127.0.0.1:${plan.find((s) => s.name === 'gateway').port}`;
   const from = { env: 'from KEELSON_DEV_API_KEY', stored: `kept in ${show(key.keyFile)}`, generated: `new, kept in ${show(key.keyFile)}` }[key.source];
   const curl = `curl -s -H "Authorization: Bearer ${key.key}" -H 'content-type: application/json' -d '{"input":"hello"}' ${gw}/v1/agents/assistant/invoke`;
@@ -133,6 +152,12 @@ function banner({ plan, key, infra }) {
       `  Try       ${curl}`,
       `  Logs      ${show(logsDir)}/<service>.log`,
       ...infra.map((i) => `  ${i.label.padEnd(9)} ${i.url} ${i.started ? `(started here, data in ${show(i.dataDir)})` : '(already running, reused)'}`),
+      ...(natsAuth
+        ? [
+            `  NATS auth each service as itself (${show(natsAuth.configFile)}); tenant ${DEV_TENANT} publisher seed ${show(natsAuth.tenants[DEV_TENANT].seedFile)}` +
+              ` (inboxPrefix ${natsAuth.tenants[DEV_TENANT].permissions.inboxPrefix}), operator ${show(natsAuth.operator.seedFile)}`,
+          ]
+        : [`  NATS auth off (NATS_URL or KEELSON_NATS_AUTH=0): permissions are not enforced`]),
       `  Ctrl-C stops everything this started.`,
       line,
     ].join('\n'),
@@ -162,16 +187,20 @@ async function tryTheExample(plan, key) {
 async function main() {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 }); // holds the plaintext dev key
   releaseLock = await claimRunDir(runDir, say);
+  const natsAuth = natsAuthOn ? prepareNatsAuth() : undefined;
+  const natsIdentities =
+    natsAuth && Object.fromEntries(Object.entries(natsAuth.services).map(([name, id]) => [name, { seedFile: id.seedFile, inboxPrefix: id.permissions.inboxPrefix }]));
   const plan = servicePlan({
     env,
     appsDir,
-    natsUrl: env.NATS_URL || DEFAULT_NATS_URL,
+    natsUrl,
+    natsIdentities,
     redisUrl: env.REDIS_URL || DEFAULT_REDIS_URL,
     keysFile: join(dataDir, 'api-keys.json'),
     agentsDir: join(root, 'agents'),
   });
   await assertPortsFree(plan);
-  const infra = await ensureInfra({ env, dataDir, logsDir, sup: infraSup, log: say });
+  const infra = await ensureInfra({ env, dataDir, logsDir, sup: infraSup, log: say, natsAuth: natsAuth && { url: natsUrl, configFile: natsAuth.configFile } });
   // Audit payloads and archives: every service gets the same object storage settings.
   const s3 = await ensureObjectStore({ env, dataDir, logsDir, sup: infraSup, log: say, script: join(root, 'tools', 's3-server', 'main.mjs') });
   infra.push(s3);
@@ -192,7 +221,7 @@ async function main() {
     warn(`${name} is not ready after ${readyTimeoutMs / 1000}s (started ${s.starts}x, ${s.running ? 'running' : 'not running'}); last log lines:`);
     for (const l of appSup.tail(name, 10)) console.error(`    ${l}`);
   }
-  banner({ plan, key, infra });
+  banner({ plan, key, infra, natsAuth });
   if (checkOnly) {
     if (notReady.length) {
       console.log(`not ready: ${notReady.join(', ')}`);

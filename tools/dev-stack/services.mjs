@@ -27,10 +27,12 @@ function portFrom(env, name, fallback) {
 
 /**
  * Everything needed to spawn each service.
- * @param {{ env: NodeJS.ProcessEnv, appsDir: string, natsUrl: string, redisUrl: string, keysFile: string, agentsDir: string }} o
- *   agentsDir: the repo's agents/ folder, used unless the environment sets AGENTS_DIR
+ * @param {{ env: NodeJS.ProcessEnv, appsDir: string, natsUrl: string, redisUrl: string, keysFile: string, agentsDir: string,
+ *   natsIdentities?: Record<string, { seedFile: string, inboxPrefix: string }> }} o
+ *   agentsDir: the repo's agents/ folder, used unless the environment sets AGENTS_DIR;
+ *   natsIdentities: each service's generated NATS identity (absent: services connect without credentials)
  */
-export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile, agentsDir }) {
+export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile, agentsDir, natsIdentities }) {
   const gatewayPort = portFrom(env, 'PORT', 8080);
   const base = portFrom(env, 'KEELSON_HEALTH_PORT_BASE', 8081);
   return SERVICES.map((s) => {
@@ -40,6 +42,12 @@ export function servicePlan({ env, appsDir, natsUrl, redisUrl, keysFile, agentsD
     const childEnv = { ...env, NATS_URL: natsUrl, REDIS_URL: redisUrl, LOG_LEVEL: env.LOG_LEVEL || 'info', SERVICE_NAME: s.name };
     delete childEnv.PORT;
     delete childEnv.HEALTH_PORT;
+    // With the stack's own NATS, each service connects as itself (and nothing of the user's NATS_* settings leaks in).
+    const identity = natsIdentities?.[s.name];
+    if (identity) {
+      for (const v of ['NATS_USER', 'NATS_PASSWORD_FILE']) delete childEnv[v];
+      Object.assign(childEnv, { NATS_NKEY_SEED_FILE: identity.seedFile, NATS_INBOX_PREFIX: identity.inboxPrefix });
+    }
     childEnv[s.portVar] = String(port);
     if (s.name === 'gateway') {
       childEnv.KEELSON_API_KEYS_FILE = keysFile;

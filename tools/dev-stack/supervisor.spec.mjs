@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { connect, nkeyAuthenticator } from 'nats';
 import { ensureInfra, findBinary, installPlan, probeNats, probeTcp } from './infra.mjs';
 import { ensureApiKey, sha256Hex } from './keys.mjs';
 import { isAlive } from './runlock.mjs';
@@ -228,6 +229,39 @@ process.on('SIGTERM', () => { if (!process.env.FAKE_IGNORE_TERM) process.exit(0)
     for (const pid of children) assert.ok(!isAlive(pid), `service pid ${pid} must be stopped`);
     assert.ok(!(await answers(run.rp)), 'the Redis it started is stopped');
     assert.ok(await answers(run.np), 'the NATS it reused is left running');
+  });
+
+  test('without NATS_URL it runs its own NATS with the generated users and permissions; each service connects as itself', async () => {
+    const [natsPort] = await freePorts(1);
+    const run = await runStack('auth', { NATS_URL: '', KEELSON_NATS_PORT: String(natsPort) });
+    await waitFor('the banner', () => run.out.includes('Keelson dev stack is running'), 30_000);
+    const url = `nats://127.0.0.1:${natsPort}`;
+    assert.match(run.out, new RegExp(`NATS\\s+${url.replace(/\./g, '\\.')} \\(started here`));
+    assert.match(run.out, /NATS auth each service as itself/);
+    const authDir = join(run.env.KEELSON_DATA_DIR, 'nats-auth');
+    const seeds = new Set();
+    for (const { name } of SERVICES) {
+      const env = JSON.parse(readFileSync(join(run.state, `${name}.env`), 'utf8'));
+      assert.equal(env.NATS_URL, url, `${name} uses the stack's NATS`);
+      assert.equal(env.NATS_NKEY_SEED_FILE, join(authDir, `${name}.nk`));
+      assert.equal(env.NATS_INBOX_PREFIX, `_INBOX.svc.${name}`);
+      assert.equal(statSync(env.NATS_NKEY_SEED_FILE).mode & 0o777, 0o600, `${name}'s seed is private`);
+      seeds.add(readFileSync(env.NATS_NKEY_SEED_FILE, 'utf8'));
+      assert.equal(env.OPS_OPERATOR_TENANTS, name === 'gateway' ? 'dev' : undefined);
+    }
+    assert.equal(seeds.size, SERVICES.length, 'one identity per service');
+    assert.match((await probeTcp('127.0.0.1', natsPort)).firstLine, /"auth_required":true/);
+    await assert.rejects(connect({ servers: url, reconnect: false }), /AUTHORIZATION_VIOLATION|Authorization Violation/i);
+    const seed = readFileSync(join(authDir, 'tenant-dev.nk'), 'utf8').trim();
+    const dev = await connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)), inboxPrefix: '_INBOX.tenant.dev' });
+    const ack = await dev.jetstream().publish('keelson.tasks.dev.assistant', new TextEncoder().encode('{}')).catch((err) => err);
+    // The fake apps provision no streams, so no stream answers; the point is that the publish was allowed.
+    assert.ok(!String(ack?.message ?? '').includes('Permissions Violation'), `the dev tenant may publish its tasks: ${ack?.message}`);
+    await dev.close();
+
+    run.child.kill('SIGINT');
+    assert.deepEqual(await run.exited, { code: 0, signal: null });
+    assert.ok(!(await answers(natsPort)), 'the NATS it started is stopped');
   });
 
   test('--check prints "ready", stops everything and exits 0', async () => {
