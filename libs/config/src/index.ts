@@ -6,4 +6,5 @@ export * from './model-providers';
 export * from './secret-file';
 export * from './memory-recall';
 export * from './object-store';
+export * from './http-settings';
 export * from './nats-auth';

@@ -6,6 +6,18 @@ export const ErrorCodes = {
   invalidJson: 'invalid_json',
   validationFailed: 'validation_failed',
   payloadTooLarge: 'payload_too_large',
+  /** 400: a JSON body nested deeper than the limit (HTTP_MAX_JSON_DEPTH); the message names the limit. */
+  jsonTooDeep: 'json_too_deep',
+  /** 400: a path that is not valid percent-encoding (`%E0%A4%A`). */
+  invalidUrl: 'invalid_url',
+  /** 400: a request that is not valid HTTP/1.1, refused before it reached a route. */
+  badRequest: 'bad_request',
+  /** 408: the whole request (headers and body) did not arrive within HTTP_REQUEST_TIMEOUT_MS. */
+  requestTimeout: 'request_timeout',
+  /** 414: a path and query string longer than HTTP_MAX_URL_LENGTH. */
+  uriTooLong: 'uri_too_long',
+  /** 431: request line and headers larger than HTTP_MAX_HEADER_BYTES. */
+  headersTooLarge: 'headers_too_large',
   unsupportedMediaType: 'unsupported_media_type',
   unauthorized: 'unauthorized',
   /** 403: the key is valid but lacks the scope the route needs; `field` names the scope. */
@@ -15,6 +27,8 @@ export const ErrorCodes = {
   sessionNotFound: 'session_not_found',
   taskNotFound: 'task_not_found',
   approvalNotFound: 'approval_not_found',
+  /** 409: an API key that cannot be changed this way: revoked already, or managed in the mounted keys file. */
+  keyNotChangeable: 'key_not_changeable',
   /** An approval already approved or rejected, or past its timeout (then it counts as rejected). */
   approvalDecided: 'approval_decided',
   methodNotAllowed: 'method_not_allowed',
