@@ -1,9 +1,11 @@
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { defaultHttpSettings, type HttpSettings } from '@keelson/config';
 import type { MessagingLogger } from '@keelson/messaging';
 import { metricsRegistry, nameHttpServerSpan } from '@keelson/observability';
 import type { AddressInfo } from 'node:net';
+import { edgeServerOptions, hardenHttpEdge } from '../http/edge';
 import { ErrorFilter } from '../http/error.filter';
 import { acceptJsonBodiesOnly } from '../http/json-body';
 import { logRequests } from '../http/request-log';
@@ -20,6 +22,11 @@ export interface ServiceBootstrapOptions {
   /** JetStream consumers this service runs; omitted by services that only publish or answer requests. */
   transport?: Omit<JetStreamServerOptions, 'logger' | 'serviceName'>;
   bodyLimitBytes?: number;
+  /**
+   * The HTTP edge's timeouts, limits and CORS (libs/config httpSettings, docs/operations.md "HTTP edge"); a
+   * service's parsed config can be passed as it is. Omitted: every default, CORS off.
+   */
+  http?: HttpSettings;
   /** Record keelson_http_request_duration_seconds and keelson_http_errors_total (the gateway); default false. */
   httpMetrics?: boolean;
   /** Called with every answered request when httpMetrics is on (the gateway's dashboard). */
@@ -28,12 +35,14 @@ export interface ServiceBootstrapOptions {
 
 /**
  * Boots one Keelson service: Fastify HTTP (health, and the API for the gateway), the JetStream transport
- * when the service consumes, shutdown hooks that stop consuming before connections drain.
+ * when the service consumes, shutdown hooks that stop consuming before connections drain. The HTTP edge is
+ * hardened the same way in every service: security headers, timeouts, size and depth limits, one error body.
  */
 export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
   const bodyLimit = options.bodyLimitBytes ?? 1_048_576;
   metricsRegistry().defaultLabels({ service: options.name });
-  const adapter = new FastifyAdapter({ bodyLimit, logger: false });
+  const http = options.http ?? defaultHttpSettings();
+  const adapter = new FastifyAdapter(edgeServerOptions(http, bodyLimit));
   const app = await NestFactory.create<NestFastifyApplication>(options.module, adapter, {
     logger: new NestLogger(options.logger),
     bodyParser: false,
@@ -41,7 +50,8 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
-  acceptJsonBodiesOnly(fastify, bodyLimit);
+  await hardenHttpEdge(app, http);
+  acceptJsonBodiesOnly(fastify, bodyLimit, http.HTTP_MAX_JSON_DEPTH);
   logRequests(fastify, options.logger);
   fastify.addHook('onRequest', async (request) => {
     if (request.routeOptions.url) nameHttpServerSpan(request.method, request.routeOptions.url);

@@ -19,6 +19,8 @@ const fastifyCodes: Record<string, { status: number; code: string; message: stri
     code: ErrorCodes.unsupportedMediaType,
     message: 'send the body as application/json',
   },
+  FST_ERR_BAD_URL: { status: 400, code: ErrorCodes.invalidUrl, message: 'the path is not valid percent-encoding' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: ErrorCodes.uriTooLong, message: 'a path segment is longer than allowed' },
 };
 
 const statusCodes: Record<number, string> = {
@@ -26,15 +28,46 @@ const statusCodes: Record<number, string> = {
   401: ErrorCodes.unauthorized,
   404: ErrorCodes.notFound,
   405: ErrorCodes.methodNotAllowed,
+  408: ErrorCodes.requestTimeout,
   413: ErrorCodes.payloadTooLarge,
+  414: ErrorCodes.uriTooLong,
   415: ErrorCodes.unsupportedMediaType,
+  431: ErrorCodes.headersTooLarge,
 };
 
-/** One mapping from anything thrown to the public error shape, shared by Nest filters and Fastify hooks. */
-export function toErrorResponse(err: unknown): ErrorResponse {
-  if (err instanceof KeelsonError) return { status: err.status, body: err.toBody() };
+// An absolute file path (`/app/dist/x.js:12:7`, `C:\\app\\x.js`) or a stack frame (`at fn (...)`).
+const FILE_PATH = /(?:[A-Za-z]:\\|\/)(?:[\w.@-]+[\\/])+[\w.@-]*(?::\d+){0,2}/g;
+const STACK_FRAME = /\n\s*at\s[\s\S]*$/;
+
+/**
+ * A 5xx message as it may leave the process: a KeelsonError's message is written for callers, but it can
+ * quote an error from below (a NATS or file-system message), so file paths and stack frames are cut out.
+ */
+export function publicServerMessage(message: string): string {
+  return message.replace(STACK_FRAME, '').replace(FILE_PATH, '[path]');
+}
+
+/** The message of a 500 nobody meant to answer: nothing from the error itself, only how to find it in the logs. */
+export const internalErrorMessage = (requestId?: string): string =>
+  requestId ? `internal error; the operator can find it in the logs by request id ${requestId}` : 'internal error';
+
+/**
+ * One mapping from anything thrown to the public error shape, shared by Nest filters and Fastify hooks. No 5xx
+ * body carries a stack, a file path or the message of an error nobody wrote for callers; an unexpected error
+ * is 500 internal_error naming `requestId`, which the log line of the error carries too.
+ */
+export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse {
+  if (err instanceof KeelsonError) {
+    const body = err.toBody();
+    if (err.status >= 500) body.error.message = publicServerMessage(body.error.message);
+    return { status: err.status, body };
+  }
   if (err instanceof HttpException) {
     const status = err.getStatus();
+    if (status >= 500) {
+      const code = status === 503 ? ErrorCodes.unavailable : status === 504 ? ErrorCodes.timeout : ErrorCodes.internal;
+      return { status, body: { error: { code, message: internalErrorMessage(requestId) } } };
+    }
     const code = statusCodes[status] ?? (status >= 500 ? ErrorCodes.internal : ErrorCodes.validationFailed);
     const message = status === 404 ? 'no such route' : status === 415 ? 'send the body as application/json' : err.message;
     return { status, body: { error: { code, message } } };
@@ -46,5 +79,5 @@ export function toErrorResponse(err: unknown): ErrorResponse {
     const code = statusCodes[e.statusCode] ?? ErrorCodes.validationFailed;
     return { status: e.statusCode, body: { error: { code, message: e.message ?? 'bad request' } } };
   }
-  return { status: 500, body: { error: { code: ErrorCodes.internal, message: 'internal error' } } };
+  return { status: 500, body: { error: { code: ErrorCodes.internal, message: internalErrorMessage(requestId) } } };
 }

@@ -4,7 +4,10 @@ import type { MessagingLogger } from '@keelson/messaging';
 import { toErrorResponse } from './error-response';
 import { noteErrorCode } from './request-metrics';
 
-/** Every HTTP error leaves as `{ error: { code, message, field? } }`; only 5xx are logged as errors. */
+/**
+ * Every HTTP error leaves as `{ error: { code, message, field? } }`; only 5xx are logged as errors, with the
+ * request id a 500 body names (the trace id when the request is traced), so an operator can find the stack.
+ */
 @Catch()
 export class ErrorFilter implements ExceptionFilter {
   constructor(private readonly logger: MessagingLogger) {}
@@ -12,9 +15,12 @@ export class ErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = toErrorResponse(exception);
-    noteErrorCode(host.switchToHttp().getRequest<FastifyRequest | undefined>(), body.error.code);
-    if (status >= 500) this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception) });
+    const request = host.switchToHttp().getRequest<FastifyRequest | undefined>();
+    const { status, body } = toErrorResponse(exception, request?.id);
+    noteErrorCode(request, body.error.code);
+    if (status >= 500) {
+      this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception), requestId: request?.id });
+    }
     if (reply.sent || reply.raw.headersSent) return;
     void reply.status(status).send(body);
   }

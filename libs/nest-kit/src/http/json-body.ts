@@ -1,17 +1,46 @@
 import { ErrorCodes, KeelsonError } from '@keelson/contracts';
 import type { FastifyInstance } from 'fastify';
 
+/** The nesting a JSON body may have when a service sets no HTTP_MAX_JSON_DEPTH. */
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+/**
+ * The deepest nesting of arrays and objects in JSON `text`, stopping as soon as it passes `limit` (so a
+ * megabyte of `[` costs one pass and no parse). Brackets inside strings do not count.
+ */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /**
  * JSON is the only body the API takes. Fastify's own parser (with its prototype-poisoning guards) does the
  * parsing; a parse failure becomes a KeelsonError here, because Nest would otherwise turn it into an
  * anonymous 400 and the caller could not tell bad JSON from a bad field. Any other content type is 415.
+ * A body nested deeper than `maxDepth` is 400 json_too_deep, checked before parsing. Trailing data after
+ * the value is invalid JSON; a repeated key keeps its last value, as JSON.parse does (docs/operations.md).
  */
-export function acceptJsonBodiesOnly(fastify: FastifyInstance, bodyLimit: number): void {
+export function acceptJsonBodiesOnly(fastify: FastifyInstance, bodyLimit: number, maxDepth = DEFAULT_MAX_JSON_DEPTH): void {
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     if (body === '') {
       done(null, undefined);
+      return;
+    }
+    if (jsonDepthExceeds(body as string, maxDepth)) {
+      done(new KeelsonError(400, ErrorCodes.jsonTooDeep, `the JSON body is nested deeper than the limit of ${maxDepth} levels`), undefined);
       return;
     }
     parseJson(request, body as string, (err: Error | null, value?: unknown) => {

@@ -1,0 +1,43 @@
+import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
+import { InternalServerErrorException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { ErrorCodes, KeelsonError } from '@keelson/contracts';
+import { publicServerMessage, toErrorResponse } from './error-response';
+
+describe('toErrorResponse', () => {
+  it('answers an unexpected error with 500 internal_error naming only the request id', () => {
+    const { status, body } = toErrorResponse(new Error('ENOENT: open /etc/keelson/keys.json'), 'abc123');
+    assert.equal(status, 500);
+    assert.deepEqual(body, { error: { code: ErrorCodes.internal, message: 'internal error; the operator can find it in the logs by request id abc123' } });
+  });
+
+  it('gives a Nest 5xx exception the generic message, never its own', () => {
+    const internal = toErrorResponse(new InternalServerErrorException('pool at /srv/db exhausted'), 'r1');
+    assert.deepEqual([internal.status, internal.body.error.code], [500, ErrorCodes.internal]);
+    const unavailable = toErrorResponse(new ServiceUnavailableException('redis down at 10.0.0.3'), 'r1');
+    assert.deepEqual([unavailable.status, unavailable.body.error.code], [503, ErrorCodes.unavailable]);
+    for (const { body } of [internal, unavailable]) assert.doesNotMatch(body.error.message, /srv|redis/);
+  });
+
+  it('keeps a KeelsonError 5xx message but cuts file paths and stack frames out of it', () => {
+    const err = new KeelsonError(503, ErrorCodes.unavailable, 'the task could not be queued: EACCES /var/lib/nats/js.dat:3\n    at publish (/app/dist/x.js:1:2)');
+    const { status, body } = toErrorResponse(err);
+    assert.equal(status, 503);
+    assert.equal(body.error.message, 'the task could not be queued: EACCES [path]');
+  });
+
+  it('leaves 4xx messages alone', () => {
+    assert.equal(toErrorResponse(new NotFoundException()).body.error.message, 'no such route');
+    const err = new KeelsonError(404, ErrorCodes.taskNotFound, 'no task /v1/tasks/t1');
+    assert.equal(toErrorResponse(err).body.error.message, 'no task /v1/tasks/t1');
+  });
+
+  it('maps the router errors of bad URLs to invalid_url and uri_too_long', () => {
+    assert.deepEqual(toErrorResponse({ code: 'FST_ERR_BAD_URL', statusCode: 400 }).body.error.code, ErrorCodes.invalidUrl);
+    assert.equal(toErrorResponse({ code: 'FST_ERR_MAX_PARAM_LENGTH', statusCode: 414 }).status, 414);
+  });
+
+  it('does not mistake "at" in a sentence for a stack frame', () => {
+    assert.equal(publicServerMessage('the agent failed at step 3'), 'the agent failed at step 3');
+  });
+});
