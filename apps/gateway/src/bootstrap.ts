@@ -3,6 +3,8 @@ import { bootstrapService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
 import { loadGatewayConfig } from './config';
 import { GatewayModule } from './gateway.module';
+import { AccessLog } from './auth/access-log';
+import { recordAccess } from './auth/access-log.providers';
 import { recordTraffic } from './ops/record-traffic';
 import { TrafficWindow } from './ops/traffic-window';
 
@@ -11,14 +13,19 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<I
   const config = loadGatewayConfig(env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const traffic = new TrafficWindow();
+  const access = new AccessLog();
   return bootstrapService({
     name: 'gateway',
-    module: GatewayModule.forRoot(config, logger, traffic),
+    module: GatewayModule.forRoot(config, logger, { traffic, access }),
     port: config.PORT,
     host: config.HOST,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    http: config,
     httpMetrics: true,
-    onHttpResponse: (sample) => recordTraffic(traffic, sample),
+    onHttpResponse: (sample) => {
+      recordTraffic(traffic, sample);
+      recordAccess(access, sample);
+    },
   });
 }

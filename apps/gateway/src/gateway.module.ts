@@ -9,8 +9,13 @@ import { auditControllers, auditProviders } from './audit/audit.providers';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from './agents/agent-catalog';
 import { InvokeController } from './agents/invoke.controller';
-import { ApiKeys } from './auth/api-keys';
-import { AuthGuard } from './auth/auth.guard';
+import { Authenticator, StaticKeys } from '@keelson/identity';
+import { authProviders } from './auth/auth.providers';
+import { DenialLog } from './auth/denial-log';
+import { KeysController } from './auth/keys.controller';
+import { AccessLog } from './auth/access-log';
+import { accessLogProviders } from './auth/access-log.providers';
+import { AccessReviewController } from './auth/access-review.controller';
 import type { GatewayConfig } from './config';
 import { GATEWAY_CONFIG } from './gateway.tokens';
 import { OpenAIController } from './openai/openai.controller';
@@ -51,32 +56,33 @@ class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
 
 @Module({})
 export class GatewayModule {
-  /** `traffic` is the window the HTTP hook records into (bootstrap.ts); tests may leave it out. */
-  static forRoot(config: GatewayConfig, logger: MessagingLogger, traffic = new TrafficWindow()): DynamicModule {
-    const keys = ApiKeys.fromFile(config.KEELSON_API_KEYS_FILE);
+  /** `traffic` and `access` are what the HTTP hook records into (bootstrap.ts); tests may leave them out. */
+  static forRoot(config: GatewayConfig, logger: MessagingLogger, recorders: { traffic?: TrafficWindow; access?: AccessLog } = {}): DynamicModule {
+    const traffic = recorders.traffic ?? new TrafficWindow();
+    const keys = StaticKeys.fromFile(config.KEELSON_API_KEYS_FILE, (warning) => logger.warn(warning));
     return {
       module: GatewayModule,
       imports: [
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, ...costControllers, ...auditControllers, ...opsControllers],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, KeysController, AccessReviewController, ...costControllers, ...auditControllers, ...opsControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
-        { provide: ApiKeys, useValue: keys },
+        ...authProviders(config, keys),
         {
           provide: AgentCatalog,
           inject: [SERVICE_LOGGER],
           useFactory: (serviceLogger: MessagingLogger) =>
             new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
         },
-        AuthGuard,
         GatewayAudit,
         ...costProviders(config),
         MemoryRpcClient,
         GuardClient,
         ...auditProviders,
         ...opsProviders(config, traffic),
+        ...accessLogProviders(recorders.access ?? new AccessLog()),
         { provide: RetentionPolicy, useValue: new RetentionPolicy(config.RUN_LOG_RETENTION, config.RUN_LOG_RETENTION_BY_TENANT) },
         {
           provide: SessionStore,
@@ -114,9 +120,9 @@ export class GatewayModule {
         },
         {
           provide: SessionSocketServer,
-          inject: [SessionStore, TurnRelay, NATS_CONNECTION, RetentionPolicy],
-          useFactory: (sessions: SessionStore, relay: TurnRelay, nats: NatsConnection, retention: RetentionPolicy) =>
-            new SessionSocketServer({ keys, sessions, relay, nats, retention, logger, maxPayload: config.BODY_LIMIT_BYTES }),
+          inject: [Authenticator, DenialLog, SessionStore, TurnRelay, NATS_CONNECTION, RetentionPolicy],
+          useFactory: (authenticator: Authenticator, denials: DenialLog, sessions: SessionStore, relay: TurnRelay, nats: NatsConnection, retention: RetentionPolicy) =>
+            new SessionSocketServer({ authenticator, denials, sessions, relay, nats, retention, logger, maxPayload: config.BODY_LIMIT_BYTES }),
         },
         SocketLifecycle,
         OpenAIErrorHook,

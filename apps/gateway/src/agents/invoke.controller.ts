@@ -1,9 +1,10 @@
 import { Body, Controller, HttpCode, Inject, Param, Post, Res, UseGuards, UseInterceptors } from '@nestjs/common';
-import { InvokeRequestSchema, parseOrThrow, type InvokeRpcRequest, type RunOutcome } from '@keelson/contracts';
+import { InvokeRequestSchema, parseOrThrow, type InvokeRpcRequest, type RunOutcome, Scopes } from '@keelson/contracts';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
 import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { BudgetGate } from '../cost/budget-gate';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -16,6 +17,7 @@ import { newCancelId, sendInvoke } from './invoke-rpc';
 /** Stateless request-response: the body carries the whole context, any agent replica answers. */
 @Controller('v1/agents')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.invoke)
 @UseInterceptors(TenantContextInterceptor)
 export class InvokeController {
   constructor(

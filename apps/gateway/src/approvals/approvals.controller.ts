@@ -7,13 +7,13 @@ import {
   Subjects,
   parseOrThrow,
   type ApprovalAccepted,
-  type ApprovalCommand,
-} from '@keelson/contracts';
+  type ApprovalCommand, Scopes } from '@keelson/contracts';
 import type { JetStreamPublisher } from '@keelson/messaging';
 import { JETSTREAM_PUBLISHER } from '@keelson/nest-kit';
 import { ApprovalStore, type ApprovalRecord } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 
@@ -25,6 +25,7 @@ import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
  */
 @Controller('v1/approvals')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.tasks)
 @UseInterceptors(TenantContextInterceptor)
 export class ApprovalsController {
   constructor(

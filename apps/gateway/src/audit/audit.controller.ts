@@ -1,9 +1,11 @@
+import { Scopes } from '@keelson/contracts';
 import { Controller, Get, Inject, Query, Res, UseGuards, UseInterceptors } from '@nestjs/common';
 import type { AuditVerifyResult } from '@keelson/contracts';
 import type { MessagingLogger } from '@keelson/messaging';
 import { SERVICE_LOGGER } from '@keelson/nest-kit';
 import type { FastifyReply } from 'fastify';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { streamAuditExport } from './audit-export';
@@ -18,6 +20,7 @@ import { AuditRpcClient, type AuditPage } from './audit-rpc-client';
  */
 @Controller('v1/audit')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.auditRead)
 @UseInterceptors(TenantContextInterceptor)
 export class AuditController {
   constructor(

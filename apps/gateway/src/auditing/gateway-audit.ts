@@ -38,6 +38,11 @@ export class GatewayAudit {
 }
 
 function toDraft({ apiKeyId, id, ...rest }: GatewayAuditDraft): AuditDraft {
-  const actor: AuditActor | undefined = apiKeyId ? { kind: 'api_key', id: apiKeyId } : undefined;
+  // A token's caller is a person (or workload) of the identity provider: `jwt:{sub}` becomes a user actor.
+  const actor: AuditActor | undefined = apiKeyId
+    ? apiKeyId.startsWith('jwt:')
+      ? { kind: 'user', id: apiKeyId.slice(4) }
+      : { kind: 'api_key', id: apiKeyId }
+    : undefined;
   return { ...rest, id: id ?? `gw:${randomUUID()}`, ...(actor ? { actor } : {}) };
 }

@@ -1,45 +1,59 @@
 import { CanActivate, ExecutionContext, Inject, Injectable, createParamDecorator } from '@nestjs/common';
-import { ErrorCodes, KeelsonError } from '@keelson/contracts';
+import { Reflector } from '@nestjs/core';
+import { ErrorCodes, KeelsonError, hasScope } from '@keelson/contracts';
+import { AuthError, Authenticator, type Principal } from '@keelson/identity';
 import type { FastifyRequest } from 'fastify';
-import { ApiKeys, type Principal } from './api-keys';
-import { authenticate } from './authenticate';
+import { DenialLog } from './denial-log';
+import { SCOPE_METADATA } from './scopes';
 
 type AuthenticatedRequest = FastifyRequest & { principal?: Principal };
 
+/**
+ * Authenticates every request of the routes it guards (API key or OIDC token, see @keelson/identity), then
+ * checks the route's scope (@RequireScope). Every refusal is a 401 or 403 with the usual error body and an
+ * `auth.denied` audit event.
+ */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  constructor(@Inject(ApiKeys) private readonly keys: ApiKeys) {}
+  constructor(
+    @Inject(Authenticator) private readonly authenticator: Authenticator,
+    @Inject(Reflector) private readonly reflector: Reflector,
+    @Inject(DenialLog) private readonly denials: DenialLog,
+  ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    request.principal = authenticate(this.keys, request.headers.authorization);
+    const where = { source: request.ip, method: request.method, route: request.routeOptions?.url ?? 'unmatched' };
+    let principal: Principal;
+    try {
+      principal = await this.authenticator.authenticate(request.headers.authorization);
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.denials.record({ ...where, reason: err.reason, tenant: err.known.tenant, keyId: err.known.keyId, message: err.message });
+      throw new KeelsonError(401, ErrorCodes.unauthorized, err.message, 'Authorization');
+    }
+    request.principal = principal;
+    const scope = this.reflector.getAllAndOverride<string | undefined>(SCOPE_METADATA, [context.getHandler(), context.getClass()]);
+    if (scope && !hasScope(principal.scopes, scope)) {
+      const message = `this ${principal.kind === 'jwt' ? 'token' : 'API key'} lacks the scope "${scope}"`;
+      this.denials.record({ ...where, reason: 'missing_scope', tenant: principal.tenant, keyId: principal.keyId, scope, message });
+      throw new KeelsonError(403, ErrorCodes.forbidden, message, scope);
+    }
     return true;
   }
 }
 
-/** The id of the API key the caller authenticated with: its budgets and limits apply to what it spends. */
-export const ApiKeyId = createParamDecorator((_: unknown, context: ExecutionContext): string => {
+function principalOf(context: ExecutionContext, what: string): Principal {
   const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new Error('ApiKeyId used on a route without AuthGuard');
-  return principal.keyId;
-});
-
-/** The scopes of the caller's key (`*` is every scope). */
-export const CallerScopes = createParamDecorator((_: unknown, context: ExecutionContext): readonly string[] => {
-  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new Error('CallerScopes used on a route without AuthGuard');
-  return principal.scopes;
-});
-
-/** 403 `forbidden` naming the scope, unless the key has it (or `*`). */
-export function requireScope(scopes: readonly string[], scope: string): void {
-  if (scopes.includes('*') || scopes.includes(scope)) return;
-  throw new KeelsonError(403, ErrorCodes.forbidden, `this API key lacks the scope "${scope}"`, scope);
+  if (!principal) throw new Error(`${what} used on a route without AuthGuard`);
+  return principal;
 }
 
+/** The id of the API key (or `jwt:{sub}`) the caller authenticated with: its budgets and limits apply to what it spends. */
+export const ApiKeyId = createParamDecorator((_: unknown, context: ExecutionContext): string => principalOf(context, 'ApiKeyId').keyId);
+
+/** The caller as authenticated: kind, key id, tenant, scopes. */
+export const Caller = createParamDecorator((_: unknown, context: ExecutionContext): Principal => principalOf(context, 'Caller'));
+
 /** The tenant of the authenticated caller; every resource lookup is scoped by it. */
-export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => {
-  const principal = context.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new Error('Tenant used on a route without AuthGuard');
-  return principal.tenant;
-});
+export const Tenant = createParamDecorator((_: unknown, context: ExecutionContext): string => principalOf(context, 'Tenant').tenant);

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, Query, UseGuards, UseInterceptors } from '@nestjs/common';
-import { AuditTypes, ErrorCodes, KeelsonError, type BudgetState } from '@keelson/contracts';
+import { AuditTypes, ErrorCodes, KeelsonError, type BudgetState, Scopes } from '@keelson/contracts';
 import { BudgetLedger, BudgetStore, scopeField } from '@keelson/cost';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { BudgetGate } from './budget-gate';
@@ -25,10 +26,11 @@ export function sortBudgets(states: BudgetState[]): BudgetState[] {
  * The operator API for budgets, scoped to the caller's tenant: each budget with what is spent, reserved and
  * left in its current window and when that window resets; create or replace one; remove one. A change applies
  * to the next reservation on every replica (the ledger reads the definitions from Redis on each call).
- * Scopes of API keys are not enforced yet (issue 9): any key of the tenant may manage its budgets.
+ * Scope `admin`.
  */
 @Controller('v1/budgets')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.admin)
 @UseInterceptors(TenantContextInterceptor)
 export class BudgetsController {
   constructor(

@@ -11,9 +11,8 @@ import { createLogger } from '@keelson/observability';
 import { freePort, sleep, startNats, startRedis, waitFor, type NatsServerHandle, type RedisServerHandle } from '@keelson/testing';
 import { JSONCodec, connect, type NatsConnection } from 'nats';
 import { createClient } from 'redis';
-import { ApiKeys, hashApiKey } from '../auth/api-keys';
-import { AuthGuard } from '../auth/auth.guard';
-import { GatewayAudit } from '../auditing/gateway-audit';
+import { hashApiKey } from '../auth/api-keys';
+import { testAuthProviders } from '../testing/test-auth';
 import { BudgetGate } from './budget-gate';
 import { UsageReader } from './usage-reader';
 import { parseRateLimitSettings } from '@keelson/cost';
@@ -69,7 +68,7 @@ describe('gateway cost routes', () => {
     @Module({
       imports: [InfraModule.forRoot({ serviceName: 'gateway-cost-test', natsUrl: nats.url, redisUrl: redisServer.url, streams: [UsageStream], logger })],
       controllers: costControllers,
-      providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GatewayAudit, ...costProviders(settings)],
+      providers: [...testAuthProviders(keysFile), ...costProviders(settings)],
     })
     class CostTestModule {}
     const port = await freePort();

@@ -1,6 +1,8 @@
+import { Scopes } from '@keelson/contracts';
 import { Controller, Get, Inject, Query, UseGuards, UseInterceptors } from '@nestjs/common';
 import { RoutingTally, type RoutingCounts } from '@keelson/cost';
 import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { RateLimitGuard } from './rate-limit.guard';
 import { parseUsageQuery } from './usage-query';
@@ -14,6 +16,7 @@ import { UsageReader, type UsagePage } from './usage-reader';
  */
 @Controller('v1/usage')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.admin)
 @UseInterceptors(TenantContextInterceptor)
 export class UsageController {
   constructor(

@@ -1,7 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Post, Put, Res, UseGuards, UseInterceptors } from '@nestjs/common';
-import { AuditTypes, type GuardInputResponse, type GuardOutputResponse, type GuardPolicy, type GuardRevealResponse } from '@keelson/contracts';
+import { AuditTypes, Scopes, type GuardInputResponse, type GuardOutputResponse, type GuardPolicy, type GuardRevealResponse } from '@keelson/contracts';
 import type { FastifyReply } from 'fastify';
-import { ApiKeyId, AuthGuard, CallerScopes, Tenant, requireScope } from '../auth/auth.guard';
+import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -23,6 +24,7 @@ export class GuardController {
   /** `{text, source?, agentId?}` -> `{allowed, score, action, findings, decidedBy, policyVersion}`. */
   @Post('input')
   @HttpCode(200)
+  @RequireScope(Scopes.invoke)
   input(@Tenant() tenant: string, @Body() body: unknown): Promise<GuardInputResponse> {
     return this.guard.checkInput(tenant, body);
   }
@@ -30,6 +32,7 @@ export class GuardController {
   /** `{text, agentId?}` -> `{text: redacted, findings: [{type, start, end, action}], blocked, policyVersion}` (code points). */
   @Post('output')
   @HttpCode(200)
+  @RequireScope(Scopes.invoke)
   output(@Tenant() tenant: string, @Body() body: unknown): Promise<GuardOutputResponse> {
     return this.guard.filterOutput(tenant, body);
   }
@@ -41,13 +44,8 @@ export class GuardController {
    */
   @Post('reveal')
   @HttpCode(200)
-  async reveal(
-    @Tenant() tenant: string,
-    @ApiKeyId() apiKeyId: string,
-    @CallerScopes() scopes: readonly string[],
-    @Body() body: unknown,
-  ): Promise<GuardRevealResponse> {
-    requireScope(scopes, 'guard:reveal');
+  @RequireScope(Scopes.guardReveal)
+  async reveal(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Body() body: unknown): Promise<GuardRevealResponse> {
     const revealed = await this.guard.reveal(tenant, body);
     await this.audit.required({ tenant, type: AuditTypes.adminPseudonymRevealed, apiKeyId, data: { revealed: revealed.revealed, unknown: revealed.unknown } });
     return revealed;
@@ -55,6 +53,7 @@ export class GuardController {
 
   /** The tenant's policy (defaults, version 0, until one is stored); `ETag` is its version. */
   @Get('policy')
+  @RequireScope(Scopes.admin)
   async getPolicy(@Tenant() tenant: string, @Res({ passthrough: true }) res: FastifyReply): Promise<GuardPolicy> {
     const policy = await this.guard.getPolicy(tenant);
     void res.header('etag', `"${policy.version}"`);
@@ -64,6 +63,7 @@ export class GuardController {
   /** Replaces the policy (validated; 400 names the field) as the next version; `If-Match: "<version>"` guards against lost updates (409). */
   @Put('policy')
   @HttpCode(200)
+  @RequireScope(Scopes.admin)
   async putPolicy(
     @Tenant() tenant: string,
     @ApiKeyId() apiKeyId: string,

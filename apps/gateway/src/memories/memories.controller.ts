@@ -1,6 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards, UseInterceptors } from '@nestjs/common';
-import { AuditTypes, KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView } from '@keelson/contracts';
+import { AuditTypes, KeelsonError, MemoryErrorCodes, type ErrorCode, type MemoryView, Scopes } from '@keelson/contracts';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -12,6 +13,7 @@ import { MemoryRpcClient } from './memory-rpc-client';
  */
 @Controller('v1/memories')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.memory)
 @UseInterceptors(TenantContextInterceptor)
 export class MemoriesController {
   constructor(

@@ -1,3 +1,4 @@
+import { Scopes } from '@keelson/contracts';
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Res, UseFilters, UseGuards, UseInterceptors } from '@nestjs/common';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
 import type { FastifyReply } from 'fastify';
@@ -7,6 +8,7 @@ import { newCancelId, sendInvoke } from '../agents/invoke-rpc';
 import { clientGone } from '../http/disconnect';
 import { streamInvoke, type InvokeStreamItem } from '../agents/streamed-invoke';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { BudgetGate } from '../cost/budget-gate';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -36,6 +38,7 @@ export interface OpenAIModel {
  */
 @Controller('v1')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.invoke)
 @UseInterceptors(TenantContextInterceptor)
 @UseFilters(OpenAIErrorFilter)
 export class OpenAIController {

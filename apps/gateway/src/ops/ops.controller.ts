@@ -1,8 +1,9 @@
 import { Controller, Get, Inject, Query, UseGuards, UseInterceptors } from '@nestjs/common';
-import { ErrorCodes, KeelsonError, type OpsOverview, type RunReplay } from '@keelson/contracts';
+import { ErrorCodes, KeelsonError, type OpsOverview, type RunReplay, Scopes } from '@keelson/contracts';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
-import { AuthGuard, CallerScopes, Tenant, requireScope } from '../auth/auth.guard';
+import { AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { GATEWAY_CONFIG } from '../gateway.tokens';
@@ -11,15 +12,13 @@ import { OpsOverviewBuilder } from './ops-overview';
 import { parseReplayTarget, parseWindow } from './ops-query';
 import { replayRun } from './run-replay';
 
-/** The scope a key needs for the dashboard's data. */
-export const OPS_READ_SCOPE = 'ops:read';
-
 /**
  * The dashboard's data: `GET /v1/ops/overview?window=` and `GET /v1/ops/runs?tenant=&taskId=|sessionId=`.
  * Scope ops:read; the caller's own tenant, or every tenant for an operator tenant (OPS_OPERATOR_TENANTS).
  */
 @Controller('v1/ops')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.opsRead)
 @UseInterceptors(TenantContextInterceptor)
 export class OpsController {
   constructor(
@@ -29,14 +28,12 @@ export class OpsController {
   ) {}
 
   @Get('overview')
-  async overview(@Tenant() tenant: string, @CallerScopes() scopes: readonly string[], @Query() query: Record<string, unknown>): Promise<OpsOverview> {
-    requireScope(scopes, OPS_READ_SCOPE);
+  async overview(@Tenant() tenant: string, @Query() query: Record<string, unknown>): Promise<OpsOverview> {
     return this.overviews.build(tenant, parseWindow(query ?? {}));
   }
 
   @Get('runs')
-  async run(@Tenant() tenant: string, @CallerScopes() scopes: readonly string[], @Query() query: Record<string, unknown>): Promise<RunReplay> {
-    requireScope(scopes, OPS_READ_SCOPE);
+  async run(@Tenant() tenant: string, @Query() query: Record<string, unknown>): Promise<RunReplay> {
     const target = parseReplayTarget(query ?? {}, tenant, this.config.OPS_OPERATOR_TENANTS.includes(tenant));
     const replay = await replayRun(this.nats, target);
     if (replay) return replay;

@@ -1,12 +1,12 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ErrorCodes, KeelsonError, SendMessageRequestSchema, Subjects, parseOrThrow, type ErrorBody } from '@keelson/contracts';
+import { ErrorCodes, KeelsonError, Scopes, SendMessageRequestSchema, Subjects, hasScope, parseOrThrow, type ErrorBody } from '@keelson/contracts';
 import type { MessagingLogger } from '@keelson/messaging';
 import { toErrorResponse } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ApiKeys } from '../auth/api-keys';
-import { authenticate } from '../auth/authenticate';
+import { AuthError, type Authenticator } from '@keelson/identity';
+import type { DenialLog } from '../auth/denial-log';
 import type { SessionStore } from '@keelson/state';
 import { resumePoint } from '../run-log/resume-point';
 import type { RetentionPolicy } from '../run-log/retention';
@@ -30,7 +30,8 @@ export class SessionSocketServer {
 
   constructor(
     private readonly deps: {
-      keys: ApiKeys;
+      authenticator: Authenticator;
+      denials: DenialLog;
       sessions: SessionStore;
       relay: TurnRelay;
       nats: NatsConnection;
@@ -59,7 +60,7 @@ export class SessionSocketServer {
     try {
       if (!match) throw new KeelsonError(404, ErrorCodes.notFound, 'no such route');
       const sessionId = match[1]!;
-      const { tenant, keyId } = authenticate(this.deps.keys, request.headers.authorization);
+      const { tenant, keyId } = await this.authenticate(request);
       if (!(await this.deps.sessions.get(tenant, sessionId))) {
         throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
       }
@@ -67,6 +68,24 @@ export class SessionSocketServer {
     } catch (err) {
       const { status, body } = toErrorResponse(err);
       refuseUpgrade(socket, status, body);
+    }
+  }
+
+  /** The same checks and denial audit as AuthGuard: a key or token with the `sessions` scope. */
+  private async authenticate(request: IncomingMessage): Promise<{ tenant: string; keyId: string }> {
+    const where = { source: request.socket.remoteAddress ?? 'unknown', method: 'GET', route: '/v1/sessions/:sessionId/ws' };
+    try {
+      const principal = await this.deps.authenticator.authenticate(request.headers.authorization);
+      if (!hasScope(principal.scopes, Scopes.sessions)) {
+        const message = `this ${principal.kind === 'jwt' ? 'token' : 'API key'} lacks the scope "${Scopes.sessions}"`;
+        this.deps.denials.record({ ...where, reason: 'missing_scope', tenant: principal.tenant, keyId: principal.keyId, scope: Scopes.sessions, message });
+        throw new KeelsonError(403, ErrorCodes.forbidden, message, Scopes.sessions);
+      }
+      return principal;
+    } catch (err) {
+      if (!(err instanceof AuthError)) throw err;
+      this.deps.denials.record({ ...where, reason: err.reason, tenant: err.known.tenant, keyId: err.known.keyId, message: err.message });
+      throw new KeelsonError(401, ErrorCodes.unauthorized, err.message, 'Authorization');
     }
   }
 

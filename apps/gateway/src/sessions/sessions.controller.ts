@@ -14,8 +14,7 @@ import {
   type RunFailed,
   type SessionCreated,
   type SessionView,
-  type TurnReply,
-} from '@keelson/contracts';
+  type TurnReply, Scopes } from '@keelson/contracts';
 import { NATS_CONNECTION, toErrorResponse } from '@keelson/nest-kit';
 import { SessionStore } from '@keelson/state';
 import type { FastifyReply } from 'fastify';
@@ -23,6 +22,7 @@ import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
 import { SseStream } from '../http/sse';
@@ -36,6 +36,7 @@ const wantsEventStream = (accept: string | undefined) => (accept ?? '').includes
 
 @Controller('v1/sessions')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.sessions)
 @UseInterceptors(TenantContextInterceptor)
 export class SessionsController {
   constructor(

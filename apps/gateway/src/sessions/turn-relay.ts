@@ -101,7 +101,8 @@ export class TurnRelay {
     } catch (err) {
       // The turns after this one must not wait for it; if even this fails, they pass it once it is old enough.
       await this.sessions.abandonTurn(tenant, sessionId, turn).catch(() => undefined);
-      throw new KeelsonError(503, ErrorCodes.unavailable, `the turn could not be queued: ${(err as Error).message}`);
+      this.options.logger?.warn('a session turn could not be queued', { error: (err as Error).message });
+      throw new KeelsonError(503, ErrorCodes.unavailable, 'the turn could not be queued: the message bus did not confirm it in time; retry');
     }
     if (steerInto) {
       // Offered only once the turn is durable, so a message the running loop takes in can never be lost.

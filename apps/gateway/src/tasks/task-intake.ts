@@ -48,8 +48,9 @@ export class TaskIntake {
         msgId: taskMsgId(tenant, key ?? taskId),
         timeoutMs: this.options.publishTimeoutMs,
       });
-    } catch (err) {
-      throw new KeelsonError(503, ErrorCodes.unavailable, `the task could not be queued: ${(err as Error).message}`);
+    } catch {
+      // The NATS error's own text (server names, stream internals) stays in the log, not in the answer.
+      throw new KeelsonError(503, ErrorCodes.unavailable, 'the task could not be queued: the message bus did not confirm it in time; retry with the same idempotency key');
     }
     const duplicate = ack.duplicate;
     if (duplicate && !(await this.tasks.get(tenant, taskId))) await this.assertOwnDuplicate(tenant, ack.seq);

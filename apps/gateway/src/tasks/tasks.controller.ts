@@ -6,8 +6,7 @@ import {
   KeelsonError,
   Subjects,
   parseOrThrow,
-  type TaskView,
-} from '@keelson/contracts';
+  type TaskView, Scopes } from '@keelson/contracts';
 import { NATS_CONNECTION } from '@keelson/nest-kit';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { TaskStore } from '@keelson/state';
@@ -15,6 +14,7 @@ import type { FastifyReply } from 'fastify';
 import type { NatsConnection } from 'nats';
 import { AgentCatalog } from '../agents/agent-catalog';
 import { ApiKeyId, AuthGuard, Tenant } from '../auth/auth.guard';
+import { RequireScope } from '../auth/scopes';
 import { BudgetGate } from '../cost/budget-gate';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { TenantContextInterceptor } from '../auth/tenant-context.interceptor';
@@ -37,6 +37,7 @@ function idempotencyKeyOf(body: unknown, header: string | undefined): unknown {
 
 @Controller('v1/tasks')
 @UseGuards(AuthGuard, RateLimitGuard)
+@RequireScope(Scopes.tasks)
 @UseInterceptors(TenantContextInterceptor)
 export class TasksController {
   constructor(

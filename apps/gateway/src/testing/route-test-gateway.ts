@@ -5,10 +5,9 @@ import { Module, type INestApplication, type Provider, type Type } from '@nestjs
 import { parseRateLimitSettings } from '@keelson/cost';
 import { InfraModule, bootstrapService } from '@keelson/nest-kit';
 import { createLogger } from '@keelson/observability';
-import { ApiKeys, hashApiKey } from '../auth/api-keys';
-import { AuthGuard } from '../auth/auth.guard';
+import { hashApiKey } from '../auth/api-keys';
 import { rateLimitProviders } from '../cost/cost.providers';
-import { GatewayAudit } from '../auditing/gateway-audit';
+import { testAuthProviders } from './test-auth';
 
 export interface RouteTestGateway {
   base: string;
@@ -42,7 +41,7 @@ export async function startRouteTestGateway(opts: {
   @Module({
     imports: [InfraModule.forRoot({ serviceName: opts.name, natsUrl: opts.natsUrl, streams: [], logger })],
     controllers: opts.controllers,
-    providers: [{ provide: ApiKeys, useValue: ApiKeys.fromFile(keysFile) }, AuthGuard, GatewayAudit, ...opts.providers, ...rateLimitProviders(parseRateLimitSettings({}))],
+    providers: [...testAuthProviders(keysFile), ...opts.providers, ...rateLimitProviders(parseRateLimitSettings({}))],
   })
   class RouteTestModule {}
   const app: INestApplication = await bootstrapService({ name: opts.name, module: RouteTestModule, port: opts.port, host: '127.0.0.1', logger });
