@@ -34,3 +34,14 @@ if [ ! -x /usr/bin/chromium ]; then
     echo "missing /usr/bin/chromium (for the dashboard's e2e test): install it with 'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu); the other tests run without it" >&2
   fi
 fi
+
+# deploy/observability is checked in a real Prometheus (e2e/src/prometheus.e2e-spec.ts: promtool and a server
+# scraping the mesh). Debian's package enables a systemd unit; we only use the binaries, on free ports.
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing prometheus (for promtool and the observability e2e test) from the OS packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+  else
+    echo "missing prometheus/promtool (for deploy/observability's e2e test): install them with 'sudo apt-get install -y --no-install-recommends prometheus' (Debian/Ubuntu); the other tests run without them" >&2
+  fi
+fi
