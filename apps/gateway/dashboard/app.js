@@ -222,8 +222,9 @@ function groupFailures(failures) {
     const subject = f.taskId ?? f.sessionId ?? f.runId ?? f.traceId ?? `${f.at}:${f.message}`;
     const key = `${f.tenant}|${f.type}|${subject}`;
     const group = groups.get(key);
-    if (group) group.count++;
-    else groups.set(key, { failure: f, count: 1, first: f.at });
+    // The gateway already folds a run's attempts into one failure with `attempts`; a session's failed turns fold here.
+    if (group) group.count += f.attempts ?? 1;
+    else groups.set(key, { failure: f, count: f.attempts ?? 1, first: f.at });
     if (group && f.at < group.first) group.first = f.at;
   }
   return [...groups.values()];

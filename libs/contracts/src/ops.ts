@@ -85,6 +85,8 @@ export const RecentFailureSchema = z.object({
   sessionId: z.string().optional(),
   traceId: z.string().optional(),
   message: z.string(),
+  /** Failed attempts of the same run in the window (a task retried); the newest is the one shown. */
+  attempts: z.number().int().positive(),
   links: z.object({
     /** The audit records of the same trace (`/v1/audit/events?traceId=`), or of the run when there is no trace. */
     audit: z.string(),

@@ -71,7 +71,11 @@ describe('OpsOverviewBuilder', () => {
       traffic,
       spend,
       budgets: async (tenant) => (tenant === 'dev' ? [budget()] : []),
-      failedRuns: async (tenant) => [failedRun(tenant, '2026-11-27T09:58:00.000Z'), failedRun(tenant, '2026-11-27T09:59:00.000Z', { traceId: undefined, taskId: undefined, sessionId: 'ses_1', runId: 'ses_1:2' })],
+      failedRuns: async (tenant) => [
+        failedRun(tenant, '2026-11-27T09:57:00.000Z'),
+        failedRun(tenant, '2026-11-27T09:58:00.000Z'),
+        failedRun(tenant, '2026-11-27T09:59:00.000Z', { traceId: undefined, taskId: undefined, sessionId: 'ses_1', runId: 'ses_1:2' }),
+      ],
       knownTenants: () => ['dev', 'acme'],
       operatorTenants: ['ops'],
       traceUrlTemplate: 'http://jaeger.test/trace/{traceId}',
@@ -93,6 +97,7 @@ describe('OpsOverviewBuilder', () => {
     assert.equal(newest!.at, '2026-11-27T09:59:00.000Z', 'newest first');
     assert.deepEqual(newest!.links, { audit: '/v1/audit/events?runId=ses_1%3A2', run: '/v1/ops/runs?tenant=dev&sessionId=ses_1' });
     assert.equal(older!.message, 'the model failed');
+    assert.deepEqual([older!.at, older!.attempts, newest!.attempts], ['2026-11-27T09:58:00.000Z', 2, 1], 'two attempts of tsk_1: one line, the newest');
     assert.deepEqual(older!.links, {
       audit: `/v1/audit/events?traceId=${'a'.repeat(32)}`,
       trace: `http://jaeger.test/trace/${'a'.repeat(32)}`,

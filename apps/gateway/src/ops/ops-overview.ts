@@ -100,10 +100,15 @@ export class OpsOverviewBuilder {
         }
       }),
     );
-    return perTenant
-      .flat()
-      .sort((a, b) => b.at.localeCompare(a.at))
-      .slice(0, MAX_FAILURES);
+    // A retried task fails once per attempt: one line per run, the newest attempt, with the count.
+    const byRun = new Map<string, RecentFailure>();
+    for (const failure of perTenant.flat()) {
+      const key = `${failure.tenant}\u0000${failure.runId ?? failure.at}`;
+      const seen = byRun.get(key);
+      if (!seen) byRun.set(key, failure);
+      else byRun.set(key, { ...(failure.at > seen.at ? failure : seen), attempts: seen.attempts + 1 });
+    }
+    return [...byRun.values()].sort((a, b) => b.at.localeCompare(a.at)).slice(0, MAX_FAILURES);
   }
 
   private failure(record: AuditRecord): RecentFailure {
@@ -121,6 +126,7 @@ export class OpsOverviewBuilder {
       ...(sessionId ? { sessionId } : {}),
       ...(traceId ? { traceId } : {}),
       message: failureMessage(record.data),
+      attempts: 1,
       links: {
         audit: `/v1/audit/events?${auditFilter}`,
         ...(template && traceId ? { trace: template.replace('{traceId}', traceId) } : {}),

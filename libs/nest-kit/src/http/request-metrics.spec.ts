@@ -25,6 +25,8 @@ describe('HTTP request metrics', () => {
     });
     app.post('/v1/agents/:agentId/invoke', async (_request, reply) => reply.status(429).send({ error: { code: 'rate_limited', message: 'slow down' } }));
     app.get('/v1/sessions/:sessionId', async () => ({ ok: true }));
+    app.get('/readyz', async () => ({ ok: true }));
+    await app.inject({ method: 'GET', url: '/readyz' });
     await app.inject({ method: 'GET', url: '/v1/tasks/tsk_123?x=1' });
     await app.inject({ method: 'POST', url: '/v1/agents/assistant/invoke' });
     await app.inject({ method: 'GET', url: '/v1/sessions/ses_9' });
@@ -38,5 +40,6 @@ describe('HTTP request metrics', () => {
     assert.match(text, /keelson_http_errors_total\{route="\/v1\/agents\/:agentId\/invoke",status="429",code="rate_limited"\} 1/, 'the code read from the body');
     assert.match(text, /keelson_http_errors_total\{route="unmatched",status="404",code="unknown"\} 1/);
     assert.doesNotMatch(text, /tsk_123|ses_9|assistant/, 'no raw URL or id in a label');
+    assert.doesNotMatch(text, /readyz/, 'probes are not traffic');
   });
 });

@@ -28,8 +28,11 @@ export interface HttpSample {
   executionModel: ReturnType<typeof executionModelOf>;
 }
 
+/** Probes and scrapes are the platform looking at itself: counted, they would pad every rate and error ratio. */
+const PROBES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
+
 /**
- * keelson_http_request_duration_seconds for every answered request, and keelson_http_errors_total for
+ * keelson_http_request_duration_seconds for every answered request (but probes and scrapes), and keelson_http_errors_total for
  * every status >= 400 with the error code ErrorFilter answered with (`unknown` when none went through it).
  * Labelled by the route TEMPLATE (`unmatched` for a 404 on no route), never the raw URL.
  */
@@ -54,6 +57,7 @@ export function recordHttpMetrics(
   });
   fastify.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
+    if (PROBES.has(route)) return;
     const status = reply.statusCode;
     const executionModel = executionModelOf(route);
     duration.observe(

@@ -12,6 +12,10 @@ export function consumerRunnerMetrics(spec: ConsumerSpec, registry: MetricsRegis
   const processed = registry.counter('messagesProcessed');
   const redeliveries = registry.counter('redeliveries');
   const deadLetters = registry.counter('deadLetters');
+  // Series that start at 0 when the consumer does: a counter first seen at 1 has no increase() in
+  // Prometheus, so a replica's first dead letter or redelivery would never alert.
+  redeliveries.inc(labels, 0);
+  deadLetters.inc(labels, 0);
   return {
     redelivered: () => redeliveries.inc(labels),
     settled: (outcome) => {
