@@ -21,6 +21,7 @@ import { costPaths } from './cost-paths.mjs';
 import { guardChannels, guardComponents, guardOperations, guardPaths } from './guard-paths.mjs';
 import { memoryChannels, memoryComponents, memoryOperations, memoryPaths } from './memory-paths.mjs';
 import { opsChannels, opsComponents, opsPaths } from './ops-paths.mjs';
+import { identityComponents, identityPaths, withScopes } from './identity-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
@@ -144,6 +145,7 @@ const components = [
   ...guardComponents(c),
   ...memoryComponents(c),
   ...opsComponents(c),
+  ...identityComponents(c),
 ];
 
 function buildSchemas(target, where) {
@@ -277,10 +279,12 @@ function openapi(schemas) {
       { name: 'cost', description: 'Budgets and usage: hard caps per tenant, agent and API key, and one usage record per model call.' },
       { name: 'guard', description: 'The guard for the tenant\'s own apps: prompt-injection checks, PII and secrets redaction, the tenant\'s guard policy, and the audited reveal of pseudonyms. Answered by guard-service.' },
       { name: 'memory', description: 'Long-term memory: namespaced texts searched by meaning, with expiry and per-user erasure. Answered by memory-service.' },
+      { name: 'identity', description: 'API keys with scopes (create, list, rotate, revoke) and the access review. Scope `admin`.' },
       { name: 'ops', description: 'The operator dashboard and its data: traffic, latency, errors, spend and budget burn, queues, replicas, failed runs and the run viewer. Scope `ops:read`.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
-    paths: {
+    paths: withScopes(c, {
+      ...identityPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...costPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...auditPaths({ c, json, ref, errorResponse, readErrors }),
       ...guardPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
@@ -687,13 +691,14 @@ function openapi(schemas) {
           },
         },
       },
-    },
+    }, errorResponse),
     components: {
       securitySchemes: {
         bearer: {
           type: 'http',
           scheme: 'bearer',
-          description: 'An API key. The gateway stores only SHA-256 hashes of keys; each key belongs to one tenant.',
+          description:
+            'An API key (`ks_...`; the gateway stores only salted SHA-256 hashes; each key belongs to one tenant) or, when OIDC_ISSUER is set, a JWT from that issuer mapped to a tenant and scopes. The scopes a route needs are listed in its security requirement; a key with `*` holds every scope.',
         },
       },
       schemas,
