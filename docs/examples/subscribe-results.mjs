@@ -1,22 +1,17 @@
-// Reads the task results of tenant `dev` through a durable consumer of your own. The consumer remembers what
-// was acknowledged, so a restart continues where it stopped. Ctrl-C to stop.
-// Usage: node docs/examples/subscribe-results.mjs [durable-name]     (NATS_URL overrides the server)
-import { AckPolicy, DeliverPolicy, JSONCodec, connect } from 'nats';
+// Follows the task results of tenant `dev` as they are published (core NATS: a tenant's credentials may
+// subscribe to keelson.results.dev.> and nothing else). Ctrl-C to stop. A result published while this was not
+// running is not replayed here: read it with GET /v1/tasks/{taskId} (docs/operations.md, "External publishers").
+// Usage: node docs/examples/subscribe-results.mjs      (NATS_URL and NATS_NKEY_SEED_FILE as in publish-task.mjs)
+import { readFileSync } from 'node:fs';
+import { connect, JSONCodec, nkeyAuthenticator } from 'nats';
 
-const durable = process.argv[2] ?? 'my-team';
-const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
-
-// Creating it again with the same settings is a no-op; different settings are refused.
-await (await nc.jetstreamManager()).consumers.add('KEELSON_RESULTS', {
-  durable_name: durable,
-  filter_subject: 'keelson.results.dev.>',
-  ack_policy: AckPolicy.Explicit,
-  deliver_policy: DeliverPolicy.All, // from the first result kept; or New, StartSequence, StartTime
+const seed = readFileSync(process.env.NATS_NKEY_SEED_FILE ?? '.keelson/nats-auth/tenant-dev.nk', 'utf8').trim();
+const nc = await connect({
+  servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4223',
+  authenticator: nkeyAuthenticator(new TextEncoder().encode(seed)),
+  inboxPrefix: '_INBOX.tenant.dev',
 });
-
-const consumer = await nc.jetstream().consumers.get('KEELSON_RESULTS', durable);
-for await (const m of await consumer.consume()) {
-  const { type, data } = JSONCodec().decode(m.data);
-  console.log(m.seq, type, data.taskId, data.status, data.status === 'succeeded' ? data.output : data.error.message);
-  m.ack();
+for await (const m of nc.subscribe('keelson.results.dev.>')) {
+  const { type, data } = JSONCodec().decode(m.data); // dev.keelson.task.completed.v1 or ...failed.v1
+  console.log(type, data.taskId, data.status, data.status === 'succeeded' ? data.output : data.error.message);
 }
