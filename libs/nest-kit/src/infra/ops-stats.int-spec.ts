@@ -1,13 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { OpsReplicaStatsSchema, OpsSubjects } from '@keelson/contracts';
-import { decodeJson } from '@keelson/messaging';
+import { decodeJson, silentLogger } from '@keelson/messaging';
 import { MetricsRegistry } from '@keelson/observability';
 import { startNats, type NatsServerHandle } from '@keelson/testing';
 import { connect, type NatsConnection } from 'nats';
 import { answerOpsStats } from './ops-stats';
-
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 
 describe('answerOpsStats', () => {
   let nats: NatsServerHandle;
@@ -25,7 +23,7 @@ describe('answerOpsStats', () => {
   it("answers with this process's identity, memory and the gauges it set, and leaves out the ones it never set", async () => {
     const registry = new MetricsRegistry({ processMetrics: false });
     registry.gauge('turnsRunning').set({}, 2);
-    answerOpsStats(nc, 'session-agent', silent, registry);
+    answerOpsStats(nc, 'session-agent', silentLogger, registry);
     await nc.flush();
     const stats = OpsReplicaStatsSchema.parse(decodeJson((await nc.request(OpsSubjects.stats, undefined, { timeout: 2_000 })).data));
     assert.equal(stats.service, 'session-agent');
