@@ -21,6 +21,37 @@ describe('answerInvoke', () => {
     assert.ok(reply.outcome.usage.totalTokens > 0);
   });
 
+  it("puts the userId's recalled memories before the conversation, streamed or not; without userId nothing is recalled", async () => {
+    const asked: Array<{ tenant: string; userId?: string; query: string }> = [];
+    const memory = {
+      contextFor: async (scope: { tenant: string; userId?: string }, _agent: unknown, query: string) => {
+        asked.push({ ...scope, query });
+        return [{ role: 'user' as const, content: 'Earlier: I live in Lisbon.' }];
+      },
+    };
+    const seen: string[][] = [];
+    const providers = new ProviderRegistry([
+      {
+        name: 'offline',
+        async *stream(req: { messages: Array<{ content: string }> }) {
+          seen.push(req.messages.map((m) => m.content));
+          yield { type: 'text', text: 'ok' } as const;
+          yield { type: 'finish', reason: 'stop' } as const;
+        },
+      },
+    ]);
+    await answerInvoke(request({ userId: 'ada' }), { ...deps, providers, memory });
+    await answerInvoke(request({ userId: 'ada', runId: 'inv_mem' }), { ...deps, providers, memory, publisher: new RecordingPublisher() });
+    await answerInvoke(request(), { ...deps, providers, memory });
+    assert.deepEqual(asked, [
+      { tenant: 'dev', userId: 'ada', query: 'hello there' },
+      { tenant: 'dev', userId: 'ada', query: 'hello there' },
+    ]);
+    assert.ok(seen[0]!.indexOf('Earlier: I live in Lisbon.') < seen[0]!.indexOf('hello there'));
+    assert.ok(seen[1]!.includes('Earlier: I live in Lisbon.'), 'the streamed path recalls too');
+    assert.ok(!seen[2]!.includes('Earlier: I live in Lisbon.'));
+  });
+
   it('answers an unknown agent with 404 agent_not_found, naming the field', async () => {
     assert.deepEqual(await answerInvoke(request({ agentId: 'ghost' }), deps), {
       ok: false,

@@ -8,9 +8,11 @@ import {
   KeelsonError,
   Subjects,
   parseOrThrow,
+  type ChatMessage,
   type InvokeRpcReply,
   type InvokeRpcRequest,
 } from '@keelson/contracts';
+import type { AgentMemory } from '@keelson/memory';
 import {
   RunError,
   RunLog,
@@ -44,6 +46,8 @@ export interface InvokeDeps {
   audit?: AuditSink;
   /** The tenant's guard, in process: input checks and the output filter; none when absent (unit tests). */
   guard?: Pick<InlineGuard, 'forRun'>;
+  /** Recalls the `userId`'s memories before the run, as a session turn or a task does; none when absent. */
+  memory?: Pick<AgentMemory, 'contextFor'>;
 }
 
 /**
@@ -78,14 +82,27 @@ export async function answerInvoke(raw: unknown, deps: InvokeDeps): Promise<Invo
 async function run(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps, signal?: AbortSignal): Promise<InvokeRpcReply> {
   const metering = meteringOf(request, agent, deps);
   const guard = await deps.guard?.forRun(request.tenant, agent.id, request.runId ? { runId: request.runId } : {});
-  if (request.runId !== undefined && deps.publisher) return runStreamed(request, request.runId, agent, deps.publisher, deps, signal, metering, guard);
+  const messages = await withMemories(request, agent, deps, guard);
+  if (request.runId !== undefined && deps.publisher) return runStreamed({ ...request, runId: request.runId }, messages, agent, deps.publisher, deps, signal, metering, guard);
   try {
-    const outcome = await runAgent({ agent, messages: request.messages, providers: deps.providers, signal, metering, guard, tenant: request.tenant, ...routingOf(request, agent, deps) });
+    const outcome = await runAgent({ agent, messages, providers: deps.providers, signal, metering, guard, tenant: request.tenant, ...routingOf(request, agent, deps) });
     return { ok: true, outcome };
   } catch (err) {
     if (!(err instanceof RunError)) throw err;
     return failureReply(err);
   }
+}
+
+/**
+ * The call's messages after the memories of its `userId` that the agent's memory policy recalls (screened by
+ * the guard like a tool result: memories are content the caller did not write just now).
+ */
+async function withMemories(request: InvokeRpcRequest, agent: AgentDefinition, deps: InvokeDeps, guard?: RunGuard): Promise<ChatMessage[]> {
+  if (!deps.memory || request.userId === undefined) return request.messages;
+  const query = [...request.messages].reverse().find((m) => m.role === 'user')?.content ?? '';
+  const screen = guard && ((text: string) => guard.checkInput(text, 'memory').allowed);
+  const remembered = await deps.memory.contextFor({ tenant: request.tenant, userId: request.userId }, agent, query, screen);
+  return [...remembered, ...request.messages];
 }
 
 /** An invoke's calls are charged as one run: its stream's run id, else its cancel id, else a fresh id. */
@@ -107,8 +124,8 @@ function failureReply(err: RunError): InvokeRpcReply {
 }
 
 async function runStreamed(
-  request: InvokeRpcRequest,
-  runId: string,
+  request: InvokeRpcRequest & { runId: string },
+  messages: ChatMessage[],
   agent: AgentDefinition,
   publisher: EventPublisher,
   deps: InvokeDeps,
@@ -117,9 +134,9 @@ async function runStreamed(
   guard?: RunGuard,
 ): Promise<InvokeRpcReply> {
   const log = new RunLog(publisher, {
-    subject: Subjects.invokeRun(request.tenant, runId),
+    subject: Subjects.invokeRun(request.tenant, request.runId),
     tenant: request.tenant,
-    runId,
+    runId: request.runId,
     attempt: 1,
     agentId: agent.id,
     source: INVOKE_EVENT_SOURCE,
@@ -127,7 +144,7 @@ async function runStreamed(
   });
   let result: Awaited<ReturnType<typeof runLogged>>;
   try {
-    result = await runLogged({ agent, messages: request.messages, providers: deps.providers, log, interactive: true, signal, metering, guard, ...routingOf(request, agent, deps) });
+    result = await runLogged({ agent, messages, providers: deps.providers, log, interactive: true, signal, metering, guard, ...routingOf(request, agent, deps) });
   } catch (err) {
     if (!signal?.aborted) throw err;
     // The caller went away: end the log for anyone else reading it; the reply goes nowhere.

@@ -3,6 +3,7 @@ import { QueueGroups, Subjects } from '@keelson/contracts';
 import { serveRequests, type JetStreamPublisher, type MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
 import { InlineGuard } from '@keelson/guard';
+import { AgentMemory } from '@keelson/memory';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
@@ -30,6 +31,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     private readonly routing: RoutingService,
     @Inject(AUDIT_TRAIL) private readonly audit: AuditSink,
     private readonly guard: InlineGuard,
+    private readonly memory: AgentMemory,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -47,6 +49,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
           routing: this.routing,
           audit: this.audit,
           guard: this.guard,
+          memory: this.memory,
         }),
       { logger: this.logger },
     );
