@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { Subjects } from '@keelson/contracts';
-import { connectNats, decodeJson, encodeJson, type MessagingLogger } from '@keelson/messaging';
+import { decodeJson, encodeJson } from '@keelson/messaging';
 import { waitFor } from '@keelson/testing';
 import type { NatsConnection } from 'nats';
 import { startMesh, type Mesh } from './support/mesh';
+import { tenantNats } from './support/tenant-nats';
 
 /**
  * The whole mesh with the generated NATS users and permissions (the mesh's default): an external publisher
@@ -14,19 +15,11 @@ import { startMesh, type Mesh } from './support/mesh';
 describe('NATS permissions through the whole mesh', () => {
   let mesh: Mesh;
   let acme: NatsConnection;
-  const refused: string[] = [];
-  const logger: MessagingLogger = {
-    debug: () => undefined,
-    info: () => undefined,
-    warn: () => undefined,
-    error: (msg) => {
-      if (msg.startsWith('nats permissions violation: ')) refused.push(msg.slice('nats permissions violation: '.length));
-    },
-  };
+  let refused: string[] = [];
 
   before(async () => {
     mesh = await startMesh();
-    acme = await connectNats({ url: mesh.nats.url, name: 'acme-publisher', logger, credentials: mesh.natsCredentials.acme! });
+    ({ nc: acme, refused } = await tenantNats(mesh, 'acme', 'acme-publisher'));
   });
   after(async () => {
     await acme?.close();

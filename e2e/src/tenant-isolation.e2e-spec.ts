@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AuditSubjects, GuardSubjects, MemorySubjects, Streams, Subjects, UsageSubjects } from '@keelson/contracts';
-import { connectNats, decodeJson, encodeJson, type MessagingLogger } from '@keelson/messaging';
+import { decodeJson, encodeJson } from '@keelson/messaging';
 import { startFakeOpenAI, waitFor, type FakeOpenAIHandle } from '@keelson/testing';
-import type { NatsConnection } from 'nats';
 import { client } from './support/http';
 import { controllerRoutes, openApiRoutes, upgradeStatus } from './support/isolation';
 import { API_KEY, OTHER_TENANT_KEY, startMesh, type Mesh } from './support/mesh';
+import { tenantNats } from './support/tenant-nats';
 import { agentsEnv } from './support/tool-agents';
 
 /**
@@ -474,16 +474,7 @@ describe('tenant isolation: nothing of tenant dev is reachable with tenant acme\
   });
 
   it('NATS: acme\'s publisher is refused everything of dev\'s, and its task with dev\'s task id stays acme\'s', async () => {
-    const refused: string[] = [];
-    const logger: MessagingLogger = {
-      debug: () => undefined,
-      info: () => undefined,
-      warn: () => undefined,
-      error: (msg) => {
-        if (msg.startsWith('nats permissions violation: ')) refused.push(msg.slice('nats permissions violation: '.length));
-      },
-    };
-    const nc: NatsConnection = await connectNats({ url: mesh.nats.url, name: 'acme-isolation', logger, credentials: mesh.natsCredentials.acme! });
+    const { nc, refused } = await tenantNats(mesh, 'acme', 'acme-isolation');
     try {
       // acme's own task, given dev's task id: an acme task, dev's result untouched.
       const results = nc.subscribe(Subjects.tenantResults('acme'));
