@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { integer, jsonSetting } from './fields';
+import { secretRefSetting, secretsLayerSettings } from './secret-file';
 
 const httpUrl = z.string().refine((value) => {
   try {
@@ -36,9 +37,12 @@ const noSecretInEnv = (name: string) => z.undefined({ error: `secrets are read f
 export const objectStoreSettings = {
   /** Any S3-compatible endpoint: AWS S3, MinIO, or the local s3rver of tools/s3-server. */
   OBJECT_STORE_URL: httpUrl.optional(),
-  /** Mounted files holding the keys, re-read when they change. */
+  /** The keys through the secrets layer: mounted files, or `_REF` references (`file:`, `vault:`); re-read when they rotate. */
   OBJECT_STORE_ACCESS_KEY_FILE: z.string().min(1).optional(),
   OBJECT_STORE_SECRET_KEY_FILE: z.string().min(1).optional(),
+  OBJECT_STORE_ACCESS_KEY_REF: secretRefSetting(),
+  OBJECT_STORE_SECRET_KEY_REF: secretRefSetting(),
+  ...secretsLayerSettings,
   OBJECT_STORE_ACCESS_KEY: noSecretInEnv('OBJECT_STORE_ACCESS_KEY'),
   OBJECT_STORE_SECRET_KEY: noSecretInEnv('OBJECT_STORE_SECRET_KEY'),
   /** First part of every bucket name: `{account}-{region}-keelson-{purpose}`. */
@@ -53,15 +57,26 @@ export interface ObjectStoreSettings {
   OBJECT_STORE_URL?: string | undefined;
   OBJECT_STORE_ACCESS_KEY_FILE?: string | undefined;
   OBJECT_STORE_SECRET_KEY_FILE?: string | undefined;
+  OBJECT_STORE_ACCESS_KEY_REF?: string | undefined;
+  OBJECT_STORE_SECRET_KEY_REF?: string | undefined;
+  VAULT_ADDR?: string | undefined;
+  VAULT_TOKEN_FILE?: string | undefined;
+  VAULT_KUBERNETES_ROLE?: string | undefined;
+  VAULT_NAMESPACE?: string | undefined;
   OBJECT_STORE_ACCOUNT: string;
   DATA_RESIDENCY: DataResidency;
   AUDIT_OFFLOAD_THRESHOLD_BYTES: number;
 }
 
-/** With OBJECT_STORE_URL set, both key files are required; reported against the missing variable. */
+/**
+ * With OBJECT_STORE_URL set, both keys are required (each as `_FILE` or `_REF`); reported against the
+ * missing `_FILE` variable.
+ */
 export function requireObjectStoreKeys(settings: Partial<ObjectStoreSettings>, ctx: z.RefinementCtx): void {
   if (!settings.OBJECT_STORE_URL) return;
-  for (const name of ['OBJECT_STORE_ACCESS_KEY_FILE', 'OBJECT_STORE_SECRET_KEY_FILE'] as const) {
-    if (!settings[name]) ctx.addIssue({ code: 'custom', path: [name], message: 'required when OBJECT_STORE_URL is set' });
+  for (const name of ['OBJECT_STORE_ACCESS_KEY', 'OBJECT_STORE_SECRET_KEY'] as const) {
+    if (!settings[`${name}_FILE`] && !settings[`${name}_REF`]) {
+      ctx.addIssue({ code: 'custom', path: [`${name}_FILE`], message: `required when OBJECT_STORE_URL is set (or ${name}_REF)` });
+    }
   }
 }

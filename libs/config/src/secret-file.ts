@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { z } from 'zod';
 
 /**
  * A secret read from a file the platform mounts (a Kubernetes or Docker secret), never from an environment
@@ -22,3 +23,20 @@ export function secretFromFile(path: string): () => Promise<string> {
     return cached.value;
   };
 }
+
+/**
+ * The secrets layer (@keelson/secrets, docs/secrets.md): a secret setting `<NAME>` is given as `<NAME>_FILE`
+ * (a mounted file) or `<NAME>_REF` (`file:/abs/path` or `vault:<mount>/data/<path>#<field>`), never as
+ * `<NAME>` itself. `vault:` references need VAULT_ADDR and one of VAULT_TOKEN_FILE / VAULT_KUBERNETES_ROLE.
+ */
+export const secretsLayerSettings = {
+  VAULT_ADDR: z.string().url('expected the Vault address, such as https://vault:8200').optional(),
+  /** A file holding the Vault token (a Vault Agent sink); the VAULT_TOKEN variable itself is never used. */
+  VAULT_TOKEN_FILE: z.string().min(1).optional(),
+  /** Kubernetes auth: the Vault role this pod's service account logs in as (instead of VAULT_TOKEN_FILE). */
+  VAULT_KUBERNETES_ROLE: z.string().min(1).optional(),
+  VAULT_NAMESPACE: z.string().min(1).optional(),
+};
+
+/** `<NAME>_REF`: where a secret lives (`file:` or `vault:` reference; parsed when the secrets start). */
+export const secretRefSetting = () => z.string().min(1).optional();

@@ -27,4 +27,13 @@ describe('objectStorageFromSettings', () => {
     const files = { OBJECT_STORE_URL: 'http://h:1', OBJECT_STORE_ACCESS_KEY_FILE: '/a', OBJECT_STORE_SECRET_KEY_FILE: '/s' };
     assert.throws(() => objectStorageFromSettings({ ...base, ...files, DATA_RESIDENCY: { default: 'mars', tenants: {} } }), /default: expected a region/);
   });
+
+  it('takes _REF keys only through the secrets layer, and then needs both keys from it', () => {
+    const refs = { OBJECT_STORE_URL: 'http://h:1', OBJECT_STORE_ACCESS_KEY_REF: 'vault:kv/data/s3#a', OBJECT_STORE_SECRET_KEY_REF: 'vault:kv/data/s3#s' };
+    assert.throws(() => objectStorageFromSettings({ ...base, ...refs }), /OBJECT_STORE_ACCESS_KEY_REF and OBJECT_STORE_SECRET_KEY_REF: a secret reference needs the secrets layer/);
+    const both = { reader: () => () => 'k' };
+    assert.ok(objectStorageFromSettings({ ...base, ...refs }, both));
+    const one = { reader: (name: string) => (name === 'OBJECT_STORE_ACCESS_KEY' ? () => 'k' : undefined) };
+    assert.throws(() => objectStorageFromSettings({ ...base, ...refs }, one), /OBJECT_STORE_SECRET_KEY_FILE \(or _REF\)/);
+  });
 });

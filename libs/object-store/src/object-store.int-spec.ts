@@ -194,6 +194,30 @@ describe('object storage against s3rver', () => {
         await rm(dir, { recursive: true, force: true });
       }
     });
+
+    it('with the secrets layer\'s keys, each request uses their current value (a rotation needs no restart)', async () => {
+      // Stands in for SettingsSecrets (libs/secrets), whose reader returns the value it last fetched.
+      const current: Record<string, string> = { OBJECT_STORE_ACCESS_KEY: s3.accessKey, OBJECT_STORE_SECRET_KEY: s3.secretKey };
+      const keys = { reader: (name: string) => (name in current ? () => current[name]! : undefined) };
+      const storage = objectStorageFromSettings(
+        {
+          OBJECT_STORE_URL: s3.url,
+          OBJECT_STORE_ACCESS_KEY_REF: 'vault:kv/data/keelson/s3#access_key',
+          OBJECT_STORE_SECRET_KEY_REF: 'vault:kv/data/keelson/s3#secret_key',
+          OBJECT_STORE_ACCOUNT: 'ref',
+          DATA_RESIDENCY: { default: 'eu-west-1', tenants: {} },
+          AUDIT_OFFLOAD_THRESHOLD_BYTES: 1,
+        },
+        keys,
+      );
+      assert.ok(storage);
+      const kept = await storage.offloader.maybeOffload('t1', 'reply', 'payload');
+      assert.ok('ref' in kept);
+      current['OBJECT_STORE_ACCESS_KEY'] = 'rotated-away';
+      await assert.rejects(storage.offloader.readPayload(kept.ref), /Access Key/i);
+      current['OBJECT_STORE_ACCESS_KEY'] = s3.accessKey;
+      assert.equal(await storage.offloader.readPayload(kept.ref), 'payload');
+    });
   });
 });
 

@@ -6,3 +6,4 @@ export * from './secrets';
 export * from './env-check';
 export * from './sources/file-secret-source';
 export * from './sources/vault-secret-source';
+export * from './settings-secrets';

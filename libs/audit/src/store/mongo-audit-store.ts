@@ -9,6 +9,11 @@ export interface MongoAuditStoreOptions {
   url: string;
   /** Defaults to the database named in the URL (or mongoose's default). */
   dbName?: string;
+  /**
+   * Credentials from the secrets layer (MONGODB_PASSWORD_FILE or _REF, docs/secrets.md) instead of a
+   * password in the URL, which production refuses. Read when connecting; `username` defaults to the URL's.
+   */
+  auth?: { username?: string; password: string };
   /** Days a tenant's records are kept; undefined keeps them forever. Sets each record's expireAt at append. */
   retentionDays?: (tenant: string) => number | undefined;
   /** Attempts per event when other writers keep taking the next seq first. Default 50. */
@@ -202,10 +207,19 @@ function timeFilter(range: { from?: string; to?: string }, filter: Record<string
   };
 }
 
+function mongoAuth(options: MongoAuditStoreOptions): { auth?: { username: string; password: string } } {
+  if (!options.auth) return {};
+  const url = new URL(options.url);
+  if (url.password) throw new Error('MONGODB_URL carries a password and one is given from the secrets layer: keep only the latter');
+  const username = options.auth.username ?? decodeURIComponent(url.username);
+  if (!username) throw new Error('a MongoDB password is given but no user name: put it in MONGODB_URL (mongodb://user@host/db)');
+  return { auth: { username, password: options.auth.password } };
+}
+
 /** Connects and builds the indexes. mongoose is loaded here, not when the package is imported. */
 export async function openMongoAuditStore(options: MongoAuditStoreOptions): Promise<MongoAuditStore> {
   const mongoose = require('mongoose') as typeof MongooseTypes;
-  const conn = await mongoose.createConnection(options.url, options.dbName ? { dbName: options.dbName } : {}).asPromise();
+  const conn = await mongoose.createConnection(options.url, { ...(options.dbName ? { dbName: options.dbName } : {}), ...mongoAuth(options) }).asPromise();
   try {
     const records = conn.model<RecordDoc>('AuditRecord', recordSchema(mongoose), 'audit_records');
     const heads = conn.model<HeadDoc>(

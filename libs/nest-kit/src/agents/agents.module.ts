@@ -6,7 +6,11 @@ import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { RedisClient } from '../infra/redis';
 import type { AuditSink } from '@keelson/audit';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER } from '../infra/tokens';
-import { providersFrom } from './model-providers';
+import type { SettingsSecrets } from '@keelson/secrets';
+import { providersFrom, startModelProviderSecrets } from './model-providers';
+
+/** The model providers' keys (SettingsSecrets), fetched when the module initialises. */
+export const MODEL_PROVIDER_KEYS = Symbol('MODEL_PROVIDER_KEYS');
 
 export interface AgentsModuleOptions {
   /** A directory of agent files (AGENTS_DIR), watched and reloaded; unset serves the built-in agents. */
@@ -17,19 +21,24 @@ export interface AgentsModuleOptions {
   rateLimitRules?: (tenant: string) => readonly RateLimitRule[];
 }
 
-/** Stops watching the agent directory when the app shuts down. */
+/** Stops watching the agent directory and the provider keys when the app shuts down. */
 class AgentFilesLifecycle implements OnApplicationShutdown {
-  constructor(@Inject(AgentRegistry) private readonly agents: AgentRegistry) {}
+  constructor(
+    @Inject(AgentRegistry) private readonly agents: AgentRegistry,
+    @Inject(MODEL_PROVIDER_KEYS) private readonly keys: SettingsSecrets,
+  ) {}
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     if (this.agents instanceof AgentFileRegistry) this.agents.close();
+    await this.keys.stop();
   }
 }
 
 /**
  * The agents this replica can run and the model providers they run on: the agent files of `agentsDir`
  * when it is set (reloaded without a restart), else the built-in agents; the offline model plus the real
- * providers configured (see providersFrom).
+ * providers configured (see providersFrom), their keys from the secrets layer (files or Vault, refreshed
+ * when they rotate; docs/secrets.md).
  * The classes themselves are the injection tokens; SERVICE_LOGGER (from InfraModule) logs reloads.
  * UsageMeter charges every model call to its budgets and publishes its usage record (needs Redis).
  * RoutingService chooses the models of agents that name a routing policy (session pins and budgets in Redis)
@@ -48,7 +57,17 @@ export class AgentsModule {
           inject: [SERVICE_LOGGER],
           useFactory: (logger: MessagingLogger) => agentRegistryFor(options.agentsDir, builtinAgents, { logger }),
         },
-        { provide: ProviderRegistry, useFactory: () => providersFrom(options.providers ?? {}) },
+        {
+          // Fetched before anything is served: a missing or unreadable key stops start-up, naming its setting.
+          provide: MODEL_PROVIDER_KEYS,
+          inject: [SERVICE_LOGGER],
+          useFactory: (logger: MessagingLogger) => startModelProviderSecrets(options.providers ?? {}, logger),
+        },
+        {
+          provide: ProviderRegistry,
+          inject: [MODEL_PROVIDER_KEYS],
+          useFactory: (keys: SettingsSecrets) => providersFrom(options.providers ?? {}, keys),
+        },
         {
           provide: UsageMeter,
           inject: [REDIS_CLIENT, JETSTREAM_PUBLISHER, SERVICE_LOGGER, AUDIT_TRAIL],
