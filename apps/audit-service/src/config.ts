@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { baseServiceConfig, integer, jsonSetting, loadConfig, port, requireObjectStoreKeys } from '@keelson/config';
+import { baseServiceConfig, integer, jsonSetting, loadConfig, port, requireObjectStoreKeys, secretRefSetting } from '@keelson/config';
 import { z } from 'zod';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -20,6 +20,9 @@ export const auditServiceConfigSchema = baseServiceConfig
     /** Default `<KEELSON_DATA_DIR or .keelson>/audit`. */
     AUDIT_DATA_DIR: z.string().min(1).optional(),
     MONGODB_URL: z.string().regex(/^mongodb(\+srv)?:\/\//, 'expected a mongodb:// or mongodb+srv:// URL').optional(),
+    /** The MongoDB user's password from a mounted file or a secrets reference; the user name stays in MONGODB_URL. */
+    MONGODB_PASSWORD_FILE: z.string().min(1).optional(),
+    MONGODB_PASSWORD_REF: secretRefSetting(),
     /** Days a record is kept (0: for ever); AUDIT_RETENTION_BY_TENANT overrides it per tenant. */
     AUDIT_RETENTION_DAYS: integer(0, 0, 36_500),
     AUDIT_RETENTION_BY_TENANT: retentionByTenant,

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { integer, logLevel, natsUrl, nodeEnv, otlpEndpoint, redisUrl, samplerRatio } from './fields';
 import { natsAuthSettings } from './nats-auth';
 import { objectStoreSettings } from './object-store';
+import { secretRefSetting } from './secret-file';
 
 /**
  * What every Keelson service reads. A service adds its own variables with
@@ -13,6 +14,9 @@ export const baseServiceConfig = z.object({
   /** This service's NATS credentials (files) and reply inbox prefix; none set means no NATS auth. */
   ...natsAuthSettings,
   REDIS_URL: redisUrl,
+  /** Redis's password from a mounted file or a secrets reference, never in REDIS_URL (docs/secrets.md). */
+  REDIS_PASSWORD_FILE: z.string().min(1).optional(),
+  REDIS_PASSWORD_REF: secretRefSetting(),
   LOG_LEVEL: logLevel,
   SERVICE_NAME: z.string().optional(),
   OTEL_EXPORTER_OTLP_ENDPOINT: otlpEndpoint,

@@ -15,8 +15,9 @@ import { AuditConsumers, AuditQueueGroup } from '@keelson/contracts';
 import { AuditIngest, openMongoAuditStore, openSqliteAuditStore, type AuditSink, type AuditStore } from '@keelson/audit';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
-import { AUDIT_TRAIL, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, INFRA_SECRETS, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
 import { objectStorageFromSettings, type ObjectStorage } from '@keelson/object-store';
+import { SettingsSecrets } from '@keelson/secrets';
 import type { NatsConnection } from 'nats';
 import { auditDataDir, retentionDaysFor, type AuditServiceConfig } from '../config';
 import { auditRpcHandlers } from './answer-audit';
@@ -26,6 +27,8 @@ import { AuditRedactor } from './redaction';
 import { RunArchive } from './run-archive';
 
 const AUDIT_STORE = Symbol('AUDIT_STORE');
+/** The store's own secret (the MongoDB password), kept current like every other. */
+const AUDIT_STORE_SECRETS = Symbol('AUDIT_STORE_SECRETS');
 const OBJECT_STORAGE = Symbol('OBJECT_STORAGE');
 const AUDIT_CONFIG = Symbol('AUDIT_CONFIG');
 const PURGE_INTERVAL_MS = 60 * 60_000;
@@ -45,9 +48,12 @@ export class AuditCounters {
   }
 }
 
-async function openStore(config: AuditServiceConfig): Promise<AuditStore> {
+async function openStore(config: AuditServiceConfig, secrets: SettingsSecrets): Promise<AuditStore> {
   const retentionDays = retentionDaysFor(config);
-  if (config.AUDIT_STORE === 'mongodb') return openMongoAuditStore({ url: config.MONGODB_URL!, retentionDays });
+  if (config.AUDIT_STORE === 'mongodb') {
+    const password = secrets.reader('MONGODB_PASSWORD');
+    return openMongoAuditStore({ url: config.MONGODB_URL!, retentionDays, ...(password ? { auth: { password: password() } } : {}) });
+  }
   const dir = auditDataDir(config);
   mkdirSync(dir, { recursive: true });
   return openSqliteAuditStore({ path: join(dir, 'audit.db'), retentionDays });
@@ -158,8 +164,15 @@ export class AuditModule {
       controllers: [AuditWriterController],
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },
-        { provide: AUDIT_STORE, useFactory: () => openStore(config) },
-        { provide: OBJECT_STORAGE, useFactory: () => objectStorageFromSettings(config) },
+        {
+          provide: AUDIT_STORE_SECRETS,
+          inject: [SERVICE_LOGGER],
+          useFactory: (logger: MessagingLogger) =>
+            SettingsSecrets.start(config, ['MONGODB_PASSWORD'], { onWarning: (m) => logger.warn(m), onError: (m) => logger.error(m) }),
+        },
+        { provide: AUDIT_STORE, inject: [AUDIT_STORE_SECRETS], useFactory: (secrets: SettingsSecrets) => openStore(config, secrets) },
+        // The same keys InfraModule fetched for the audit trail's payloads (files or Vault, kept current).
+        { provide: OBJECT_STORAGE, inject: [INFRA_SECRETS], useFactory: (secrets: SettingsSecrets) => objectStorageFromSettings(config, secrets) },
         AuditCounters,
         AuditPipeline,
         AuditResponder,

@@ -3,13 +3,14 @@ import { AuditStream, LogLevelCommandSchema, Subjects, type LogLevelCommand, typ
 import { AuditTrail } from '@keelson/audit';
 import type { ObjectStoreSettings } from '@keelson/config';
 import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
-import { objectStorageFromSettings } from '@keelson/object-store';
+import { OBJECT_STORE_SECRETS, objectStorageFromSettings } from '@keelson/object-store';
+import { SettingsSecrets } from '@keelson/secrets';
 import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger, type NatsCredentials } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { answerOpsStats } from './ops-stats';
 import { connectRedis, type RedisClient } from './redis';
-import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
+import { AUDIT_TRAIL, INFRA_SECRETS, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
 
 export interface InfraOptions {
   serviceName: string;
@@ -37,6 +38,7 @@ class InfraLifecycle implements OnApplicationShutdown {
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient | null,
     @Inject(SERVICE_LOGGER) private readonly logger: LevelledLogger,
     @Inject(SERVICE_NAME) private readonly service: string,
+    @Inject(INFRA_SECRETS) private readonly secrets: SettingsSecrets,
   ) {
     this.followLogLevel();
     answerOpsStats(nats, service, logger);
@@ -66,6 +68,7 @@ class InfraLifecycle implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.nats.isClosed()) await this.nats.drain().catch(() => undefined);
     if (this.redis?.isOpen) await this.redis.close().catch(() => undefined);
+    await this.secrets.stop().catch(() => undefined);
     // Last, so the spans of the drain itself are exported too.
     await shutdownTracing().catch(() => undefined);
   }
@@ -106,9 +109,22 @@ export class InfraModule {
           },
         },
         {
-          provide: REDIS_CLIENT,
+          provide: INFRA_SECRETS,
+          // The object store's keys and Redis's password, from files or Vault, fetched before anything connects.
           useFactory: () =>
-            options.redisUrl ? connectRedis(options.redisUrl, options.serviceName, options.logger) : null,
+            SettingsSecrets.start(options.objectStore ?? {}, [...OBJECT_STORE_SECRETS, 'REDIS_PASSWORD'], {
+              onWarning: (message) => options.logger.warn(message),
+              onError: (message) => options.logger.error(message),
+            }),
+        },
+        {
+          provide: REDIS_CLIENT,
+          inject: [INFRA_SECRETS],
+          useFactory: (secrets: SettingsSecrets) => {
+            if (!options.redisUrl) return null;
+            const password = secrets.reader('REDIS_PASSWORD');
+            return connectRedis(options.redisUrl, options.serviceName, options.logger, password ? { password } : {});
+          },
         },
         {
           provide: JETSTREAM_PUBLISHER,
@@ -117,9 +133,9 @@ export class InfraModule {
         },
         {
           provide: AUDIT_TRAIL,
-          inject: [JETSTREAM_PUBLISHER],
-          useFactory: (publisher: JetStreamPublisher) => {
-            const storage = options.objectStore ? objectStorageFromSettings(options.objectStore) : undefined;
+          inject: [JETSTREAM_PUBLISHER, INFRA_SECRETS],
+          useFactory: (publisher: JetStreamPublisher, secrets: SettingsSecrets) => {
+            const storage = options.objectStore ? objectStorageFromSettings(options.objectStore, secrets) : undefined;
             return new AuditTrail(publisher, {
               service: options.serviceName,
               ...(storage ? { payloads: storage.offloader } : {}),
@@ -132,7 +148,7 @@ export class InfraModule {
         },
         InfraLifecycle,
       ],
-      exports: [SERVICE_LOGGER, NATS_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER, AUDIT_TRAIL],
+      exports: [SERVICE_LOGGER, NATS_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER, AUDIT_TRAIL, INFRA_SECRETS],
     };
   }
 }

@@ -7,3 +7,5 @@ export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');
 export const AUDIT_TRAIL = Symbol('AUDIT_TRAIL');
 /** The service's name (SERVICE_NAME, else its default), as InfraModule was given it. */
 export const SERVICE_NAME = Symbol('SERVICE_NAME');
+/** The SettingsSecrets (@keelson/secrets) of the infrastructure: the object store's keys, Redis's password. */
+export const INFRA_SECRETS = Symbol('INFRA_SECRETS');
