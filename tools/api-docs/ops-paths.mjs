@@ -12,6 +12,8 @@ export function opsComponents(c) {
     ],
     ['RunReplay', c.RunReplaySchema, 'A task\'s run, or every turn of a session, as the run log holds it, for the run viewer.', 'http'],
     ['OpsReplicaStats', c.OpsReplicaStatsSchema, 'One process\'s identity, memory and the run gauges it keeps.', 'both'],
+    ['LogLevelCommand', c.LogLevelCommandSchema, 'A new log level for every replica, or for one service\'s replicas.', 'nats'],
+    ['ApiKeyRevoked', c.ApiKeyRevokedSchema, 'An API key every gateway replica must stop trusting now.', 'nats'],
   ];
 }
 
@@ -78,6 +80,18 @@ export function opsChannels(h) {
       title: 'Replica stats (internal, core NATS scatter-gather)',
       description: 'The gateway asks with an empty message; every replica of every service answers (no queue group) within 300 ms with its OpsReplicaStats.',
       messages: { opsStatsReply: message('OpsReplicaStats', 'Replica stats', ref('OpsReplicaStats')) },
+    },
+    logLevel: {
+      address: c.Subjects.logLevel,
+      title: 'Log level at run time (internal, core NATS, operators only)',
+      description: 'Every replica (or, with `service`, that service\'s replicas) switches its log level. Only the NATS operator identity may publish here.',
+      messages: { logLevelCommand: message('LogLevelCommand', 'Log level command', ref('LogLevelCommand')) },
+    },
+    apiKeyRevoked: {
+      address: c.Subjects.apiKeyRevoked,
+      title: 'API key revoked (internal, core NATS, gateway to gateway)',
+      description: 'Sent by the gateway replica that revoked a key (or rotated it without grace); every replica drops its cached verification at once. Redis holds the durable record.',
+      messages: { apiKeyRevoked: message('ApiKeyRevoked', 'API key revoked', ref('ApiKeyRevoked')) },
     },
   };
 }

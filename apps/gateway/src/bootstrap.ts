@@ -13,7 +13,7 @@ export async function bootstrap(env: NodeJS.ProcessEnv = process.env): Promise<I
   const config = loadGatewayConfig(env);
   const logger = createLogger({ service: 'gateway', level: config.LOG_LEVEL });
   const traffic = new TrafficWindow();
-  const access = new AccessLog();
+  const access = new AccessLog(config.ACCESS_LOG_INTERVAL_MS);
   return bootstrapService({
     name: 'gateway',
     module: GatewayModule.forRoot(config, logger, { traffic, access }),

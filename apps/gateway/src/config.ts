@@ -35,6 +35,8 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   TRACE_URL_TEMPLATE: z.string().url().refine((v) => v.includes('{traceId}'), 'must contain {traceId}').optional(),
   /** How long a verified key or token is trusted before Redis is asked again: the most a revocation lags on other replicas. */
   AUTH_CACHE_MS: integer(5_000, 0, 60_000),
+  /** The interval calls are counted over for the access review: one `auth.access` audit event per key and interval. */
+  ACCESS_LOG_INTERVAL_MS: integer(60_000, 1_000, 3_600_000),
   /** Bearer JWTs from this OIDC issuer are accepted besides API keys (docs/security.md); unset: API keys only. */
   OIDC_ISSUER: z.string().url().optional(),
   OIDC_AUDIENCE: z.string().min(1).optional(),

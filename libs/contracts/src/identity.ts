@@ -83,3 +83,6 @@ export const DenialReasonSchema = z.enum([
   'foreign_tenant',
 ]);
 export type DenialReason = z.infer<typeof DenialReasonSchema>;
+
+/** On Subjects.apiKeyRevoked: the key every gateway replica must stop trusting now. */
+export const ApiKeyRevokedSchema = z.object({ keyId: z.string().min(1).max(128) });

@@ -174,6 +174,8 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       AuditSubjects.verifyRpc,
       // The operator dashboard asks every replica for its stats.
       OpsSubjects.stats,
+      // A revoked API key: every gateway replica drops it from its verification cache at once.
+      Subjects.apiKeyRevoked,
       // Provisions every stream at start; reads run logs and usage with ordered consumers; reads one message
       // of the tasks stream (idempotent intake) and of the run log (resume point); shows every durable's info.
       ...jsProvisionStreams(allStreamSpecs),
@@ -186,6 +188,7 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
     subscribe: [
       // A streamed invoke follows its run's events over core NATS.
       'keelson.runs.*.invokes.>',
+      Subjects.apiKeyRevoked,
     ],
   }),
   'session-agent': serviceSet('session-agent', {

@@ -52,6 +52,11 @@ export const Subjects = {
    * who may publish here).
    */
   logLevel: 'keelson.control.log-level',
+  /**
+   * Core NATS, gateway to gateway: `{"keyId"}` of an API key just revoked (or rotated without grace). Every
+   * replica forgets its cached verification of it at once; the key store in Redis is the durable record.
+   */
+  apiKeyRevoked: 'keelson.control.api-key-revoked',
 } as const;
 
 /** Queue groups make replicas of one service share core-NATS requests. */

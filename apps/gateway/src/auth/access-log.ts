@@ -2,7 +2,8 @@ import { hostname } from 'node:os';
 import { AuditTypes } from '@keelson/contracts';
 import type { GatewayAuditDraft } from '../auditing/gateway-audit';
 
-const MINUTE = 60_000;
+/** The default interval calls are counted over: one `auth.access` event per key and minute. */
+export const ACCESS_LOG_INTERVAL_MS = 60_000;
 /** Addresses kept per key and minute; more are counted, not listed. */
 const MAX_SOURCES = 20;
 /** Routes kept per key and minute (route templates are few; this is a guard, not a limit met in practice). */
@@ -38,8 +39,10 @@ export class AccessLog {
   private readonly minutes = new Map<string, Minute>();
   private readonly replica = `${hostname()}:${process.pid}`;
 
+  constructor(readonly intervalMs = ACCESS_LOG_INTERVAL_MS) {}
+
   record(sample: AccessSample): void {
-    const start = sample.at - (sample.at % MINUTE);
+    const start = sample.at - (sample.at % this.intervalMs);
     const id = `${sample.tenant}\u0000${sample.keyId}\u0000${start}`;
     let minute = this.minutes.get(id);
     if (!minute) {
@@ -64,7 +67,7 @@ export class AccessLog {
   drain(now: number, all = false): GatewayAuditDraft[] {
     const out: GatewayAuditDraft[] = [];
     for (const [id, m] of this.minutes) {
-      if (!all && m.start + MINUTE > now) continue;
+      if (!all && m.start + this.intervalMs > now) continue;
       this.minutes.delete(id);
       out.push({
         id: `access:${m.keyId}:${m.start}:${this.replica}`,
@@ -74,6 +77,7 @@ export class AccessLog {
         data: {
           keyId: m.keyId,
           minute: new Date(m.start).toISOString(),
+          ...(this.intervalMs !== ACCESS_LOG_INTERVAL_MS ? { intervalSeconds: this.intervalMs / 1000 } : {}),
           calls: m.calls,
           errors: m.errors,
           routes: [...m.routes].map(([route, c]) => ({ route, ...c })),

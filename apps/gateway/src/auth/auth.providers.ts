@@ -5,6 +5,7 @@ import { GatewayAudit } from '../auditing/gateway-audit';
 import type { GatewayConfig } from '../config';
 import { AuthGuard } from './auth.guard';
 import { DenialLog } from './denial-log';
+import { KeyRevocations } from './key-revocations';
 
 /** A verifier for the configured OIDC issuer, or undefined when OIDC is off (API keys only). */
 export function jwtVerifierFrom(config: GatewayConfig): JwtVerifier | undefined {
@@ -33,5 +34,6 @@ export function authProviders(config: GatewayConfig, staticKeys: StaticKeys): Pr
     },
     { provide: DenialLog, inject: [GatewayAudit], useFactory: (audit: GatewayAudit) => new DenialLog(audit) },
     AuthGuard,
+    KeyRevocations,
   ];
 }

@@ -12,10 +12,11 @@ import {
   type ApiKeyView,
   type CreatedApiKey,
 } from '@keelson/contracts';
-import { ApiKeyStore, Authenticator, DEFAULT_ROTATION_GRACE_SECONDS, StaticKeys, viewOf, type Principal, type StoredKey } from '@keelson/identity';
+import { ApiKeyStore, DEFAULT_ROTATION_GRACE_SECONDS, StaticKeys, viewOf, type Principal, type StoredKey } from '@keelson/identity';
 import { GatewayAudit } from '../auditing/gateway-audit';
 import { RateLimitGuard } from '../cost/rate-limit.guard';
 import { AuthGuard, Caller, Tenant } from './auth.guard';
+import { KeyRevocations } from './key-revocations';
 import { RequireScope } from './scopes';
 import { TenantContextInterceptor } from './tenant-context.interceptor';
 
@@ -33,7 +34,7 @@ export class KeysController {
   constructor(
     @Inject(ApiKeyStore) private readonly store: ApiKeyStore,
     @Inject(StaticKeys) private readonly fileKeys: StaticKeys,
-    @Inject(Authenticator) private readonly authenticator: Authenticator,
+    @Inject(KeyRevocations) private readonly revocations: KeyRevocations,
     @Inject(GatewayAudit) private readonly audit: GatewayAudit,
   ) {}
 
@@ -69,7 +70,7 @@ export class KeysController {
     const old = await this.require(caller.tenant, keyId);
     if (old.revokedAt) throw new KeelsonError(409, ErrorCodes.keyNotChangeable, `key ${keyId} is revoked; create a new one`, 'keyId');
     const rotated = await this.store.rotate(old, graceSeconds, caller.keyId);
-    if (graceSeconds === 0) this.authenticator.forget(old.id);
+    if (graceSeconds === 0) await this.revocations.announce(old.id);
     await this.audit.required({
       tenant: caller.tenant,
       type: AuditTypes.adminKeyRotated,
@@ -84,7 +85,7 @@ export class KeysController {
   async revoke(@Caller() caller: Principal, @Param('keyId') keyId: string): Promise<ApiKeyView> {
     const key = await this.require(caller.tenant, keyId);
     const revoked = await this.store.revoke(key, caller.keyId);
-    this.authenticator.forget(key.id);
+    await this.revocations.announce(key.id);
     if (revoked !== key) await this.audit.required({ tenant: caller.tenant, type: AuditTypes.adminKeyRevoked, apiKeyId: caller.keyId, data: summary(revoked) });
     return viewOf(revoked);
   }
