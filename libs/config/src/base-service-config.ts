@@ -11,6 +11,8 @@ import { secretRefSetting } from './secret-file';
  */
 export const baseServiceConfig = z.object({
   NATS_URL: natsUrl,
+  /** Replicas of every JetStream stream this service provisions (1-5); more than 1 needs a NATS cluster. */
+  JETSTREAM_REPLICAS: integer(1, 1, 5),
   /** This service's NATS credentials (files) and reply inbox prefix; none set means no NATS auth. */
   ...natsAuthSettings,
   REDIS_URL: redisUrl,

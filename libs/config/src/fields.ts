@@ -12,7 +12,21 @@ function urlWith(schemes: string[], message: string) {
 }
 
 const NATS_SCHEMES = ['nats', 'tls'];
-export const natsUrl = urlWith(NATS_SCHEMES, 'expected a nats:// or tls:// URL').default('nats://127.0.0.1:4222');
+/** One NATS URL, or a cluster's seed URLs comma-separated (`nats://a:4222,nats://b:4222`); the client tries each. */
+export const natsUrl = z
+  .string()
+  .refine(
+    (value) =>
+      value.split(',').every((one) => {
+        try {
+          return NATS_SCHEMES.includes(new URL(one.trim()).protocol.slice(0, -1));
+        } catch {
+          return false;
+        }
+      }),
+    'expected a nats:// or tls:// URL, or several comma-separated',
+  )
+  .default('nats://127.0.0.1:4222');
 
 export const redisUrl = urlWith(['redis', 'rediss'], 'expected a redis:// or rediss:// URL').default(
   'redis://127.0.0.1:6379',

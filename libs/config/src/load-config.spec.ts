@@ -23,6 +23,7 @@ describe('loadConfig defaults', () => {
   it('fills every base field from its default when the environment is empty', () => {
     assert.deepEqual(loadConfig(serviceConfig, {}), {
       NATS_URL: 'nats://127.0.0.1:4222',
+      JETSTREAM_REPLICAS: 1,
       REDIS_URL: 'redis://127.0.0.1:6379',
       LOG_LEVEL: 'info',
       OTEL_TRACES_SAMPLER_ARG: 1,
@@ -34,6 +35,12 @@ describe('loadConfig defaults', () => {
       AUDIT_OFFLOAD_THRESHOLD_BYTES: 8_192,
       PORT: 3000,
     });
+  });
+
+  it("takes a cluster's NATS URLs comma-separated, and JETSTREAM_REPLICAS", () => {
+    const config = loadConfig(serviceConfig, { NATS_URL: 'nats://n1:4222,nats://n2:4222, nats://n3:4222', JETSTREAM_REPLICAS: '3' });
+    assert.equal(config.NATS_URL, 'nats://n1:4222,nats://n2:4222, nats://n3:4222');
+    assert.equal(config.JETSTREAM_REPLICAS, 3);
   });
 
   it('treats an empty string as unset, so the default applies', () => {
@@ -74,6 +81,9 @@ describe('loadConfig rejections', () => {
     ['PORT', '0x50', 'PORT: expected an integer between 0 and 65535'],
     ['NATS_URL', 'http://127.0.0.1:4222', 'NATS_URL: expected a nats:// or tls:// URL'],
     ['NATS_URL', 'not a url', 'NATS_URL: expected a nats:// or tls:// URL'],
+    ['NATS_URL', 'nats://a:4222,http://b:4222', 'NATS_URL: expected a nats:// or tls:// URL'],
+    ['JETSTREAM_REPLICAS', '0', 'JETSTREAM_REPLICAS: expected an integer between 1 and 5'],
+    ['JETSTREAM_REPLICAS', '6', 'JETSTREAM_REPLICAS: expected an integer between 1 and 5'],
     ['REDIS_URL', 'nats://127.0.0.1:6379', 'REDIS_URL: expected a redis:// or rediss:// URL'],
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: expected one of error, warn, info, debug'],
     ['OTEL_EXPORTER_OTLP_ENDPOINT', 'collector:4318', 'OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL'],

@@ -31,7 +31,8 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     const auth = await natsAuthOptions(opts.credentials);
     nc = await connect({
       ...auth,
-      servers: opts.url,
+      // A cluster's seed URLs may come comma-separated; the client tries them in turn and learns the rest.
+      servers: opts.url.split(',').map((u) => u.trim()).filter(Boolean),
       name: opts.name,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,

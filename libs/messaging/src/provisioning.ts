@@ -63,15 +63,29 @@ export function consumerConfigFor(spec: ConsumerSpec): Partial<ConsumerConfig> &
 /**
  * Creates each stream that is missing and updates each whose config differs from its spec. Without
  * `overrides.replicas`, new streams get 1 replica and existing ones keep theirs (a deployment may have
- * raised it). A change JetStream cannot apply in place (retention, storage) fails with the field named.
+ * raised it). With it, new streams get that many and existing ones are scaled to it in place (JetStream
+ * 2.9 accepts num_replicas on update: it adds or removes peers and catches them up). More than one replica
+ * against a server that is not clustered is refused before anything is sent. A change JetStream cannot
+ * apply in place (retention, storage) fails with the field named.
  */
 export async function provisionStreams(
   nc: NatsConnection,
   specs: StreamSpec[],
   overrides: { replicas?: number } = {},
 ): Promise<void> {
+  const replicas = overrides.replicas;
+  if (replicas !== undefined && (!Number.isInteger(replicas) || replicas < 1 || replicas > 5)) {
+    throw new ProvisioningError(`replicas must be a whole number from 1 to 5, got ${replicas}`);
+  }
+  // A server outside a cluster answers "replicas > 1 not supported in non-clustered mode" per stream; say it once, plainly.
+  if (replicas !== undefined && replicas > 1 && !nc.info?.cluster) {
+    throw new ProvisioningError(
+      `${replicas} stream replicas asked for, but the NATS server at ${nc.getServer()} is a single node, not part of a cluster: ` +
+        'JetStream keeps more than one replica only in a cluster of at least that many JetStream servers',
+    );
+  }
   const jsm = await nc.jetstreamManager();
-  for (const spec of specs) await withOneRetry(() => provisionStream(jsm, spec, overrides.replicas));
+  for (const spec of specs) await withOneRetry(() => provisionStream(jsm, spec, replicas));
 }
 
 async function provisionStream(jsm: JetStreamManager, spec: StreamSpec, replicas?: number): Promise<void> {

@@ -10,3 +10,4 @@ export * from './fake-anthropic';
 export * from './fake-openai';
 export { startOtlpReceiver, type OtlpReceiverHandle, type ReceivedSpan } from './otlp-receiver';
 export { startOidcIssuer, type OidcIssuerHandle, type SignOptions } from './oidc-issuer';
+export { startNatsCluster, type NatsClusterHandle, type NatsClusterNode, type StartNatsClusterOptions } from './nats-cluster';

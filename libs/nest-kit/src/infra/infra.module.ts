@@ -1,7 +1,7 @@
 import { DynamicModule, Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { AuditStream, LogLevelCommandSchema, Subjects, type LogLevelCommand, type StreamSpec } from '@keelson/contracts';
 import { AuditTrail } from '@keelson/audit';
-import type { ObjectStoreSettings } from '@keelson/config';
+import { baseServiceConfig, type ObjectStoreSettings } from '@keelson/config';
 import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
 import { OBJECT_STORE_SECRETS, objectStorageFromSettings } from '@keelson/object-store';
 import { SettingsSecrets } from '@keelson/secrets';
@@ -27,6 +27,8 @@ export interface InfraOptions {
    * OBJECT_STORE_* settings); without OBJECT_STORE_URL such payloads are kept as digest, size and preview.
    */
   objectStore?: ObjectStoreSettings;
+  /** Replicas of each provisioned stream; absent: the JETSTREAM_REPLICAS setting (default 1). */
+  jetstreamReplicas?: number;
 }
 
 /** A logger whose level can change at run time (the observability Logger). */
@@ -104,7 +106,16 @@ export class InfraModule {
             });
             // Every service records audit events, so every one needs the stream (idempotent).
             const streams = options.streams.some((s) => s.name === AuditStream.name) ? options.streams : [...options.streams, AuditStream];
-            await provisionStreams(nc, streams);
+            // Unset: new streams get 1 replica and existing ones keep theirs, so a replica started without the
+            // setting never scales a stream down.
+            const fromEnv = process.env['JETSTREAM_REPLICAS'];
+            const replicas = options.jetstreamReplicas ?? (fromEnv ? baseServiceConfig.shape.JETSTREAM_REPLICAS.parse(fromEnv) : undefined);
+            try {
+              await provisionStreams(nc, streams, replicas === undefined ? {} : { replicas });
+            } catch (err) {
+              await nc.close().catch(() => undefined);
+              throw new Error(`JETSTREAM_REPLICAS=${replicas ?? '(unset)'}: cannot provision the streams: ${(err as Error).message}`, { cause: err });
+            }
             return nc;
           },
         },
