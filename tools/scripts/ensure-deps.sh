@@ -45,3 +45,15 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2
     echo "missing prometheus/promtool (for deploy/observability's e2e test): install them with 'sudo apt-get install -y --no-install-recommends prometheus' (Debian/Ubuntu); the other tests run without them" >&2
   fi
 fi
+
+# deploy/kubernetes is rendered with `kubectl kustomize` (offline) and every manifest validated by
+# tools/kubernetes.spec.mjs; it needs kubectl 1.21+ (kustomize with components). Debian's own
+# kubernetes-client is 1.20, too old: install `kubectl` from a repository that has it (pkgs.k8s.io).
+if ! command -v kubectl >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1 && apt-cache policy kubectl 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    echo "installing kubectl (for tools/kubernetes.spec.mjs) from the OS packages"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends kubectl
+  else
+    echo "missing kubectl (deploy/kubernetes is rendered and validated with it; that test is skipped without it): install kubectl 1.21+ with 'sudo apt-get install -y --no-install-recommends kubectl' after adding https://pkgs.k8s.io/core:/stable:/v1.32/deb/ (see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/), or 'brew install kubectl' (macOS); the other tests run without it" >&2
+  fi
+fi
