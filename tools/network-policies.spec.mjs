@@ -8,11 +8,14 @@
 // repository runs on Node 20.
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+
+const require = createRequire(import.meta.url);
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const policyDir = join(root, 'deploy', 'kubernetes', 'network-policies');
@@ -49,9 +52,11 @@ export function configuredPorts() {
     const m = /port\('(?:PORT|HEALTH_PORT)',\s*(\d+)\)/.exec(src);
     if (m) ports[s] = Number(m[1]);
   }
-  const fields = readFileSync(join(root, 'libs', 'config', 'src', 'fields.ts'), 'utf8');
-  const nats = /natsUrl = .*default\('nats:\/\/[^:']+:(\d+)'\)/.exec(fields);
-  const redis = /redisUrl = [\s\S]*?'redis:\/\/[^:']+:(\d+)'/.exec(fields);
+  // The defaults as the built config parses them (npm test builds before the tools tests run).
+  const fields = require(join(root, 'libs', 'config', 'dist', 'fields.js'));
+  const portOf = (url) => Number(new URL(url.split(',')[0]).port);
+  const nats = [, portOf(fields.natsUrl.parse(undefined))];
+  const redis = [, portOf(fields.redisUrl.parse(undefined))];
   const otel = /http:\s*\n\s*endpoint:\s*[\d.]+:(\d+)/.exec(readFileSync(join(root, 'deploy', 'observability', 'otel-collector.yaml'), 'utf8'));
   return { services: ports, nats: nats && Number(nats[1]), redis: redis && Number(redis[1]), otlpHttp: otel && Number(otel[1]) };
 }
