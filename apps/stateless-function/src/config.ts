@@ -1,0 +1,57 @@
+import { TENANT_ID_PATTERN, ScopeSchema } from '@keelson/contracts';
+import { ConfigError, integer, jsonSetting, loadConfig, logLevel, modelProviderSettings, natsAuthSettings } from '@keelson/config';
+import { rateLimitConfig } from '@keelson/cost';
+import { z } from 'zod';
+
+const urlWith = (schemes: string[], message: string) =>
+  z.string().refine((v) => schemes.some((s) => v.startsWith(`${s}://`)), message);
+
+/**
+ * The function's settings (environment variables of the Lambda function). Only the keys file is required:
+ * Redis and NATS are optional here, unlike in the mesh, and each one switches on what needs it
+ * (docs/serverless.md, "Configuration").
+ */
+export const functionConfigSchema = z.object({
+  /** The JSON file of hashed API keys, as the gateway reads it (packaged, a layer under /opt, or /tmp). */
+  KEELSON_API_KEYS_FILE: z.string({ error: 'set it to the path of the API keys file (see docs/serverless.md)' }).min(1),
+  /** A directory of agent files; unset serves the built-in agents. Read once per cold start (not watched). */
+  AGENTS_DIR: z.string().min(1).optional(),
+  /** Largest request body taken, after base64 decoding; the gateway's setting of the same name. */
+  BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 6 * 1_048_576),
+  /** How long a call may run before it is answered 504 timeout (keep it below the Lambda timeout). */
+  INVOKE_TIMEOUT_MS: integer(30_000, 100),
+  /** Nesting a JSON body may have, as the gateway's HTTP_MAX_JSON_DEPTH. */
+  HTTP_MAX_JSON_DEPTH: integer(64, 1, 1_000),
+  /** Budgets, API keys made through the admin API, rate limits and routed agents: all need Redis. Unset: none of them. */
+  REDIS_URL: urlWith(['redis', 'rediss'], 'expected a redis:// or rediss:// URL').optional(),
+  /** Usage records on the usage stream and audit events: they need NATS. Unset: usage records go to the log, no audit trail. */
+  NATS_URL: urlWith(['nats', 'tls'], 'expected a nats:// or tls:// URL').optional(),
+  /** A guard policy (JSON, the shape of PUT /v1/guard/policy) for every tenant; unset: the default (strict) policy. */
+  GUARD_POLICY_FILE: z.string().min(1).optional(),
+  /** Verified keys and tokens are trusted this long before Redis is asked again. */
+  AUTH_CACHE_MS: integer(5_000, 0, 60_000),
+  OIDC_ISSUER: z.string().url().optional(),
+  OIDC_AUDIENCE: z.string().min(1).optional(),
+  OIDC_JWKS_URL: z.string().url().optional(),
+  OIDC_CLOCK_SKEW_SECONDS: integer(60, 0, 600),
+  OIDC_TENANT_CLAIM: z.string().min(1).default('keelson_tenant'),
+  OIDC_TENANT: z.string().regex(TENANT_ID_PATTERN).optional(),
+  OIDC_SCOPES_CLAIM: z.string().min(1).default('scope'),
+  OIDC_SCOPE_MAP: jsonSetting(z.record(z.string(), z.array(ScopeSchema)), '{"keelson-admins":["admin","audit:read"]}').optional(),
+  LOG_LEVEL: logLevel,
+  /** The function's NATS identity when NATS_URL is set (NATS_NKEY_SEED_FILE, or NATS_USER + NATS_PASSWORD_FILE). */
+  ...natsAuthSettings,
+  ...rateLimitConfig,
+  ...modelProviderSettings,
+});
+export type FunctionConfig = z.infer<typeof functionConfigSchema>;
+
+/** The settings, checked: a bad one throws a ConfigError naming each (the cold start fails with it). */
+export function loadFunctionConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
+  const config = loadConfig(functionConfigSchema, env);
+  if ((config.OIDC_ISSUER === undefined) !== (config.OIDC_AUDIENCE === undefined)) {
+    const missing = config.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER';
+    throw new ConfigError([{ name: missing, reason: 'required when the other OIDC setting is set: OIDC_ISSUER and OIDC_AUDIENCE go together' }]);
+  }
+  return config;
+}

@@ -1,0 +1,52 @@
+import { assertNoSecretsInEnv } from '@keelson/secrets';
+import { awsSecretFiles } from './aws-secrets';
+import { loadFunctionConfig } from './config';
+import { buildFunctionRuntime, type FunctionRuntime } from './function-deps';
+import { errorResponse, type FunctionRequest, type FunctionResponse } from './http';
+import { createInvokeHandler, type InvokeHandler } from './invoke-handler';
+import { jsonLineLogger } from './logger';
+
+let runtime: Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> | undefined;
+
+/**
+ * The portable entry: `{method, path, headers, body}` in, `{status, headers, body}` out, no platform types.
+ * The first call reads the settings and builds what they switch on (the cold start); later calls in the
+ * same process reuse it. A setting that is wrong fails every call with 500, and the log names the setting.
+ */
+export async function handleInvoke(request: FunctionRequest): Promise<FunctionResponse> {
+  runtime ??= start();
+  let handle: InvokeHandler;
+  try {
+    ({ handle } = await runtime);
+  } catch (err) {
+    runtime = undefined; // the next call tries again (a secret or Redis may be back)
+    process.stdout.write(`${JSON.stringify({ level: 'error', service: 'stateless-function', message: 'cannot start', error: (err as Error).message })}\n`);
+    return errorResponse(err, request.requestId); // 500 internal_error: the cause is in the log, not the answer
+  }
+  return handle(request);
+}
+
+/** Lambda's own credentials for the function's role: in every function's environment, not Keelson's settings. */
+const LAMBDA_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
+async function start(): Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> {
+  // The services' production check (no secret in the environment), less Lambda's credentials and the
+  // `*_SECRET_ID` pointers, which name a secret without holding it.
+  const settings = Object.fromEntries(Object.entries(process.env).filter(([name]) => !LAMBDA_CREDENTIALS.has(name) && !name.endsWith('_SECRET_ID')));
+  const warnings = assertNoSecretsInEnv(settings);
+  const config = loadFunctionConfig({ ...process.env, ...(await awsSecretFiles(process.env)) });
+  const logger = jsonLineLogger(config.LOG_LEVEL);
+  for (const warning of warnings) logger.warn(warning);
+  const built = await buildFunctionRuntime(config, logger);
+  logger.info('function ready', built.features);
+  return { runtime: built, handle: createInvokeHandler(built.deps) };
+}
+
+/** Closes Redis, drains NATS and stops the secrets refresh; the next call starts again. Lambda's SIGTERM calls it. */
+export async function shutdown(): Promise<void> {
+  const current = runtime;
+  runtime = undefined;
+  if (current) await (await current.catch(() => undefined))?.runtime.close();
+}
+
+process.once('SIGTERM', () => void shutdown());
