@@ -1,11 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { FunctionRequest, FunctionResponse } from './http';
-import { handleInvoke } from './main';
+import { handleInvoke, prepare } from './main';
 
 /**
  * The AWS Lambda adapter: an API Gateway HTTP API or Function URL event (payload format 2.0) to the portable
  * handler and back. Nothing else of the function knows it runs on Lambda. Handler setting: `lambda.handler`.
  */
+// Inside Lambda, the settings are read and the runtime built during the init phase, before the first event
+// arrives (and, with provisioned concurrency or SnapStart-like pre-warming, before any caller waits).
+if (process.env['AWS_LAMBDA_FUNCTION_NAME']) void prepare();
+
 export async function handler(event: APIGatewayProxyEventV2, context?: Pick<Context, 'awsRequestId'>): Promise<APIGatewayProxyStructuredResultV2> {
   return toLambdaResult(await handleInvoke(toFunctionRequest(event, context)));
 }

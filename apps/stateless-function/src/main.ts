@@ -14,12 +14,12 @@ let runtime: Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> | unde
  * same process reuse it. A setting that is wrong fails every call with 500, and the log names the setting.
  */
 export async function handleInvoke(request: FunctionRequest): Promise<FunctionResponse> {
-  runtime ??= start();
+  const starting = prepare();
   let handle: InvokeHandler;
   try {
-    ({ handle } = await runtime);
+    ({ handle } = await starting);
   } catch (err) {
-    runtime = undefined; // the next call tries again (a secret or Redis may be back)
+    if (runtime === starting) runtime = undefined; // the next call tries again (a secret or Redis may be back)
     process.stdout.write(`${JSON.stringify({ level: 'error', service: 'stateless-function', message: 'cannot start', error: (err as Error).message })}\n`);
     return errorResponse(err, request.requestId); // 500 internal_error: the cause is in the log, not the answer
   }
@@ -28,6 +28,18 @@ export async function handleInvoke(request: FunctionRequest): Promise<FunctionRe
 
 /** Lambda's own credentials for the function's role: in every function's environment, not Keelson's settings. */
 const LAMBDA_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
+
+/**
+ * Starts building the runtime now, without waiting: Lambda's adapter calls it while the module loads (the
+ * init phase, before the first event). A failure is not thrown here; the next call answers it.
+ */
+export function prepare(): Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> {
+  if (runtime) return runtime;
+  const starting = start();
+  starting.catch(() => undefined);
+  runtime = starting;
+  return starting;
+}
 
 async function start(): Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> {
   // The services' production check (no secret in the environment), less Lambda's credentials and the

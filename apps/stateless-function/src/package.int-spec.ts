@@ -34,7 +34,8 @@ describe('tools/function/package.mjs', () => {
     const output = execFileSync(process.execPath, ['-e', CHILD], {
       cwd: dir,
       encoding: 'utf8',
-      env: { PATH: process.env['PATH'] ?? '', PACKAGE: out, EVENT_FILE: SAMPLE_EVENT_FILE, KEY: keys.invokeKey, KEELSON_API_KEYS_FILE: keys.file, LOG_LEVEL: 'warn' },
+      // AWS_LAMBDA_FUNCTION_NAME: as inside Lambda, the runtime is built while the module loads (init phase).
+      env: { PATH: process.env['PATH'] ?? '', AWS_LAMBDA_FUNCTION_NAME: 'keelson-test', PACKAGE: out, EVENT_FILE: SAMPLE_EVENT_FILE, KEY: keys.invokeKey, KEELSON_API_KEYS_FILE: keys.file, LOG_LEVEL: 'warn' },
     });
     const line = output.split('\n').find((l) => l.startsWith('RESULT '));
     assert.ok(line, `the packaged handler answered nothing; it printed: ${output}`);
