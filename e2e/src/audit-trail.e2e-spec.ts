@@ -103,7 +103,12 @@ describe('audit trail', () => {
     const call = found.find((e) => e.type === 'model.call')!;
     assert.equal(call.data['model'], 'gpt-test');
     assert.ok(Number(call.data['inputTokens']) > 0);
-    // The same range as JSON lines, ending with the trailer that says it is whole.
+    // The same range as JSON lines, ending with the trailer that says it is whole. audit-service archives the
+    // task's run log after it ends (task.archived, same trace): waited for, so both reads see the same range.
+    await waitFor(async () => ((await events(`traceId=${traceId}`)).some((e) => e.type === 'task.archived') ? true : undefined), {
+      description: 'the task archived',
+      timeoutMs: 20_000,
+    });
     const exported = await api.request(`/v1/audit/export?traceId=${traceId}`);
     assert.equal(exported.headers.get('content-type')?.split(';')[0], 'application/x-ndjson');
     const lines = (await exported.text()).trim().split('\n').map((l) => JSON.parse(l));
