@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as lancedb from '@lancedb/lancedb';
-import { Field, FixedSizeList, Float32, Float64, Schema, Utf8 } from 'apache-arrow';
+import type * as LanceDb from '@lancedb/lancedb';
+import type * as Arrow from 'apache-arrow';
 import {
   checkCollection,
   matchesFilter,
@@ -18,6 +18,15 @@ import {
   type UpsertItemResult,
   type VectorStore,
 } from './vector-store';
+
+/*
+ * Loaded on first use, not at import: every service imports @keelson/memory, but only memory-service opens a
+ * LanceDB store, and the native library alone keeps ~155 MiB resident in each process that loads it.
+ */
+let lancedbModule: typeof LanceDb | undefined;
+let arrowModule: typeof Arrow | undefined;
+const lancedb = (): typeof LanceDb => (lancedbModule ??= require('@lancedb/lancedb') as typeof LanceDb);
+const arrow = (): typeof Arrow => (arrowModule ??= require('apache-arrow') as typeof Arrow);
 
 export interface LanceDbStoreOptions {
   /** Directory of the LanceDB database; created when missing. One writing process per directory. */
@@ -65,8 +74,8 @@ const COLLECTIONS_FILE = '_keelson_collections.json';
  * set (topK x 20, then the whole table if that was not enough).
  */
 export class LanceDbStore implements VectorStore {
-  private connection?: Promise<lancedb.Connection>;
-  private readonly tables = new Map<string, Promise<lancedb.Table | undefined>>();
+  private connection?: Promise<LanceDb.Connection>;
+  private readonly tables = new Map<string, Promise<LanceDb.Table | undefined>>();
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly indexedAt = new Map<string, number>();
   /** Tables known to have a vector index. */
@@ -78,10 +87,10 @@ export class LanceDbStore implements VectorStore {
     this.now = options.now ?? Date.now;
   }
 
-  private db(): Promise<lancedb.Connection> {
+  private db(): Promise<LanceDb.Connection> {
     this.connection ??= (async () => {
       await mkdir(this.options.dataDir, { recursive: true });
-      return lancedb.connect(this.options.dataDir);
+      return lancedb().connect(this.options.dataDir);
     })();
     return this.connection;
   }
@@ -124,7 +133,7 @@ export class LanceDbStore implements VectorStore {
     return `${kind}-${tenant}`;
   }
 
-  private table(tenant: string, kind: string, create: boolean): Promise<lancedb.Table | undefined> {
+  private table(tenant: string, kind: string, create: boolean): Promise<LanceDb.Table | undefined> {
     const name = LanceDbStore.tableName(tenant, kind);
     const cached = this.tables.get(name);
     if (cached) return cached.then((t) => t ?? this.table(tenant, kind, create));
@@ -175,7 +184,7 @@ export class LanceDbStore implements VectorStore {
   }
 
   /** Builds the ANN index once the table is large enough, and rebuilds it as the table grows. */
-  private async maybeIndex(name: string, table: lancedb.Table): Promise<void> {
+  private async maybeIndex(name: string, table: LanceDb.Table): Promise<void> {
     const threshold = this.options.annThreshold ?? 5_000;
     const rows = await table.countRows();
     if (rows < threshold) return;
@@ -190,13 +199,13 @@ export class LanceDbStore implements VectorStore {
     this.indexedAt.set(name, rows);
   }
 
-  private async buildIndex(table: lancedb.Table, rows: number): Promise<void> {
-    const dimension = ((await table.schema()).fields.find((f) => f.name === 'vector')!.type as FixedSizeList).listSize;
+  private async buildIndex(table: LanceDb.Table, rows: number): Promise<void> {
+    const dimension = ((await table.schema()).fields.find((f) => f.name === 'vector')!.type as Arrow.FixedSizeList).listSize;
     // Compacts the small fragments that each merge-insert leaves, then indexes the compacted table.
     await table.optimize();
     const numSubVectors = [dimension / 16, dimension / 8, dimension / 4, dimension / 2, 1].find((n) => Number.isInteger(n) && n >= 1)!;
     await table.createIndex('vector', {
-      config: lancedb.Index.ivfPq({
+      config: lancedb().Index.ivfPq({
         distanceType: 'cosine',
         numPartitions: Math.max(1, Math.round(Math.sqrt(rows))),
         numSubVectors,
@@ -255,7 +264,7 @@ export class LanceDbStore implements VectorStore {
   private async narrowEnoughForExact(
     tenant: string,
     kind: string,
-    table: lancedb.Table,
+    table: LanceDb.Table,
     query: SearchQuery,
     predicate: string,
   ): Promise<boolean> {
@@ -334,7 +343,8 @@ export class LanceDbStore implements VectorStore {
   }
 }
 
-function schemaFor(dimension: number): Schema {
+function schemaFor(dimension: number): Arrow.Schema {
+  const { Field, FixedSizeList, Float32, Float64, Schema, Utf8 } = arrow();
   return new Schema([
     new Field('id', new Utf8(), false),
     new Field('namespace', new Utf8(), false),
