@@ -22,6 +22,7 @@ import { guardChannels, guardComponents, guardOperations, guardPaths } from './g
 import { memoryChannels, memoryComponents, memoryOperations, memoryPaths } from './memory-paths.mjs';
 import { opsChannels, opsComponents, opsPaths } from './ops-paths.mjs';
 import { identityComponents, identityPaths, withScopes } from './identity-paths.mjs';
+import { rolloutComponents, rolloutPaths } from './rollouts-paths.mjs';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const require = createRequire(join(root, 'package.json'));
@@ -146,6 +147,7 @@ const components = [
   ...memoryComponents(c),
   ...opsComponents(c),
   ...identityComponents(c),
+  ...rolloutComponents(c),
 ];
 
 function buildSchemas(target, where) {
@@ -280,11 +282,13 @@ function openapi(schemas) {
       { name: 'guard', description: 'The guard for the tenant\'s own apps: prompt-injection checks, PII and secrets redaction, the tenant\'s guard policy, and the audited reveal of pseudonyms. Answered by guard-service.' },
       { name: 'memory', description: 'Long-term memory: namespaced texts searched by meaning, with expiry and per-user erasure. Answered by memory-service.' },
       { name: 'identity', description: 'API keys with scopes (create, list, rotate, revoke) and the access review. Scope `admin`.' },
+      { name: 'rollouts', description: 'Agent versions rolled out by traffic share with automatic rollback, and kill switches per agent and per tenant. Scope `admin`, operator tenants only (docs/rollouts.md).' },
       { name: 'ops', description: 'The operator dashboard and its data: traffic, latency, errors, spend and budget burn, queues, replicas, failed runs and the run viewer. Scope `ops:read`.' },
       { name: 'openai', description: 'OpenAI-compatible: existing OpenAI SDK clients work unchanged; `model` is a Keelson agent id. Errors on these routes use OpenAI\'s shape `{error:{message,type,param,code}}`.' },
     ],
     paths: withScopes(c, {
       ...identityPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
+      ...rolloutPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...costPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),
       ...auditPaths({ c, json, ref, errorResponse, readErrors }),
       ...guardPaths({ c, json, ref, errorResponse, readErrors, bodyErrors }),

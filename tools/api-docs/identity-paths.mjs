@@ -35,6 +35,8 @@ export function scopeOf(c, path, method) {
     ['/v1/usage', S.admin],
     ['/v1/keys', S.admin],
     ['/v1/access-review', S.admin],
+    ['/v1/rollouts', S.admin],
+    ['/v1/kill-switches', S.admin],
     ['/v1/ops/', S.opsRead],
   ];
   void method;

@@ -14,6 +14,10 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   SESSION_MAX_MESSAGES: integer(200, 2),
   TASK_TTL_SECONDS: integer(86_400, 60),
   INVOKE_TIMEOUT_MS: integer(30_000, 100),
+  /** How often the gateway judges running rollouts against their thresholds (docs/rollouts.md). */
+  ROLLOUT_EVALUATE_INTERVAL_MS: integer(5_000, 50),
+  /** How often the gateway re-reads rollouts and kill switches from Redis: a change reaches it within this. */
+  ROLLOUT_REFRESH_MS: integer(1_000, 50),
   TURN_TIMEOUT_MS: integer(60_000, 100),
   PUBLISH_TIMEOUT_MS: integer(5_000, 100),
   /** A directory of agent files (docs/agents.md), watched and reloaded; unset serves the built-in agents. */

@@ -35,6 +35,7 @@ import { TasksController } from './tasks/tasks.controller';
 import { GatewayAudit } from './auditing/gateway-audit';
 import { opsControllers, opsProviders } from './ops/ops.providers';
 import { TrafficWindow } from './ops/traffic-window';
+import { rolloutControllers, rolloutProviders } from './rollouts/rollouts.providers';
 
 /** Attaches the session WebSocket to the HTTP server once it exists; on shutdown closes it and stops watching agent files. */
 class SocketLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -66,7 +67,7 @@ export class GatewayModule {
         InfraModule.forRoot({ serviceName: 'gateway', natsUrl: config.NATS_URL, natsCredentials: natsCredentialsFrom(config), redisUrl: config.REDIS_URL, streams: allStreams(), logger, objectStore: config }),
         HealthModule,
       ],
-      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, KeysController, AccessReviewController, ...costControllers, ...auditControllers, ...opsControllers],
+      controllers: [InvokeController, OpenAIController, SessionsController, TasksController, ApprovalsController, MemoriesController, GuardController, KeysController, AccessReviewController, ...costControllers, ...auditControllers, ...opsControllers, ...rolloutControllers],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         ...authProviders(config, keys),
@@ -77,6 +78,7 @@ export class GatewayModule {
             new AgentCatalog(agentRegistryFor(config.AGENTS_DIR, builtinAgents, { logger: serviceLogger })),
         },
         GatewayAudit,
+        ...rolloutProviders(config),
         ...costProviders(config),
         MemoryRpcClient,
         GuardClient,
@@ -108,7 +110,13 @@ export class GatewayModule {
               turnTimeoutMs: config.TURN_TIMEOUT_MS,
               publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
               agents,
-              budgets,
+              // A session message is refused by a kill switch where its agent is known: with the budget pre-check.
+              budgets: {
+                check: async (tenant: string, agentId: string, apiKeyId?: string) => {
+                  agents.requireEnabled(tenant, agentId);
+                  return budgets.check(tenant, agentId, apiKeyId);
+                },
+              },
               logger,
             }),
         },

@@ -46,6 +46,13 @@ export const AuditTypes = {
   adminKeyCreated: 'admin.key_created',
   adminKeyRotated: 'admin.key_rotated',
   adminKeyRevoked: 'admin.key_revoked',
+  /** A rollout started or changed (share, thresholds, pins, paused) by an operator. */
+  adminRolloutSet: 'admin.rollout_set',
+  adminRolloutPromoted: 'admin.rollout_promoted',
+  /** Rolled back by an operator, or by the evaluator (actor `system`, data naming the numbers that crossed). */
+  adminRolloutRolledBack: 'admin.rollout_rolled_back',
+  adminKillSwitchSet: 'admin.kill_switch_set',
+  adminKillSwitchCleared: 'admin.kill_switch_cleared',
   /** A call refused with 401 or 403: the reason, the route, the source address, the key when known. */
   authDenied: 'auth.denied',
   /** One per key (or token subject) and minute with calls: counts per route and status class, source addresses. */

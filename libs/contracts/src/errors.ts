@@ -51,6 +51,12 @@ export const ErrorCodes = {
   rateLimited: 'rate_limited',
   /** 422: the tenant's guard policy blocked the message as a prompt injection; nothing ran. */
   inputBlocked: 'input_blocked',
+  /** 409: a rollout that cannot be changed this way: promoted or rolled back already (start a new one with PUT). */
+  rolloutNotChangeable: 'rollout_not_changeable',
+  /** 503: the agent is switched off on the platform (a kill switch, docs/rollouts.md); nothing ran. */
+  agentDisabled: 'agent_disabled',
+  /** 503: the tenant is suspended on the platform (a kill switch, docs/rollouts.md); nothing ran. */
+  tenantSuspended: 'tenant_suspended',
   internal: 'internal_error',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -19,3 +19,4 @@ export * from './rpc';
 export * from './ops';
 export * from './identity';
 export * from './nats-permissions';
+export * from './rollouts';

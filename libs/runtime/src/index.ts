@@ -3,6 +3,7 @@ export * from './agents/agent-files';
 export * from './agents/agent-registry';
 export * from './agents/builtin-agents';
 export * from './agents/routing-policies';
+export * from './agents/agent-rollouts';
 export * from './model/offline-model';
 export * from './model/provider';
 export * from './model/tokens';

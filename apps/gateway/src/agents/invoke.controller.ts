@@ -36,7 +36,7 @@ export class InvokeController {
     @Body() body: unknown,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<RunOutcome> {
-    this.agents.require(agentId);
+    this.agents.require(agentId, tenant);
     const input = parseOrThrow(InvokeRequestSchema, body);
     await this.budgets.check(tenant, agentId, apiKeyId);
     const rpc: InvokeRpcRequest = {

@@ -52,7 +52,7 @@ export class SessionsController {
   @HttpCode(201)
   async create(@Tenant() tenant: string, @ApiKeyId() apiKeyId: string, @Body() body: unknown): Promise<SessionCreated> {
     const { agentId, userId } = parseOrThrow(CreateSessionRequestSchema, body);
-    this.agents.require(agentId);
+    this.agents.require(agentId, tenant);
     const sessionId = newSessionId();
     const { expiresAt } = await this.sessions.create(tenant, sessionId, agentId, userId);
     await this.audit.noted({ id: `session:${sessionId}:opened`, tenant, type: AuditTypes.sessionOpened, apiKeyId, sessionId, agentId, data: { expiresAt, ...(userId ? { userId } : {}) } });

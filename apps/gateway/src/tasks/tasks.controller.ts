@@ -60,7 +60,7 @@ export class TasksController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     const request = parseOrThrow(CreateTaskRequestSchema, idempotencyKeyOf(body, idempotencyHeader));
-    this.agents.require(request.agentId);
+    this.agents.require(request.agentId, tenant);
     await this.budgets.check(tenant, request.agentId, apiKeyId);
     const accepted = await this.intake.accept(tenant, request, apiKeyId);
     if (!accepted.duplicate) {

@@ -7,7 +7,8 @@ import { AgentMemory } from '@keelson/memory';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
-import { answerInvoke } from './answer-invoke';
+import { RolloutControl } from '@keelson/state';
+import { answerInvokeVersioned } from './versioned-invoke';
 import { InvokeCancellations } from './invoke-cancellations';
 
 /**
@@ -32,6 +33,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(AUDIT_TRAIL) private readonly audit: AuditSink,
     private readonly guard: InlineGuard,
     private readonly memory: AgentMemory,
+    @Inject(RolloutControl) private readonly rollouts: RolloutControl,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -40,7 +42,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
       Subjects.invokeRpc,
       QueueGroups.agents,
       (request: unknown) =>
-        answerInvoke(request, {
+        answerInvokeVersioned(request, {
           agents: this.agents,
           providers: this.providers,
           publisher: this.publisher,
@@ -50,7 +52,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
           audit: this.audit,
           guard: this.guard,
           memory: this.memory,
-        }),
+        }, this.rollouts),
       { logger: this.logger },
     );
     this.logger.info('answering invoke requests', { subject: Subjects.invokeRpc, queue: QueueGroups.agents });

@@ -6,7 +6,8 @@ import { InlineGuard } from '@keelson/guard';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
-import { SessionStore } from '@keelson/state';
+import { RolloutControl, SessionStore } from '@keelson/state';
+import { RolloutControlLifecycle, rolloutControlProvider } from './rollout-control.provider';
 import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
 import { TurnHandler } from './turn-handler';
@@ -28,6 +29,8 @@ export class SessionsModule {
       controllers: [TurnsController],
       providers: [
         SessionSignals,
+        rolloutControlProvider,
+        RolloutControlLifecycle,
         {
           provide: SessionStore,
           inject: [REDIS_CLIENT],
@@ -38,7 +41,7 @@ export class SessionsModule {
         },
         {
           provide: TurnHandler,
-          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard],
+          inject: [SessionStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard, RolloutControl],
           useFactory: (
             sessions: SessionStore,
             publisher: JetStreamPublisher,
@@ -50,11 +53,13 @@ export class SessionsModule {
             memory: AgentMemory,
             audit: AuditSink,
             guard: InlineGuard,
+            rollouts: RolloutControl,
           ) =>
             new TurnHandler({
               sessions,
               publisher,
               agents,
+              rollouts,
               providers,
               metering,
               routing,

@@ -26,6 +26,12 @@ import {
   type RoutingService,
   type ToolRegistry,
   type UsageMeter,
+  countsAgainstVersion,
+  pickAgent,
+  recordAgentRun,
+  refusalError,
+  tallyRunCost,
+  type RolloutPort,
 } from '@keelson/runtime';
 import type { HistoryMessage, SessionStore } from '@keelson/state';
 import { LeaseLostError, TurnCancelledError, keepLease } from './lease-keeper';
@@ -49,7 +55,9 @@ export type TurnResult = 'completed' | 'failed' | 'cancelled' | 'already-done' |
 export interface TurnHandlerDeps {
   sessions: Pick<SessionStore, 'beginTurn' | 'commitTurn' | 'absorbTurn'>;
   publisher: EventPublisher;
-  agents: Pick<AgentRegistry, 'get'>;
+  agents: Pick<AgentRegistry, 'get'> & Partial<Pick<AgentRegistry, 'getVersion'>>;
+  /** Kill switches and rollouts (docs/rollouts.md): the version a session's turns run, by session id; none when absent. */
+  rollouts?: RolloutPort;
   providers: ProviderRegistry;
   /** The tools agents may call (each agent only those it lists); none when absent. */
   tools?: ToolRegistry;
@@ -178,7 +186,8 @@ export class TurnHandler {
       // Interrupted while it was queued: it never runs, and the order moves past it.
       return this.cancelled(tenant, sessionId, turn, log);
     }
-    const agent = this.deps.agents.get(begun.agentId);
+    const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, begun.agentId, sessionId);
+    const agent = pick.kind === 'ok' ? pick.agent : undefined;
     if (begun.absorbedInto > 0) {
       // A steer message the run before it took in: that run's reply, already committed, is its reply too.
       const settled = await this.commit(tenant, sessionId, turn, [], 'completed');
@@ -197,10 +206,25 @@ export class TurnHandler {
       const reason = `run ${sessionId}:${steerInto} ended (or had turns queued) before its next step could take the message in`;
       await log.policy({ sessionId, turn, policy: 'steer', decision: 'queued', affectedRunId: `${sessionId}:${steerInto}`, reason });
     }
+    if (pick.kind === 'refused') {
+      // A kill switch: the turn ends failed at once (agent_disabled / tenant_suspended), the order moves on.
+      await log.failed(refusalError(pick.error));
+      return this.commit(tenant, sessionId, turn, [], 'failed');
+    }
     if (!agent) {
       await log.failed({ code: ErrorCodes.agentNotFound, message: `no agent "${begun.agentId}"` });
       return this.commit(tenant, sessionId, turn, [], 'failed');
     }
+    const cost = tallyRunCost(
+      this.deps.metering?.forRun({
+        tenant,
+        agentId: agent.id,
+        runId: `${sessionId}:${turn}`,
+        attempt: deliveryCount,
+        sessionId,
+        ...(apiKeyId ? { apiKeyId } : {}),
+      }),
+    );
 
     const lease = keepLease(
       () => sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, false),
@@ -238,14 +262,7 @@ export class TurnHandler {
         signal: AbortSignal.any([lease.signal, cancel.signal]),
         interactive: true,
         steering: () => inbox.take(),
-        metering: this.deps.metering?.forRun({
-          tenant,
-          agentId: agent.id,
-          runId: `${sessionId}:${turn}`,
-          attempt: deliveryCount,
-          sessionId,
-          ...(apiKeyId ? { apiKeyId } : {}),
-        }),
+        metering: cost.metering,
         ...this.deps.routing?.forRun({ tenant, agentId: agent.id, sessionId, ...(apiKeyId ? { apiKeyId } : {}) }),
         ...(guard ? { guard } : {}),
       }));
@@ -277,6 +294,9 @@ export class TurnHandler {
     const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
     // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
     if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
+    if ((settled === 'completed' || settled === 'failed') && (result.ok || countsAgainstVersion(result.error.code))) {
+      await recordAgentRun(this.deps.rollouts, agent, pick.kind === 'ok' ? pick.choice : undefined, result.ok, cost.costMicroUsd());
+    }
     // After the reply is out: storing memories never delays it.
     if (settled === 'completed') {
       const userText = [content, ...inbox.taken].join('\n');

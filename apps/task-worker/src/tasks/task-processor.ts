@@ -37,6 +37,13 @@ import {
   type RoutingService,
   type ToolRegistry,
   type UsageMeter,
+  countsAgainstVersion,
+  pickAgent,
+  recordAgentRun,
+  refusalError,
+  tallyRunCost,
+  type RolloutPort,
+  type VersionChoice,
 } from '@keelson/runtime';
 import type { ApprovalStore, TaskStore } from '@keelson/state';
 import { resolveTaskId } from './task-id';
@@ -73,7 +80,9 @@ export interface TaskProcessorDeps {
   /** Pending approvals of paused tasks; without it a tool needing approval is answered as an error. */
   approvals?: Pick<ApprovalStore, 'savePending' | 'decide' | 'get' | 'markResumed'>;
   publisher: EventPublisher;
-  agents: Pick<AgentRegistry, 'get'>;
+  agents: Pick<AgentRegistry, 'get'> & Partial<Pick<AgentRegistry, 'getVersion'>>;
+  /** Kill switches and rollouts (docs/rollouts.md): the version a task runs, by task id (retries keep it); none when absent. */
+  rollouts?: RolloutPort;
   providers: ProviderRegistry;
   /** The tools agents may call (each agent only those it lists); none when absent. */
   tools?: ToolRegistry;
@@ -181,7 +190,16 @@ export class TaskProcessor {
     }
 
     const log = this.runLog(tenant, taskId, agentId, msg.deliveryCount, task.apiKeyId);
-    const agent = this.deps.agents.get(agentId);
+    const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, agentId, taskId);
+    if (pick.kind === 'refused') {
+      // A kill switch: a queued task ends failed now, with the switch's code, rather than run or wait.
+      const error = refusalError(pick.error);
+      await log.failed(error);
+      await this.finish(tenant, taskId, agentId, claim.attempts, { error });
+      return 'failed';
+    }
+    const agent = pick.kind === 'ok' ? pick.agent : undefined;
+    const choice = pick.kind === 'ok' ? pick.choice : undefined;
     if (!agent) {
       // Retrying cannot make an agent appear; the task ends here, with a result that says why.
       const error = { code: ErrorCodes.agentNotFound, message: `no agent "${agentId}"` };
@@ -194,7 +212,7 @@ export class TaskProcessor {
     const guard = await this.deps.guard?.forRun(tenant, agentId, { taskId, runId: taskId });
     const screen = guard && ((text: string) => guard.checkInput(text, 'memory').allowed);
     const remembered = (await this.deps.memory?.contextFor(scope, agent, task.input, screen)) ?? [];
-    const run = await this.run(agent, log, { messages: [...remembered, { role: 'user', content: task.input }] }, task.apiKeyId, task.userId, guard);
+    const run = await this.run(agent, log, { messages: [...remembered, { role: 'user', content: task.input }] }, task.apiKeyId, task.userId, guard, choice);
     if ('paused' in run) {
       await this.pause(agent, log, run, task.apiKeyId, task.userId);
       return 'paused';
@@ -253,9 +271,10 @@ export class TaskProcessor {
       const state = JSON.parse(record.state) as PausedTaskState;
       const log = this.runLog(tenant, taskId, record.agentId, record.attempt, state.apiKeyId, state.log);
       const attempts = view?.attempts ?? record.attempt;
-      const agent = this.deps.agents.get(record.agentId);
+      const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, record.agentId, taskId);
+      const agent = pick.kind === 'ok' ? pick.agent : undefined;
       if (!agent) {
-        const error = { code: ErrorCodes.agentNotFound, message: `no agent "${record.agentId}"` };
+        const error = pick.kind === 'refused' ? refusalError(pick.error) : { code: ErrorCodes.agentNotFound, message: `no agent "${record.agentId}"` };
         await this.finish(tenant, taskId, record.agentId, attempts, { error });
         await log.failed(error);
         await approvals.markResumed(tenant, approvalId);
@@ -266,7 +285,7 @@ export class TaskProcessor {
         ...state.checkpoint,
         decisions: { ...state.checkpoint.decisions, [record.callId]: { approved: record.status === 'approved', ...(reason ? { reason } : {}) } },
       };
-      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId, state.userId, await this.deps.guard?.forRun(tenant, agent.id, { taskId, runId: taskId }));
+      const run = await this.run(agent, log, { resume: checkpoint }, state.apiKeyId, state.userId, await this.deps.guard?.forRun(tenant, agent.id, { taskId, runId: taskId }), pick.kind === 'ok' ? pick.choice : undefined);
       let settlement: ApprovalSettlement;
       if ('paused' in run) {
         await this.pause(agent, log, run, state.apiKeyId, state.userId);
@@ -283,17 +302,19 @@ export class TaskProcessor {
     });
   }
 
-  private run(
+  private async run(
     agent: AgentDefinition,
     log: RunLog,
     from: { messages: ChatMessage[] } | { resume: RunCheckpoint },
     apiKeyId: string | undefined,
     userId: string | undefined,
     guard?: RunGuard,
+    choice?: VersionChoice,
   ): Promise<LoggedRunResult | PausedRunResult> {
     const { tenant, runId, attempt } = log.init;
     const account = { tenant, agentId: agent.id, runId, attempt, taskId: runId, ...(apiKeyId ? { apiKeyId } : {}) };
-    const metering = this.deps.metering?.forRun(account);
+    const cost = tallyRunCost(this.deps.metering?.forRun(account));
+    const metering = cost.metering;
     const opts = {
       agent,
       messages: 'messages' in from ? from.messages : [],
@@ -307,7 +328,12 @@ export class TaskProcessor {
     // Without an approval store a run cannot wait: a call needing approval is then answered as an error.
     const go = () => (this.deps.approvals ? runLoggedPausable({ ...opts, ...('resume' in from ? { resume: from.resume } : {}) }) : runLogged(opts));
     // The memory_recall tool reads the task's user from this scope.
-    return this.counted(() => AgentMemory.withScope({ tenant, ...(userId ? { userId } : {}) }, go));
+    const result = await this.counted(() => AgentMemory.withScope({ tenant, ...(userId ? { userId } : {}) }, go));
+    // Each attempt's end counts for its version (a paused run counts when it ends).
+    if (!('paused' in result) && (result.ok || countsAgainstVersion(result.error.code))) {
+      await recordAgentRun(this.deps.rollouts, agent, choice, result.ok, cost.costMicroUsd());
+    }
+    return result;
   }
 
   /** Keeps keelson_task_runs_running at the number of runs this replica has under way. */

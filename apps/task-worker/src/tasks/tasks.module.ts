@@ -6,7 +6,8 @@ import { InlineGuard } from '@keelson/guard';
 import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
-import { ApprovalStore, TaskStore } from '@keelson/state';
+import { ApprovalStore, RolloutControl, TaskStore } from '@keelson/state';
+import { RolloutControlLifecycle, rolloutControlProvider } from './rollout-control.provider';
 import { ApprovalSweeper } from './approval-sweeper';
 import { TaskProcessor } from './task-processor';
 import { TasksController } from './tasks.controller';
@@ -42,6 +43,8 @@ export class TasksModule {
       module: TasksModule,
       controllers: [TasksController],
       providers: [
+        rolloutControlProvider,
+        RolloutControlLifecycle,
         {
           provide: TaskStore,
           inject: [REDIS_CLIENT],
@@ -60,7 +63,7 @@ export class TasksModule {
         },
         {
           provide: TaskProcessor,
-          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard],
+          inject: [TaskStore, ApprovalStore, JETSTREAM_PUBLISHER, AgentRegistry, ProviderRegistry, UsageMeter, SERVICE_LOGGER, RoutingService, AgentMemory, AUDIT_TRAIL, InlineGuard, RolloutControl],
           useFactory: (
             tasks: TaskStore,
             approvals: ApprovalStore,
@@ -73,12 +76,14 @@ export class TasksModule {
             memory: AgentMemory,
             audit: AuditSink,
             guard: InlineGuard,
+            rollouts: RolloutControl,
           ) =>
             new TaskProcessor({
               tasks,
               approvals,
               publisher,
               agents,
+              rollouts,
               providers,
               metering,
               routing,

@@ -127,6 +127,24 @@ export const Metrics = {
     help: 'Sessions with a turn on this session-agent replica in the last 15 minutes.',
     labels: [],
   },
+  agentRuns: {
+    name: 'keelson_agent_runs_total',
+    type: 'counter',
+    help: 'Finished agent runs by agent version; arm is stable, canary or pinned under a rollout, default without one (docs/rollouts.md).',
+    labels: ['agent', 'agent_version', 'arm', 'outcome'],
+  },
+  rolloutRollbacks: {
+    name: 'keelson_rollout_rollbacks_total',
+    type: 'counter',
+    help: 'Rollouts rolled back, by the evaluator (trigger automatic) or an operator (manual).',
+    labels: ['agent', 'trigger'],
+  },
+  killSwitchRefusals: {
+    name: 'keelson_kill_switch_refusals_total',
+    type: 'counter',
+    help: 'Requests and runs refused by a kill switch, by code (agent_disabled, tenant_suspended).',
+    labels: ['code'],
+  },
   taskRunsRunning: {
     name: 'keelson_task_runs_running',
     type: 'gauge',

@@ -32,7 +32,10 @@ export interface PolicyFile {
 }
 
 export interface AgentFileSet {
+  /** The default version of each agent id. */
   agents: AgentFile[];
+  /** Further versions, from versioned files (`support@2.yaml`), served when a rollout picks them. */
+  versions: AgentFile[];
   /** Also the problems of routing policy files (their `file` starts with `routing/`). */
   problems: AgentFileProblem[];
   policies: PolicyFile[];
@@ -76,10 +79,27 @@ function readStructured(dir: string, file: string, source: string): unknown {
   }
 }
 
+/** A versioned agent file's name: `<id>@<version>.<ext>` holds that version of that agent, beside `<id>.<ext>`. */
+const VERSIONED_FILE = /^([^@]+)@(.+)\.(?:json|ya?ml)$/i;
+
+/** The id and version a versioned file's name promises, or undefined for a plain file. */
+export function versionedFileName(file: string): { id: string; version: string } | undefined {
+  const match = VERSIONED_FILE.exec(file);
+  return match ? { id: match[1]!, version: match[2]! } : undefined;
+}
+
 /** Reads and validates one file; throws AgentDefinitionError naming the file and the field. */
 export function readAgentFile(dir: string, file: string): AgentFile {
   const source = join(basename(dir), file);
-  return { file, source, definition: parseAgentDefinition(readStructured(dir, file, source), source) };
+  const definition = parseAgentDefinition(readStructured(dir, file, source), source);
+  const named = versionedFileName(file);
+  if (named && named.id !== definition.id) {
+    throw new AgentDefinitionError(source, 'id', `${source}: id: the file's name promises agent "${named.id}", the file defines "${definition.id}"`);
+  }
+  if (named && named.version !== definition.version) {
+    throw new AgentDefinitionError(source, 'version', `${source}: version: the file's name promises version "${named.version}", the file has "${definition.version}"`);
+  }
+  return { file, source, definition };
 }
 
 /** Reads and validates one routing policy file (`routing/<name>.json`); its `name` must be the file's name. */
@@ -117,7 +137,8 @@ const problemOf = (file: string, source: string, err: unknown): AgentFileProblem
  * Keeps one file per agent id. The file that already serves an id (`owners`) keeps it; otherwise the first
  * by name wins. Every other file with that id is refused, naming both files.
  */
-function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, string> = new Map()): Omit<AgentFileSet, 'policies'> {
+function resolveDuplicates(all: AgentFile[], owners: ReadonlyMap<string, string> = new Map()): Omit<AgentFileSet, 'policies'> {
+  const candidates = all.filter((f) => !versionedFileName(f.file));
   const byId = new Map<string, AgentFile[]>();
   for (const candidate of candidates) {
     const list = byId.get(candidate.definition.id) ?? [];
@@ -139,8 +160,27 @@ function resolveDuplicates(candidates: AgentFile[], owners: ReadonlyMap<string, 
       });
     }
   }
+  // Versioned files (`support@2.yaml`): each id and version once; the first of an id with no plain file is its default.
+  const taken = new Map<string, AgentFile>(agents.map((f) => [`${f.definition.id}@${f.definition.version}`, f]));
+  const versions: AgentFile[] = [];
+  for (const file of all.filter((f) => versionedFileName(f.file)).sort((a, b) => a.file.localeCompare(b.file))) {
+    const key = `${file.definition.id}@${file.definition.version}`;
+    const holder = taken.get(key);
+    if (holder) {
+      problems.push({
+        file: file.file,
+        source: file.source,
+        field: 'version',
+        message: `${file.source}: version: agent "${file.definition.id}" version "${file.definition.version}" is already defined in ${holder.source}; this file is refused`,
+      });
+      continue;
+    }
+    taken.set(key, file);
+    if (agents.some((a) => a.definition.id === file.definition.id)) versions.push(file);
+    else agents.push(file);
+  }
   agents.sort((a, b) => a.file.localeCompare(b.file));
-  return { agents, problems };
+  return { agents, versions, problems };
 }
 
 /**
@@ -167,7 +207,7 @@ export function loadAgentFiles(dir: string): AgentFileSet {
   }
   const refs = checkPolicyRefs(candidates, policyMap(policies));
   const resolved = resolveDuplicates(refs.ok);
-  return { agents: resolved.agents, problems: [...problems, ...refs.problems, ...resolved.problems], policies };
+  return { agents: resolved.agents, versions: resolved.versions, problems: [...problems, ...refs.problems, ...resolved.problems], policies };
 }
 
 export interface AgentFileRegistryOptions {
@@ -215,6 +255,10 @@ export class AgentFileRegistry extends AgentRegistry {
     throw new Error(`agents are defined by the files in ${this.dir}; add a file there instead`);
   }
 
+  override addVersion(): AgentDefinition {
+    throw new Error(`agent versions are defined by the files in ${this.dir}; add a file <id>@<version>.yaml there instead`);
+  }
+
   /** Files refused by the last reload. */
   problems(): AgentFileProblem[] {
     return [...this.lastProblems];
@@ -258,7 +302,7 @@ export class AgentFileRegistry extends AgentRegistry {
     for (const problem of [...refs.problems, ...resolved.problems]) {
       this.logger.warn('agent file refused', { file: problem.source, field: problem.field, error: problem.message });
     }
-    this.swapIn(resolved.agents);
+    this.swapIn(resolved.agents, resolved.versions);
     this.lastGood = lastGood;
     this.lastProblems = [...problems, ...refs.problems, ...resolved.problems];
     return this.problems();
@@ -310,12 +354,15 @@ export class AgentFileRegistry extends AgentRegistry {
     this.policyWatcher = undefined;
   }
 
-  private swapIn(files: AgentFile[]): void {
+  private swapIn(files: AgentFile[], extras: AgentFile[]): void {
     const previous = this.agents;
+    const previousVersions = this.versionsById;
     const next = new Map<string, AgentDefinition>();
+    const versions = new Map<string, Map<string, AgentDefinition>>();
     const owners = new Map<string, string>();
     for (const { file, source, definition } of files) {
       next.set(definition.id, definition);
+      versions.set(definition.id, new Map([[definition.version, definition]]));
       owners.set(definition.id, file);
       const before = previous.get(definition.id);
       if (!before) this.logger.info('agent loaded', { agent: definition.id, version: definition.version, file: source });
@@ -326,7 +373,14 @@ export class AgentFileRegistry extends AgentRegistry {
     for (const id of previous.keys()) {
       if (!next.has(id)) this.logger.info('agent removed', { agent: id, file: join(basename(this.dir), this.owners.get(id) ?? '?') });
     }
+    for (const { source, definition } of extras) {
+      versions.get(definition.id)?.set(definition.version, definition);
+      if (!previousVersions.get(definition.id)?.has(definition.version)) {
+        this.logger.info('agent version loaded', { agent: definition.id, version: definition.version, file: source });
+      }
+    }
     this.agents = next;
+    this.versionsById = versions;
     this.owners = owners;
   }
 
