@@ -7,6 +7,7 @@ import { AgentCatalog } from '../agents/agent-catalog';
 import type { GatewayConfig } from '../config';
 import { KillSwitchesController, RolloutsController } from './rollouts.controller';
 import { RolloutEvaluator } from './rollout-evaluator';
+import { PLATFORM_TENANT } from '../auth/denial-log';
 
 /** Starts the evaluator once the app is up; stops it and the snapshot's timer on shutdown. */
 @Injectable()
@@ -52,7 +53,7 @@ export function rolloutProviders(config: GatewayConfig): Provider[] {
       useFactory: (store: RolloutStore, control: RolloutControl, audit: AuditSink, logger: MessagingLogger) =>
         new RolloutEvaluator(store, control, audit, logger, {
           intervalMs: config.ROLLOUT_EVALUATE_INTERVAL_MS,
-          auditTenant: config.OPS_OPERATOR_TENANTS[0] ?? 'platform',
+          auditTenant: config.OPS_OPERATOR_TENANTS[0] ?? PLATFORM_TENANT,
         }),
     },
     RolloutLifecycle,
