@@ -1,8 +1,9 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { startFakeOpenAI } from '@keelson/testing';
 import { loadFunctionConfig } from './config';
 import { buildFunctionRuntime } from './function-deps';
 import { createInvokeHandler } from './invoke-handler';
@@ -55,6 +56,36 @@ describe('the function without Redis or NATS', () => {
       assert.equal(response.status, 200, response.body);
     } finally {
       await runtime.close();
+    }
+  });
+
+  it('runs an agent of AGENTS_DIR on an OpenAI-compatible endpoint with the key from OPENAI_API_KEY_FILE', async () => {
+    const fake = await startFakeOpenAI(() => ({ text: 'from the endpoint' }));
+    try {
+      const keys = writeKeysFile(dir);
+      const agents = join(dir, 'agents');
+      mkdirSync(agents, { recursive: true });
+      writeFileSync(
+        join(agents, 'writer.json'),
+        JSON.stringify({ id: 'writer', version: '1', description: 'Writes.', model: { provider: 'openai', name: 'gpt-test' }, systemPrompt: 'Write.', limits: { maxOutputTokens: 50, maxSteps: 1, timeoutMs: 10_000 } }),
+      );
+      writeFileSync(join(dir, 'openai-key'), 'sk-test-from-file-000000\n');
+      const { runtime, handle } = await runtimeWith({
+        KEELSON_API_KEYS_FILE: keys.file,
+        AGENTS_DIR: agents,
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_API_KEY_FILE: join(dir, 'openai-key'),
+      });
+      try {
+        const response = await handle({ ...call(keys.invokeKey, 'hi'), path: '/v1/agents/writer/invoke' });
+        assert.equal(response.status, 200, response.body);
+        assert.equal(JSON.parse(response.body).output, 'from the endpoint');
+        assert.equal(fake.requests.at(-1)?.headers['authorization'], 'Bearer sk-test-from-file-000000');
+      } finally {
+        await runtime.close();
+      }
+    } finally {
+      await fake.stop();
     }
   });
 

@@ -4,8 +4,7 @@ import type { BudgetLedger, BudgetStore, RateLimiter } from '@keelson/cost';
 // Loaded with require() where they are optional: only what the settings switch on is read at cold start.
 import { InlineGuard, resolvePolicy, type RunGuardContext } from '@keelson/guard';
 import { ApiKeyStore, Authenticator, JwtVerifier, StaticKeys } from '@keelson/identity';
-import { AgentFileRegistry, AgentRegistry, AnthropicProvider, OfflineModel, OpenAICompatibleProvider, ProviderRegistry, RoutingService, UsageMeter, builtinAgents, type EventPublisher } from '@keelson/runtime';
-import { SettingsSecrets } from '@keelson/secrets';
+import { AgentFileRegistry, AgentRegistry, AnthropicProvider, OfflineModel, OpenAICompatibleProvider, ProviderRegistry, RoutingService, UsageMeter, builtinAgents, type AgentDefinition, type EventPublisher } from '@keelson/runtime';
 import type { FunctionConfig } from './config';
 import type { FunctionDeps } from './invoke-handler';
 import type { FunctionLogger } from './logger';
@@ -39,10 +38,7 @@ export async function buildFunctionRuntime(config: FunctionConfig, logger: Funct
   );
 
   const agents = config.AGENTS_DIR ? new AgentFileRegistry(config.AGENTS_DIR, { logger, watch: false }) : new AgentRegistry(builtinAgents());
-  const keys = await SettingsSecrets.start(config, ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'], {
-    onWarning: (message) => logger.warn(message),
-    onError: (message) => logger.error(`a model provider key could not be re-read; the previous one stays in use: ${message}`),
-  });
+  const keys = await providerKeys(config, logger);
   closers.push(() => keys.stop());
 
   const audit = nats?.audit;
@@ -84,6 +80,8 @@ export async function buildFunctionRuntime(config: FunctionConfig, logger: Funct
         })
       : undefined;
 
+  warmUp(agents.list(), guard);
+
   return {
     deps: {
       authenticator,
@@ -103,6 +101,20 @@ export async function buildFunctionRuntime(config: FunctionConfig, logger: Funct
       for (const close of closers.reverse()) await close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * What the first call would otherwise pay for, done while the function starts (Lambda's init phase): the
+ * tokenizer of each model the agents name, which metering counts output with (o200k for the gpt-4o family
+ * takes about 0.6 s to load), and the guard's rules (about 15 ms). The offline model's is not loaded: it
+ * reports its own usage.
+ */
+function warmUp(agents: readonly AgentDefinition[], guard: InlineGuard): void {
+  const { warmUpTokenizer } = require('@keelson/cost') as typeof import('@keelson/cost');
+  for (const model of new Set(agents.flatMap((a) => (a.model.provider && a.model.provider !== 'offline' && a.model.name ? [a.model.name] : [])))) {
+    warmUpTokenizer(model);
+  }
+  void guard.forRun('_warmup', '_warmup').then((run) => run.checkInput('warm up', 'user'));
 }
 
 const NO_BUDGETS: Pick<BudgetStore, 'list'> = { list: async () => [] };
@@ -145,8 +157,28 @@ function jwtVerifierFrom(config: FunctionConfig): JwtVerifier | undefined {
   });
 }
 
+interface ProviderKeys {
+  reader(name: string): (() => string) | undefined;
+  stop(): Promise<void>;
+}
+
+const PROVIDER_KEYS = ['OPENAI_API_KEY', 'ANTHROPIC_API_KEY'] as const;
+
+/**
+ * The model providers' keys from the secrets layer (files or Vault), as in the services. @keelson/secrets is
+ * loaded only when a key is configured: its Vault client costs 50-90 ms of cold start (docs/benchmarks.md).
+ */
+async function providerKeys(config: FunctionConfig, logger: FunctionLogger): Promise<ProviderKeys> {
+  if (!PROVIDER_KEYS.some((name) => config[`${name}_FILE`] || config[`${name}_REF`])) return { reader: () => undefined, stop: async () => undefined };
+  const { SettingsSecrets } = require('@keelson/secrets') as typeof import('@keelson/secrets');
+  return SettingsSecrets.start(config, PROVIDER_KEYS, {
+    onWarning: (message) => logger.warn(message),
+    onError: (message) => logger.error(`a model provider key could not be re-read; the previous one stays in use: ${message}`),
+  });
+}
+
 /** The offline model always, plus each real provider whose endpoint or key is configured (as the services do). */
-function providersFrom(config: FunctionConfig, keys: SettingsSecrets): ProviderRegistry {
+function providersFrom(config: FunctionConfig, keys: ProviderKeys): ProviderRegistry {
   const registry = new ProviderRegistry([new OfflineModel()]);
   const openaiKey = keys.reader('OPENAI_API_KEY');
   if (config.OPENAI_BASE_URL || openaiKey) {

@@ -1,4 +1,5 @@
-import { assertNoSecretsInEnv } from '@keelson/secrets';
+// The production check alone: the index of @keelson/secrets also loads its Vault client.
+import { assertNoSecretsInEnv } from '@keelson/secrets/dist/env-check';
 import { awsSecretFiles } from './aws-secrets';
 import { loadFunctionConfig } from './config';
 import { buildFunctionRuntime, type FunctionRuntime } from './function-deps';
