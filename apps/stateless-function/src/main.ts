@@ -31,6 +31,19 @@ export async function handleInvoke(request: FunctionRequest): Promise<FunctionRe
 const LAMBDA_CREDENTIALS = new Set(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']);
 
 /**
+ * The services' production check (no secret in the environment; throws in production, else returns
+ * warnings), less what Lambda puts there itself: the role's credentials, the secrets extension's own
+ * settings (`PARAMETERS_SECRETS_EXTENSION_*`), and the `*_SECRET_ID` pointers, which name a secret without
+ * holding it.
+ */
+export function checkEnvironment(env: Record<string, string | undefined>): string[] {
+  const settings = Object.fromEntries(
+    Object.entries(env).filter(([name]) => !LAMBDA_CREDENTIALS.has(name) && !name.endsWith('_SECRET_ID') && !name.startsWith('PARAMETERS_SECRETS_EXTENSION_')),
+  );
+  return assertNoSecretsInEnv(settings);
+}
+
+/**
  * Starts building the runtime now, without waiting: Lambda's adapter calls it while the module loads (the
  * init phase, before the first event). A failure is not thrown here; the next call answers it.
  */
@@ -43,10 +56,7 @@ export function prepare(): Promise<{ runtime: FunctionRuntime; handle: InvokeHan
 }
 
 async function start(): Promise<{ runtime: FunctionRuntime; handle: InvokeHandler }> {
-  // The services' production check (no secret in the environment), less Lambda's credentials and the
-  // `*_SECRET_ID` pointers, which name a secret without holding it.
-  const settings = Object.fromEntries(Object.entries(process.env).filter(([name]) => !LAMBDA_CREDENTIALS.has(name) && !name.endsWith('_SECRET_ID')));
-  const warnings = assertNoSecretsInEnv(settings);
+  const warnings = checkEnvironment(process.env);
   const config = loadFunctionConfig({ ...process.env, ...(await awsSecretFiles(process.env)) });
   const logger = jsonLineLogger(config.LOG_LEVEL);
   for (const warning of warnings) logger.warn(warning);
