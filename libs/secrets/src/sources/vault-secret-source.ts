@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import nodeVault from 'node-vault';
+import type NodeVault from 'node-vault';
 import { SecretError, asSecretError } from '../errors';
 import { Secret } from '../secret';
 import type { SecretRef } from '../secret-ref';
@@ -55,7 +55,7 @@ interface ApiError {
 export class VaultSecretSource implements SecretSource {
   readonly name: string;
   readonly scheme = 'vault' as const;
-  private readonly client: nodeVault.client;
+  private readonly client: NodeVault.client;
   private ready?: Promise<void>;
   private timer?: NodeJS.Timeout;
   private current: VaultSourceStatus = { state: 'idle' };
@@ -63,6 +63,8 @@ export class VaultSecretSource implements SecretSource {
   constructor(private readonly options: VaultSecretSourceOptions) {
     const address = options.address.replace(/\/+$/, '');
     this.name = `vault at ${safeAddress(address)}`;
+    // Loaded here, not at import: every service imports this lib, few talk to Vault (50-90 ms of start-up).
+    const nodeVault = require('node-vault') as typeof NodeVault;
     this.client = nodeVault({
       endpoint: address,
       apiVersion: 'v1',
