@@ -17,6 +17,9 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: true,
           allow: [],
+          // The serverless function loads these only when their settings are set (cold start), and imports
+          // their types and small pure parts statically elsewhere; both are intended.
+          checkDynamicDependenciesExceptions: ['@keelson/cost', '@keelson/messaging'],
           depConstraints: [
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'], bannedExternalImports: nestPackages },
             {
