@@ -6,9 +6,11 @@ import {
   freePort,
   startApp,
   startNats,
+  startNatsCluster,
   startRedis,
   startS3Server,
   type AppHandle,
+  type NatsClusterHandle,
   type NatsServerHandle,
   type RedisServerHandle,
   type S3ServerHandle,
@@ -30,11 +32,31 @@ export interface MeshOptions {
    * false runs NATS without auth, as before.
    */
   natsAuth?: boolean;
+  /**
+   * Run NATS as a JetStream cluster of this many nodes (3 survives the loss of one) instead of one server:
+   * every service gets all nodes in NATS_URL, comma-separated, and JETSTREAM_REPLICAS = min(3, nodes).
+   */
+  natsCluster?: number;
+  /**
+   * Replicas of each service (default 1 each; taskWorkers and sessionAgents still work and win for theirs).
+   * Extra memory-service and audit-service replicas get their own data directories.
+   */
+  replicas?: Partial<Record<MeshService, number>>;
+  /** Extra redis-server arguments, e.g. ['--appendonly', 'yes'] so that redis.restart() keeps the data. */
+  redisArgs?: string[];
 }
+
+export const MESH_SERVICES = ['gateway', 'session-agent', 'task-worker', 'memory-service', 'audit-service', 'guard-service'] as const;
+export type MeshService = (typeof MESH_SERVICES)[number];
 
 export interface Mesh {
   base: string;
+  /** Every gateway replica's base URL, `base` first. */
+  bases: string[];
+  /** The NATS server; with `natsCluster`, its first node (use `natsCluster` for the others). */
   nats: NatsServerHandle;
+  /** The cluster's nodes, with `natsCluster`. */
+  natsCluster?: NatsClusterHandle;
   redis: RedisServerHandle;
   /** The local S3 endpoint every service offloads audit payloads to and audit-service archives in. */
   s3: S3ServerHandle;
@@ -59,11 +81,14 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   const dir = mkdtempSync(join(tmpdir(), 'keelson-e2e-'));
   // The tenants of the keys file below get external publisher identities.
   const natsAuth = options.natsAuth === false ? undefined : generateNatsAuth({ dir: join(dir, 'nats-auth'), tenants: ['dev', 'acme'] });
-  const [nats, redis, s3] = await Promise.all([
-    startNats(natsAuth ? { configFile: natsAuth.configFile } : {}),
-    startRedis(),
+  const authConfig = natsAuth ? { configFile: natsAuth.configFile } : {};
+  const [natsCluster, redis, s3] = await Promise.all([
+    options.natsCluster ? startNatsCluster({ nodes: options.natsCluster, ...authConfig }) : undefined,
+    startRedis(options.redisArgs ? { args: options.redisArgs } : {}),
     startS3Server(),
   ]);
+  const nats: NatsServerHandle = natsCluster?.nodes[0] ?? (await startNats(authConfig));
+  const natsUrl = natsCluster?.url ?? nats.url;
   const keysFile = join(dir, 'api-keys.json');
   writeFileSync(join(dir, 's3-access'), s3.accessKey);
   writeFileSync(join(dir, 's3-secret'), s3.secretKey);
@@ -79,7 +104,8 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     }),
   );
   const common = {
-    NATS_URL: nats.url,
+    NATS_URL: natsUrl,
+    ...(natsCluster ? { JETSTREAM_REPLICAS: String(Math.min(3, natsCluster.nodes.length)) } : {}),
     REDIS_URL: redis.url,
     LOG_LEVEL: 'warn',
     OBJECT_STORE_URL: s3.url,
@@ -115,6 +141,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     return Object.assign(app, { port });
   };
 
+  const replicas = (service: MeshService, fallback?: number) => fallback ?? options.replicas?.[service] ?? 1;
   const gatewayPort = await freePort();
   const gateway = await startApp({
     name: 'gateway',
@@ -125,22 +152,36 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   apps.set('gateway-1', gateway);
   ports.set('gateway-1', gatewayPort);
   counts.set('gateway', 1);
+  const bases = [`http://127.0.0.1:${gatewayPort}`];
   // Started one after another: two cores, and each boot compiles nothing but still loads a lot.
-  for (let i = 0; i < (options.sessionAgents ?? 1); i++) await startReplica('session-agent');
-  for (let i = 0; i < (options.taskWorkers ?? 1); i++) await startReplica('task-worker');
+  for (let i = 1; i < replicas('gateway'); i++) bases.push(`http://127.0.0.1:${(await startReplica('gateway')).port}`);
+  for (let i = 0; i < replicas('session-agent', options.sessionAgents); i++) await startReplica('session-agent');
+  for (let i = 0; i < replicas('task-worker', options.taskWorkers); i++) await startReplica('task-worker');
   // A fresh memory directory per mesh: memories never leak from one test run into the next.
-  await startReplica('memory-service', { MEMORY_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-e2e-memory-')) });
+  for (let i = 0; i < replicas('memory-service'); i++) {
+    await startReplica('memory-service', { MEMORY_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-e2e-memory-')) });
+  }
   await startReplica('audit-service', { AUDIT_DATA_DIR: auditDataDir });
-  await startReplica('guard-service');
+  for (let i = 1; i < replicas('audit-service'); i++) {
+    await startReplica('audit-service', { AUDIT_DATA_DIR: mkdtempSync(join(tmpdir(), 'keelson-e2e-audit-')) });
+  }
+  for (let i = 0; i < replicas('guard-service'); i++) await startReplica('guard-service');
 
   const operator: NatsCredentials | undefined = natsAuth && { kind: 'nkey', seedFile: natsAuth.operator.seedFile };
-  const nc = await connect({ servers: nats.url, name: 'e2e', ...(await natsAuthOptions(operator)) });
+  const nc = await connect({
+    servers: natsCluster?.urls ?? nats.url,
+    name: 'e2e',
+    ...(natsCluster ? { maxReconnectAttempts: -1, reconnectTimeWait: 250 } : {}),
+    ...(await natsAuthOptions(operator)),
+  });
   const natsCredentials: Record<string, NatsCredentials> = Object.fromEntries(
     Object.entries(natsAuth?.tenants ?? {}).map(([tenant, id]) => [tenant, { kind: 'nkey', seedFile: id.seedFile, inboxPrefix: id.permissions.inboxPrefix }]),
   );
   return {
     base: `http://127.0.0.1:${gatewayPort}`,
+    bases,
     nats,
+    ...(natsCluster ? { natsCluster } : {}),
     redis,
     s3,
     auditDataDir,
@@ -153,7 +194,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     async stop() {
       await nc.close().catch(() => undefined);
       await Promise.all([...apps.values()].map((app) => app.stop().catch(() => undefined)));
-      await Promise.all([nats.stop(), redis.stop(), s3.stop()]);
+      await Promise.all([natsCluster ? natsCluster.stop() : nats.stop(), redis.stop(), s3.stop()]);
       // A service refused by NATS logs it (connectNats) and carries on degraded: fail the run loudly instead.
       const violations = [...apps].flatMap(([name, app]) => app.logs().filter((l) => l.includes('nats permissions violation')).map((l) => `${name}: ${l}`));
       if (violations.length) {
