@@ -57,6 +57,14 @@ const TABLE: Record<string, { case: string; expected: string } | { exempt: strin
   'GET /v1/access-review': { case: 'review', expected: "200 without dev's keys or key changes" },
   'GET /v1/ops/runs': { case: "tenant=dev&taskId=…; taskId / sessionId of dev's", expected: '403 forbidden (acme is no operator); 404' },
   'GET /v1/ops/overview': { case: 'overview', expected: "200 tenants [acme], nothing of dev's" },
+  'GET /v1/rollouts': { case: 'list (platform-level: operator tenants only)', expected: '403 forbidden' },
+  'GET /v1/rollouts/{agentId}': { case: 'read one', expected: '403 forbidden' },
+  'PUT /v1/rollouts/{agentId}': { case: 'start a canary for every tenant', expected: '403 forbidden' },
+  'POST /v1/rollouts/{agentId}/promote': { case: 'promote', expected: '403 forbidden' },
+  'POST /v1/rollouts/{agentId}/rollback': { case: 'roll back', expected: '403 forbidden' },
+  'GET /v1/kill-switches': { case: 'list', expected: '403 forbidden' },
+  'PUT /v1/kill-switches/{kind}/{id}': { case: 'suspend tenant dev, disable an agent', expected: "403 forbidden; dev still served" },
+  'DELETE /v1/kill-switches/{kind}/{id}': { case: 'clear', expected: '403 forbidden' },
   'GET /v1/guard/policy': { case: 'read', expected: "acme's default (version 0), not dev's" },
   'PUT /v1/guard/policy': { case: 'acme writes its own', expected: "200 acme's; dev's policy unchanged" },
   'POST /v1/guard/output': { case: "the value dev pseudonymised", expected: "acme's policy (placeholder), never dev's token" },
@@ -420,6 +428,26 @@ describe('tenant isolation: nothing of tenant dev is reachable with tenant acme\
     assert.deepEqual(overview.body.tenants, ['acme']);
     assert.ok(!JSON.stringify(overview.body).includes('"tenant":"dev"'), `dev in acme's overview: ${JSON.stringify(overview.body)}`);
     assert.deepEqual(leaked(overview.body), []);
+
+    // Rollouts and kill switches are the platform's (operator tenants only): acme may neither read nor change them.
+    const rollout = { stable: '1', canary: '1', canaryShare: 0.5 };
+    const platform: Array<[string, string, string, unknown?]> = [
+      ['GET /v1/rollouts', 'GET', '/v1/rollouts'],
+      ['GET /v1/rollouts/{agentId}', 'GET', '/v1/rollouts/helper'],
+      ['PUT /v1/rollouts/{agentId}', 'PUT', '/v1/rollouts/helper', rollout],
+      ['POST /v1/rollouts/{agentId}/promote', 'POST', '/v1/rollouts/helper/promote', {}],
+      ['POST /v1/rollouts/{agentId}/rollback', 'POST', '/v1/rollouts/helper/rollback', {}],
+      ['GET /v1/kill-switches', 'GET', '/v1/kill-switches'],
+      ['PUT /v1/kill-switches/{kind}/{id}', 'PUT', '/v1/kill-switches/tenant/dev', { reason: 'acme tries' }],
+      ['PUT /v1/kill-switches/{kind}/{id}', 'PUT', '/v1/kill-switches/agent/helper', { reason: 'acme tries' }],
+      ['DELETE /v1/kill-switches/{kind}/{id}', 'DELETE', '/v1/kill-switches/tenant/dev'],
+    ];
+    for (const [key, method, path, body] of platform) {
+      const res = await acme.json(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      assert.equal(res.status, 403, `${route(key)} ${path}: ${JSON.stringify(res.body)}`);
+    }
+    const stillServed = await dev.post('/v1/tasks', { agentId: 'helper', input: 'still here?' });
+    assert.equal(stillServed.status, 202, `dev is neither suspended nor its agent disabled: ${JSON.stringify(stillServed.body)}`);
 
     // Budgets on dev's key ids are acme's own (acme typed the ids in); the last test checks dev's keys still work.
     for (const scopeId of ['e2e-dev', made.keyId]) {

@@ -32,12 +32,16 @@ export function controllerRoutes(root = repoRoot): string[] {
   walk(dir);
   const routes: string[] = [];
   for (const file of files) {
+    // A file may hold several controllers: each route belongs to the @Controller above it.
     const source = readFileSync(file, 'utf8');
-    const prefix = /@Controller\(\s*'([^']*)'\s*\)/.exec(source)?.[1];
-    if (prefix === undefined) continue;
-    for (const m of source.matchAll(/@(Get|Post|Put|Delete|Patch)\(\s*(?:'([^']*)')?\s*\)/g)) {
-      const path = ['', prefix, m[2] ?? ''].filter((p, i) => i === 0 || p !== '').join('/').replace(/:([A-Za-z0-9_]+)/g, '{$1}');
-      routes.push(`${m[1]!.toUpperCase()} ${path}`);
+    const controllers = source.split(/(?=@Controller\()/).slice(1);
+    for (const part of controllers) {
+      const prefix = /^@Controller\(\s*'([^']*)'\s*\)/.exec(part)?.[1];
+      if (prefix === undefined) continue;
+      for (const m of part.matchAll(/@(Get|Post|Put|Delete|Patch)\(\s*(?:'([^']*)')?\s*\)/g)) {
+        const path = ['', prefix, m[2] ?? ''].filter((p, i) => i === 0 || p !== '').join('/').replace(/:([A-Za-z0-9_]+)/g, '{$1}');
+        routes.push(`${m[1]!.toUpperCase()} ${path}`);
+      }
     }
   }
   return routes;
