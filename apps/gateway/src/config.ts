@@ -1,6 +1,7 @@
-import { ConfigError, baseServiceConfig, httpSettings, integer, jsonSetting, loadConfig, port } from '@keelson/config';
+import { baseServiceConfig, httpSettings, integer, loadConfig, port } from '@keelson/config';
 import { rateLimitConfig } from '@keelson/cost';
-import { ScopeSchema, TENANT_ID_PATTERN } from '@keelson/contracts';
+import { TENANT_ID_PATTERN } from '@keelson/contracts';
+import { checkOidcSettings, identitySettings } from '@keelson/identity';
 import { z } from 'zod';
 import { runLogRetention, runLogRetentionByTenant } from './run-log/retention';
 
@@ -37,22 +38,10 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
     .pipe(z.array(z.string().regex(TENANT_ID_PATTERN, 'expected tenant ids separated by commas'))),
   /** A link to a trace in the tracing UI, `{traceId}` replaced, e.g. `http://jaeger:16686/trace/{traceId}`; unset shows no trace links. */
   TRACE_URL_TEMPLATE: z.string().url().refine((v) => v.includes('{traceId}'), 'must contain {traceId}').optional(),
-  /** How long a verified key or token is trusted before Redis is asked again: the most a revocation lags on other replicas. */
-  AUTH_CACHE_MS: integer(5_000, 0, 60_000),
+  /** API keys' cache and OIDC bearer tokens (docs/security.md). */
+  ...identitySettings,
   /** The interval calls are counted over for the access review: one `auth.access` audit event per key and interval. */
   ACCESS_LOG_INTERVAL_MS: integer(60_000, 1_000, 3_600_000),
-  /** Bearer JWTs from this OIDC issuer are accepted besides API keys (docs/security.md); unset: API keys only. */
-  OIDC_ISSUER: z.string().url().optional(),
-  OIDC_AUDIENCE: z.string().min(1).optional(),
-  /** Default: `jwks_uri` of the issuer's discovery document. */
-  OIDC_JWKS_URL: z.string().url().optional(),
-  OIDC_CLOCK_SKEW_SECONDS: integer(60, 0, 600),
-  OIDC_TENANT_CLAIM: z.string().min(1).default('keelson_tenant'),
-  /** Every token's tenant when the issuer puts none in a claim (one issuer per tenant). */
-  OIDC_TENANT: z.string().regex(TENANT_ID_PATTERN).optional(),
-  OIDC_SCOPES_CLAIM: z.string().min(1).default('scope'),
-  /** IdP values (scopes, groups, roles) to Keelson scopes, JSON, e.g. `{"keelson-admins":["admin","audit:read"]}`. */
-  OIDC_SCOPE_MAP: jsonSetting(z.record(z.string(), z.array(ScopeSchema)), '{"keelson-admins":["admin","audit:read"]}').optional(),
   /** Requests and tokens per minute per tenant and per API key (docs/cost.md); 0 is off. */
   ...rateLimitConfig,
   /** Timeouts, header, URL and JSON depth limits, CORS (docs/operations.md, "HTTP edge"). */
@@ -60,14 +49,5 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 
-/** OIDC needs an issuer and an audience together: one without the other is a configuration mistake, not "off". */
-function checkOidc(config: GatewayConfig): GatewayConfig {
-  if ((config.OIDC_ISSUER === undefined) !== (config.OIDC_AUDIENCE === undefined)) {
-    const missing = config.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER';
-    throw new ConfigError([{ name: missing, reason: 'required when the other OIDC setting is set: OIDC_ISSUER and OIDC_AUDIENCE go together' }]);
-  }
-  return config;
-}
-
 export const loadGatewayConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig =>
-  checkOidc(loadConfig(gatewayConfigSchema, env));
+  checkOidcSettings(loadConfig(gatewayConfigSchema, env));

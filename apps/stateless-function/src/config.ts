@@ -1,5 +1,5 @@
-import { TENANT_ID_PATTERN, ScopeSchema } from '@keelson/contracts';
-import { ConfigError, integer, jsonSetting, loadConfig, logLevel, modelProviderSettings, natsAuthSettings } from '@keelson/config';
+import { integer, loadConfig, logLevel, modelProviderSettings, natsAuthSettings } from '@keelson/config';
+import { checkOidcSettings, identitySettings } from '@keelson/identity';
 import { rateLimitConfig } from '@keelson/cost';
 import { z } from 'zod';
 
@@ -28,16 +28,8 @@ export const functionConfigSchema = z.object({
   NATS_URL: urlWith(['nats', 'tls'], 'expected a nats:// or tls:// URL').optional(),
   /** A guard policy (JSON, the shape of PUT /v1/guard/policy) for every tenant; unset: the default (strict) policy. */
   GUARD_POLICY_FILE: z.string().min(1).optional(),
-  /** Verified keys and tokens are trusted this long before Redis is asked again. */
-  AUTH_CACHE_MS: integer(5_000, 0, 60_000),
-  OIDC_ISSUER: z.string().url().optional(),
-  OIDC_AUDIENCE: z.string().min(1).optional(),
-  OIDC_JWKS_URL: z.string().url().optional(),
-  OIDC_CLOCK_SKEW_SECONDS: integer(60, 0, 600),
-  OIDC_TENANT_CLAIM: z.string().min(1).default('keelson_tenant'),
-  OIDC_TENANT: z.string().regex(TENANT_ID_PATTERN).optional(),
-  OIDC_SCOPES_CLAIM: z.string().min(1).default('scope'),
-  OIDC_SCOPE_MAP: jsonSetting(z.record(z.string(), z.array(ScopeSchema)), '{"keelson-admins":["admin","audit:read"]}').optional(),
+  /** API keys' cache and OIDC bearer tokens, as the gateway reads them (docs/security.md). */
+  ...identitySettings,
   LOG_LEVEL: logLevel,
   /** The function's NATS identity when NATS_URL is set (NATS_NKEY_SEED_FILE, or NATS_USER + NATS_PASSWORD_FILE). */
   ...natsAuthSettings,
@@ -48,10 +40,5 @@ export type FunctionConfig = z.infer<typeof functionConfigSchema>;
 
 /** The settings, checked: a bad one throws a ConfigError naming each (the cold start fails with it). */
 export function loadFunctionConfig(env: NodeJS.ProcessEnv = process.env): FunctionConfig {
-  const config = loadConfig(functionConfigSchema, env);
-  if ((config.OIDC_ISSUER === undefined) !== (config.OIDC_AUDIENCE === undefined)) {
-    const missing = config.OIDC_ISSUER ? 'OIDC_AUDIENCE' : 'OIDC_ISSUER';
-    throw new ConfigError([{ name: missing, reason: 'required when the other OIDC setting is set: OIDC_ISSUER and OIDC_AUDIENCE go together' }]);
-  }
-  return config;
+  return checkOidcSettings(loadConfig(functionConfigSchema, env));
 }

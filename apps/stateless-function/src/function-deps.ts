@@ -3,7 +3,7 @@ import { GuardPolicyInputSchema, parseOrThrow, type GuardDecision, type GuardPol
 import type { BudgetLedger, BudgetStore, RateLimiter } from '@keelson/cost';
 // Loaded with require() where they are optional: only what the settings switch on is read at cold start.
 import { InlineGuard, resolvePolicy, type RunGuardContext } from '@keelson/guard';
-import { ApiKeyStore, Authenticator, JwtVerifier, StaticKeys } from '@keelson/identity';
+import { ApiKeyStore, Authenticator, StaticKeys, jwtVerifierFromSettings } from '@keelson/identity';
 import { AgentFileRegistry, AgentRegistry, AnthropicProvider, OfflineModel, OpenAICompatibleProvider, ProviderRegistry, RoutingService, UsageMeter, builtinAgents, type AgentDefinition, type EventPublisher } from '@keelson/runtime';
 import type { FunctionConfig } from './config';
 import type { FunctionDeps } from './invoke-handler';
@@ -33,7 +33,7 @@ export async function buildFunctionRuntime(config: FunctionConfig, logger: Funct
 
   const staticKeys = StaticKeys.fromFile(config.KEELSON_API_KEYS_FILE, (message) => logger.warn(message));
   const authenticator = new Authenticator(
-    { staticKeys, store: redis ? new ApiKeyStore(redis) : undefined, jwt: jwtVerifierFrom(config) },
+    { staticKeys, store: redis ? new ApiKeyStore(redis) : undefined, jwt: jwtVerifierFromSettings(config) },
     { cacheMs: config.AUTH_CACHE_MS },
   );
 
@@ -141,20 +141,6 @@ function guardPolicies(file: string | undefined): { effective(tenant: string, ag
     policy = { ...input, version: 1, updatedAt: statSync(file).mtime.toISOString() };
   }
   return { effective: async (_tenant, agentId) => resolvePolicy(policy, agentId) };
-}
-
-function jwtVerifierFrom(config: FunctionConfig): JwtVerifier | undefined {
-  if (!config.OIDC_ISSUER || !config.OIDC_AUDIENCE) return undefined;
-  return new JwtVerifier({
-    issuer: config.OIDC_ISSUER,
-    audience: config.OIDC_AUDIENCE,
-    jwksUrl: config.OIDC_JWKS_URL,
-    clockToleranceSeconds: config.OIDC_CLOCK_SKEW_SECONDS,
-    tenantClaim: config.OIDC_TENANT_CLAIM,
-    tenant: config.OIDC_TENANT,
-    scopesClaim: config.OIDC_SCOPES_CLAIM,
-    scopeMap: config.OIDC_SCOPE_MAP,
-  });
 }
 
 interface ProviderKeys {

@@ -4,3 +4,4 @@ export * from './jwt-verifier';
 export * from './key-secret';
 export * from './principal';
 export * from './static-keys';
+export * from './settings';

@@ -18,3 +18,4 @@ export * from './memory/memory-access.module';
 export * from './guard/guard-access.module';
 export * from './http/request-metrics';
 export * from './guard/guard-metrics';
+export * from './rollouts/rollout-control';

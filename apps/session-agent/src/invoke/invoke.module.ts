@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { InvokeCancellations } from './invoke-cancellations';
 import { InvokeResponder } from './invoke.responder';
-import { RolloutControlLifecycle, rolloutControlProvider } from '../sessions/rollout-control.provider';
+import { rolloutControlProviders } from '@keelson/nest-kit';
 
-@Module({ providers: [InvokeCancellations, InvokeResponder, rolloutControlProvider, RolloutControlLifecycle] })
+@Module({ providers: [InvokeCancellations, InvokeResponder, ...rolloutControlProviders] })
 export class InvokeModule {}

@@ -3,11 +3,10 @@ import { Consumers } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
 import { InlineGuard } from '@keelson/guard';
-import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient, rolloutControlProviders } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
 import { RolloutControl, SessionStore } from '@keelson/state';
-import { RolloutControlLifecycle, rolloutControlProvider } from './rollout-control.provider';
 import { SessionSignals } from './session-signals';
 import { processOwnerId } from './owner';
 import { TurnHandler } from './turn-handler';
@@ -29,8 +28,7 @@ export class SessionsModule {
       controllers: [TurnsController],
       providers: [
         SessionSignals,
-        rolloutControlProvider,
-        RolloutControlLifecycle,
+        ...rolloutControlProviders,
         {
           provide: SessionStore,
           inject: [REDIS_CLIENT],

@@ -3,11 +3,10 @@ import type { ConsumerSpec } from '@keelson/contracts';
 import type { JetStreamPublisher, MessagingLogger } from '@keelson/messaging';
 import type { AuditSink } from '@keelson/audit';
 import { InlineGuard } from '@keelson/guard';
-import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient, rolloutControlProviders } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter, builtinTools } from '@keelson/runtime';
 import { AgentMemory } from '@keelson/memory';
 import { ApprovalStore, RolloutControl, TaskStore } from '@keelson/state';
-import { RolloutControlLifecycle, rolloutControlProvider } from './rollout-control.provider';
 import { ApprovalSweeper } from './approval-sweeper';
 import { TaskProcessor } from './task-processor';
 import { TasksController } from './tasks.controller';
@@ -43,8 +42,7 @@ export class TasksModule {
       module: TasksModule,
       controllers: [TasksController],
       providers: [
-        rolloutControlProvider,
-        RolloutControlLifecycle,
+        ...rolloutControlProviders,
         {
           provide: TaskStore,
           inject: [REDIS_CLIENT],
