@@ -56,6 +56,23 @@ describe('pickVersion', () => {
     assert.deepEqual(pickVersion(rollout({ canaryShare: 1, pins: { acme: '1' } }), 'acme', 'k'), { version: '1', arm: 'pinned', generation: 'gen_a' });
     assert.equal(pickVersion(rollout({ canaryShare: 0, pins: { acme: '2' } }), 'acme', 'k').version, '2');
   });
+
+  it("keeps a session on the version it runs while the rollout serves it, and moves it off a canary that no longer does", () => {
+    const keys = Array.from({ length: 400 }, (_, i) => `ses_${i}`);
+    const canaryKeys = keys.filter((k) => pickVersion(rollout({ canaryShare: 0.5 }), 'dev', k).arm === 'canary');
+    assert.ok(canaryKeys.length > 100, 'the hash sends some keys to the canary');
+    for (const key of canaryKeys) {
+      assert.equal(pickVersion(rollout({ canaryShare: 0.5 }), 'dev', key, '1').arm, 'stable', `${key}: started on stable before the rollout, stays`);
+      assert.equal(pickVersion(rollout({ canaryShare: 0.5 }), 'dev', key, '0').arm, 'canary', `${key}: a version the rollout does not serve is chosen afresh`);
+    }
+    const stableKey = keys.find((k) => !canaryKeys.includes(k))!;
+    assert.equal(pickVersion(rollout({ canaryShare: 0.1 }), 'dev', stableKey, '2').arm, 'canary', 'a session on the canary stays while it runs');
+    for (const state of ['paused', 'rolled_back'] as const) {
+      assert.equal(pickVersion(rollout({ state, canaryShare: 0.5 }), 'dev', stableKey, '2').version, '1', `${state}: off the canary`);
+    }
+    assert.equal(pickVersion(rollout({ canaryShare: 0 }), 'dev', stableKey, '2').version, '1', 'share 0: off the canary');
+    assert.equal(pickVersion(rollout({ pins: { acme: '3' } }), 'acme', stableKey, '1').version, '3', 'a pin beats the session');
+  });
 });
 
 describe('judgeRollout', () => {

@@ -66,17 +66,28 @@ export function rolloutBucket(agentId: string, runKey: string): number {
 }
 
 /**
- * The version of one run: a tenant pin first; then, while `running`, the canary for the share of run keys
- * whose bucket is below `canaryShare`; stable otherwise (paused, rolled back, promoted: promote made the
- * canary stable).
+ * The version of one run: a tenant pin first; then the version the run's session already runs (`sticky`)
+ * while the rollout still serves it: stable always, the canary only while `running` (a rollback or pause
+ * moves a session off it); then, while `running`, the canary for the share of run keys whose bucket is
+ * below `canaryShare`; stable otherwise (paused, rolled back, promoted: promote made the canary stable).
+ * So a conversation started before a rollout, or on a replica that had not seen it yet, stays on its version.
  */
-export function pickVersion(rollout: Rollout, tenant: string, runKey: string): { version: string; arm: 'stable' | 'canary' | 'pinned'; generation: string } {
+export function pickVersion(
+  rollout: Rollout,
+  tenant: string,
+  runKey: string,
+  sticky?: string,
+): { version: string; arm: 'stable' | 'canary' | 'pinned'; generation: string } {
+  const { generation } = rollout;
   const pinned = rollout.pins[tenant];
-  if (pinned) return { version: pinned, arm: 'pinned', generation: rollout.generation };
-  if (rollout.state === 'running' && rollout.canaryShare > 0 && rolloutBucket(rollout.agentId, runKey) < rollout.canaryShare) {
-    return { version: rollout.canary, arm: 'canary', generation: rollout.generation };
+  if (pinned) return { version: pinned, arm: 'pinned', generation };
+  const canaryServes = rollout.state === 'running' && rollout.canaryShare > 0;
+  if (sticky === rollout.stable) return { version: rollout.stable, arm: 'stable', generation };
+  if (sticky === rollout.canary && canaryServes) return { version: rollout.canary, arm: 'canary', generation };
+  if (canaryServes && rolloutBucket(rollout.agentId, runKey) < rollout.canaryShare) {
+    return { version: rollout.canary, arm: 'canary', generation };
   }
-  return { version: rollout.stable, arm: 'stable', generation: rollout.generation };
+  return { version: rollout.stable, arm: 'stable', generation };
 }
 
 export interface OutcomeCounts {
@@ -319,9 +330,9 @@ export class RolloutControl {
     return undefined;
   }
 
-  choose(agentId: string, tenant: string, runKey: string): { version: string; arm: 'stable' | 'canary' | 'pinned'; generation: string } | undefined {
+  choose(agentId: string, tenant: string, runKey: string, sticky?: string): { version: string; arm: 'stable' | 'canary' | 'pinned'; generation: string } | undefined {
     const rollout = this.current.rollouts.get(agentId);
-    return rollout ? pickVersion(rollout, tenant, runKey) : undefined;
+    return rollout ? pickVersion(rollout, tenant, runKey, sticky) : undefined;
   }
 
   async record(agentId: string, choice: { version: string; generation: string }, ok: boolean, costMicroUsd: number): Promise<void> {

@@ -51,7 +51,7 @@ return 1
 
 /**
  * ARGV: turn, owner, leaseMs, skipMissing (0|1), missingAfterMs.
- * Returns {'ok', agentId, cancelled (0|1), absorbedInto, steerCount, steer..., history...} | {'done'} |
+ * Returns {'ok', agentId, agentVersion ('' before a turn ran), cancelled (0|1), absorbedInto, steerCount, steer..., history...} | {'done'} |
  * {'wait'} | {'busy'} | {'gone'}; cancelled when a later message interrupted the turn (RESERVE_TURN with
  * 'interrupt'); absorbedInto the turn whose run took this turn's message in (ABSORB_TURN; 0 when none);
  * steers the messages of later turns this turn's run took in, in order, so a replica that runs the turn
@@ -86,7 +86,7 @@ if turn > done + 1 then
   redis.call('HSET', KEYS[1], 'done', turn - 1)
 end
 redis.call('HSET', KEYS[1], 'owner', ARGV[2], 'leaseUntil', now + tonumber(ARGV[3]))
-local result = {'ok', redis.call('HGET', KEYS[1], 'agentId'), redis.call('HEXISTS', KEYS[1], 'c:' .. turn),
+local result = {'ok', redis.call('HGET', KEYS[1], 'agentId'), redis.call('HGET', KEYS[1], 'version') or '', redis.call('HEXISTS', KEYS[1], 'c:' .. turn),
   redis.call('HGET', KEYS[1], 'b:' .. turn) or '0'}
 local steeredTo = tonumber(redis.call('HGET', KEYS[1], 'x:' .. turn) or turn)
 table.insert(result, steeredTo - turn)
@@ -118,9 +118,10 @@ return 'ok'
 `;
 
 /**
- * ARGV: turn, owner, ttlSeconds, maxMessages, message...  Appends the turn's messages (none for a failed turn), marks the
- * turn done and releases the lease, only if this owner still holds it: a replica that stalled past its
- * lease cannot overwrite the work of the one that took over. Returns 'ok' | 'conflict' | 'gone'.
+ * ARGV: turn, owner, ttlSeconds, maxMessages, agentVersion ('' keeps the one recorded), message...  Appends the
+ * turn's messages (none for a failed turn), records the agent version it ran (the next turns keep it under a
+ * rollout), marks the turn done and releases the lease, only if this owner still holds it: a replica that
+ * stalled past its lease cannot overwrite the work of the one that took over. Returns 'ok' | 'conflict' | 'gone'.
  * A failed turn gives back the later turns its run took in (ABSORB_TURN): their messages were not kept, so
  * each runs as a turn of its own.
  */
@@ -129,12 +130,13 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 'gone' end
 local turn = tonumber(ARGV[1])
 local done = tonumber(redis.call('HGET', KEYS[1], 'done') or '0')
 if done + 1 ~= turn or redis.call('HGET', KEYS[1], 'owner') ~= ARGV[2] then return 'conflict' end
-for i = 5, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
+for i = 6, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 redis.call('HSET', KEYS[1], 'done', ARGV[1], 'owner', '', 'leaseUntil', 0)
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'version', ARGV[5]) end
 for p = turn + 1, tonumber(redis.call('HGET', KEYS[1], 'x:' .. turn) or turn) do
   redis.call('HDEL', KEYS[1], 'm:' .. p)
-  if #ARGV < 5 then redis.call('HDEL', KEYS[1], 'b:' .. p) end
+  if #ARGV < 6 then redis.call('HDEL', KEYS[1], 'b:' .. p) end
 end
 redis.call('HDEL', KEYS[1], 'r:' .. ARGV[1], 's:' .. ARGV[1], 'a:' .. ARGV[1], 'c:' .. ARGV[1], 'x:' .. ARGV[1], 'b:' .. ARGV[1], 'm:' .. ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])

@@ -89,6 +89,21 @@ describe('SessionStore against a real Redis', () => {
     assert.equal(next.kind === 'ok' && next.cancelled, false, 'the interrupting turn runs');
   });
 
+  it('remembers the agent version the last run turn ran, and keeps it through a turn committed without one', async () => {
+    const id = newId();
+    await store.create('dev', id, 'assistant');
+    for (let t = 1; t <= 3; t++) await store.reserveTurn('dev', id);
+    const first = await store.beginTurn('dev', id, 1, 'a', 10_000);
+    assert.equal(first.kind === 'ok' && first.agentVersion, undefined, 'no turn has run yet');
+    await store.commitTurn('dev', id, 1, 'a', [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], '2');
+    const second = await store.beginTurn('dev', id, 2, 'a', 10_000);
+    assert.equal(second.kind === 'ok' && second.agentVersion, '2');
+    assert.equal(second.kind === 'ok' && second.history.length, 2, 'the history still follows the version');
+    await store.commitTurn('dev', id, 2, 'a', []);
+    const third = await store.beginTurn('dev', id, 3, 'a', 10_000);
+    assert.equal(third.kind === 'ok' && third.agentVersion, '2', 'a turn that ran nothing keeps the recorded version');
+  });
+
   it('runs turn 2 only after turn 1 is committed, and hands it the history', async () => {
     const id = newId();
     await store.create('dev', id, 'assistant');

@@ -29,6 +29,8 @@ export type BeginTurnResult =
   | {
       kind: 'ok';
       agentId: string;
+      /** The agent version the session's last run turn ran; absent before one did (see commitTurn). */
+      agentVersion?: string;
       history: HistoryMessage[];
       /** A later message interrupted this turn. */
       cancelled: boolean;
@@ -141,11 +143,11 @@ export class SessionStore {
       skipMissing ? 1 : 0,
       this.options.missingTurnAfterMs ?? 30_000,
     ])) as string[];
-    const [kind, agentId, cancelled, absorbedInto, steerCount, ...rest] = raw;
+    const [kind, agentId, agentVersion, cancelled, absorbedInto, steerCount, ...rest] = raw;
     if (kind === 'ok') {
       const steers = rest.slice(0, Number(steerCount));
       const history = rest.slice(steers.length).map((m) => JSON.parse(m) as HistoryMessage);
-      return { kind, agentId: agentId!, cancelled: Number(cancelled) === 1, absorbedInto: Number(absorbedInto), steers, history };
+      return { kind, agentId: agentId!, ...(agentVersion ? { agentVersion } : {}), cancelled: Number(cancelled) === 1, absorbedInto: Number(absorbedInto), steers, history };
     }
     return { kind: kind as 'done' | 'wait' | 'busy' | 'gone' };
   }
@@ -158,19 +160,25 @@ export class SessionStore {
     return (await scripts.absorb.run(this.redis, this.keys(tenant, sessionId), [running, steer, owner, content])) === 'ok';
   }
 
-  /** Records a finished turn; `messages` is empty for a failed turn, which still advances the order. */
+  /**
+   * Records a finished turn; `messages` is empty for a failed turn, which still advances the order.
+   * `agentVersion`, the version the turn ran, is kept for the session's next turns (a rollout keeps a
+   * conversation on one version); omitted, the recorded one stays.
+   */
   async commitTurn(
     tenant: string,
     sessionId: string,
     turn: number,
     owner: string,
     messages: HistoryMessage[],
+    agentVersion = '',
   ): Promise<'ok' | 'conflict' | 'gone'> {
     return (await scripts.commit.run(this.redis, this.keys(tenant, sessionId), [
       turn,
       owner,
       this.options.ttlSeconds,
       this.options.maxMessages,
+      agentVersion,
       ...messages.map((m) => JSON.stringify(m)),
     ])) as 'ok' | 'conflict' | 'gone';
   }

@@ -4,7 +4,7 @@ import { Consumers, RunCompletedSchema, RunFailedSchema, Subjects } from '@keels
 import { DeferError, PoisonMessageError, silentLogger } from '@keelson/messaging';
 import { AgentRegistry, OfflineModel, ProviderRegistry, builtinAgents } from '@keelson/runtime';
 import type { BeginTurnResult, HistoryMessage } from '@keelson/state';
-import { RecordingPublisher } from '@keelson/runtime';
+import { RecordingPublisher, type RolloutPort } from '@keelson/runtime';
 import { TurnHandler, turnWaitDelayMs, type TurnMessage } from './turn-handler';
 
 class FakeSessions {
@@ -30,8 +30,10 @@ class FakeSessions {
     return true;
   }
 
-  async commitTurn(_t: string, _s: string, turn: number, owner: string, messages: HistoryMessage[]) {
+  readonly committedVersions: (string | undefined)[] = [];
+  async commitTurn(_t: string, _s: string, turn: number, owner: string, messages: HistoryMessage[], agentVersion?: string) {
     this.commits.push({ turn, owner, messages });
+    this.committedVersions.push(agentVersion);
     this.onCommit();
     return this.commitResult;
   }
@@ -86,6 +88,30 @@ describe('TurnHandler: what it does with each beginTurn answer', () => {
       },
     ]);
     assert.deepEqual(sessions.begins[0], { turn: 2, owner: 'replica-a', leaseMs: 30_000, skipMissing: false });
+  });
+
+  it("ok: asks the rollout with the version the session's earlier turns ran, and records the version this turn ran", async () => {
+    const sessions = new FakeSessions({ kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', agentVersion: '7', history });
+    const asked: (string | undefined)[] = [];
+    const rollouts: RolloutPort = {
+      refusal: () => undefined,
+      choose: (_agent, _tenant, _key, sticky) => (asked.push(sticky), undefined),
+      record: async () => undefined,
+    };
+    const handler = new TurnHandler({
+      sessions,
+      rollouts,
+      publisher: new RecordingPublisher(),
+      agents: new AgentRegistry(builtinAgents()),
+      providers: new ProviderRegistry([new OfflineModel()]),
+      owner: 'replica-a',
+      leaseMs: 30_000,
+      logger: silentLogger,
+    });
+    assert.equal(await handler.handle(turnMessage()), 'completed');
+    assert.deepEqual(asked, ['7']);
+    const ran = new AgentRegistry(builtinAgents()).get('assistant')!.version;
+    assert.deepEqual(sessions.committedVersions, [ran], 'no rollout here: the default version ran and is recorded');
   });
 
   it('ok, agent fails: logs run.failed and commits no messages, so the next turn is not held up', async () => {

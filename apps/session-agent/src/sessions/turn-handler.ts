@@ -186,7 +186,7 @@ export class TurnHandler {
       // Interrupted while it was queued: it never runs, and the order moves past it.
       return this.cancelled(tenant, sessionId, turn, log);
     }
-    const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, begun.agentId, sessionId);
+    const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, begun.agentId, sessionId, begun.agentVersion);
     const agent = pick.kind === 'ok' ? pick.agent : undefined;
     if (begun.absorbedInto > 0) {
       // A steer message the run before it took in: that run's reply, already committed, is its reply too.
@@ -291,7 +291,7 @@ export class TurnHandler {
           { role: 'assistant', content: result.outcome.output },
         ]
       : [];
-    const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed');
+    const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed', agent.version);
     // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
     if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
     if ((settled === 'completed' || settled === 'failed') && (result.ok || countsAgainstVersion(result.error.code))) {
@@ -322,8 +322,9 @@ export class TurnHandler {
     turn: number,
     messages: HistoryMessage[],
     settled: 'completed' | 'failed',
+    agentVersion?: string,
   ): Promise<TurnResult> {
-    const committed = await this.deps.sessions.commitTurn(tenant, sessionId, turn, this.deps.owner, messages);
+    const committed = await this.deps.sessions.commitTurn(tenant, sessionId, turn, this.deps.owner, messages, agentVersion);
     if (committed === 'ok') return settled;
     if (committed === 'gone') {
       this.deps.logger.info('session ended while its turn ran; nothing to commit', { sessionId, turn });

@@ -21,8 +21,11 @@ export interface VersionChoice {
 export interface RolloutPort {
   /** The refusal (503 agent_disabled / tenant_suspended) when a kill switch is on for the tenant or the agent. */
   refusal(tenant: string, agentId: string): KeelsonError | undefined;
-  /** The version for this run under the agent's rollout; undefined without one (the default version serves). */
-  choose(agentId: string, tenant: string, runKey: string): VersionChoice | undefined;
+  /**
+   * The version for this run under the agent's rollout; undefined without one (the default version serves).
+   * `sticky`: the version the run's session already runs, kept while the rollout still serves it.
+   */
+  choose(agentId: string, tenant: string, runKey: string, sticky?: string): VersionChoice | undefined;
   /** Counts a finished run for the rollout's evaluator; never throws. */
   record(agentId: string, choice: VersionChoice, ok: boolean, costMicroUsd: number): Promise<void>;
 }
@@ -35,7 +38,8 @@ export type AgentPick =
 /**
  * The definition a run uses: refused when a kill switch is on; else the version the rollout chooses for
  * `runKey` (a session id, task id or invoke run id, so a session and a retried task keep theirs), the default
- * when there is no rollout or this replica has not loaded the chosen version (yet).
+ * when there is no rollout or this replica has not loaded the chosen version (yet). `sticky` is the version a
+ * session's earlier turns ran (see RolloutPort.choose).
  */
 export function pickAgent(
   registry: Pick<AgentRegistry, 'get'> & Partial<Pick<AgentRegistry, 'getVersion'>>,
@@ -43,6 +47,7 @@ export function pickAgent(
   tenant: string,
   agentId: string,
   runKey: string,
+  sticky?: string,
 ): AgentPick {
   const refusal = rollouts?.refusal(tenant, agentId);
   if (refusal) {
@@ -51,7 +56,7 @@ export function pickAgent(
   }
   const fallback = registry.get(agentId);
   if (!fallback) return { kind: 'missing' };
-  const choice = rollouts?.choose(agentId, tenant, runKey);
+  const choice = rollouts?.choose(agentId, tenant, runKey, sticky);
   if (!choice) return { kind: 'ok', agent: fallback };
   const chosen = registry.getVersion?.(agentId, choice.version);
   if (!chosen) return { kind: 'ok', agent: fallback };
