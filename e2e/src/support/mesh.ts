@@ -196,10 +196,36 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       await Promise.all([...apps.values()].map((app) => app.stop().catch(() => undefined)));
       await Promise.all([natsCluster ? natsCluster.stop() : nats.stop(), redis.stop(), s3.stop()]);
       // A service refused by NATS logs it (connectNats) and carries on degraded: fail the run loudly instead.
-      const violations = [...apps].flatMap(([name, app]) => app.logs().filter((l) => l.includes('nats permissions violation')).map((l) => `${name}: ${l}`));
+      const violations = [...apps].flatMap(([name, app]) => refusedByNats(app.logs()).map((l) => `${name}: ${l}`));
       if (violations.length) {
         throw new Error(`services were refused by NATS; their permissions (libs/contracts nats-permissions.ts) miss what they do:\n${[...new Set(violations)].slice(0, 20).join('\n')}`);
       }
     },
   };
+}
+
+/** How long after a reconnect a refused answer is still the reconnect's doing (a request's longest wait). */
+const ANSWER_AFTER_RECONNECT_MS = 60_000;
+
+/**
+ * A process's NATS permission violations, less one kind that is no missing permission: an answer to a
+ * request that arrived through a server the process has since left. nats-server tracks `allow_responses`
+ * on the server that delivered the request, so after a reconnect (a node killed) that answer is refused;
+ * the caller times out with a clear error (docs/security.md).
+ */
+function refusedByNats(lines: string[]): string[] {
+  const at = (line: string) => {
+    try {
+      return Date.parse((JSON.parse(line) as { timestamp: string }).timestamp);
+    } catch {
+      return NaN;
+    }
+  };
+  const reconnects = lines.filter((l) => l.includes('"nats reconnected"')).map(at);
+  return lines.filter((l) => {
+    if (!l.includes('nats permissions violation')) return false;
+    const answer = /"operation":"publish","subject":"_INBOX\.svc\./.test(l);
+    const when = at(l);
+    return !(answer && reconnects.some((r) => when >= r && when - r <= ANSWER_AFTER_RECONNECT_MS));
+  });
 }

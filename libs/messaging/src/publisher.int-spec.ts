@@ -52,13 +52,23 @@ describe('JetStreamPublisher', () => {
     assert.deepEqual(decodeJson((await jsm.streams.getMessage(Streams.tasks.name, { seq: first.seq })).data), { n: 1 });
   });
 
-  it('fails with no_stream when no stream captures the subject', async () => {
-    await assert.rejects(publisher.publish('nowhere.at.all', {}), (err: Error) => {
+  it('fails with no_stream when no stream captures the subject, once its timeout is spent', async () => {
+    await assert.rejects(publisher.publish('nowhere.at.all', {}, { timeoutMs: 300 }), (err: Error) => {
       assert.ok(err instanceof PublishError);
       assert.equal(err.failure, 'no_stream');
       assert.match(err.message, /no stream captures nowhere\.at\.all/);
       return true;
     });
+  });
+
+  it('tries again within its timeout while no stream answers (a leader election looks so), and stores once', async () => {
+    const spec = { ...Streams.results, name: 'PUBLISHER_LATE', subjects: ['publisher.late.>'] };
+    const publishing = publisher.publish('publisher.late.one', { n: 1 }, { msgId: 'late-1', timeoutMs: 5_000 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await provisionStreams(nc, [spec]);
+    const ack = await publishing;
+    assert.equal(ack.stream, 'PUBLISHER_LATE');
+    assert.equal((await jsm.streams.info('PUBLISHER_LATE')).state.messages, 1);
   });
 
   it('fails with rejected when the subject lands in another stream than expected', async () => {

@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import type { Rollout, VersionOutcomes } from '@keelson/contracts';
-import { judgeRollout, pickVersion, rolloutBucket } from './rollout-store';
+import { judgeRollout, pickVersion, RolloutControl, rolloutBucket, type RolloutSnapshot, type RolloutStore } from './rollout-store';
 
 const rollout = (over: Partial<Rollout> = {}): Rollout => ({
   agentId: 'support',
@@ -102,5 +102,24 @@ describe('judgeRollout', () => {
 
   it('leaves a rollout that is not running alone', () => {
     assert.equal(judgeRollout(rollout({ state: 'paused' }), { stable: outcomes('1', 100, 0), canary: outcomes('2', 100, 100) }), undefined);
+  });
+});
+
+describe('RolloutControl', () => {
+  it('keeps a change applied on this replica while a read that began before it lands', async () => {
+    const empty = (): RolloutSnapshot => ({ rollouts: new Map(), killSwitches: new Map() });
+    let answer!: (snapshot: RolloutSnapshot) => void;
+    const store = { snapshot: () => new Promise<RolloutSnapshot>((resolve) => (answer = resolve)) } as unknown as RolloutStore;
+    const control = new RolloutControl(store);
+    const reading = control.refresh(); // began before the switch was written
+    control.applyLocally({ setSwitch: { kind: 'agent', id: 'support', reason: 'INC-7', setAt: '2026-11-27T00:00:00.000Z' } });
+    answer(empty());
+    await reading;
+    assert.equal(control.refusal('dev', 'support')?.code, 'agent_disabled', 'the stale read did not undo the switch');
+
+    const next = control.refresh(); // began after: it is the truth (here the switch was cleared elsewhere)
+    answer(empty());
+    await next;
+    assert.equal(control.refusal('dev', 'support'), undefined);
   });
 });

@@ -279,6 +279,8 @@ export class RolloutControl {
   private current: RolloutSnapshot = { rollouts: new Map(), killSwitches: new Map() };
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  /** Counts applyLocally calls, so a refresh that began before one does not undo it. */
+  private localChanges = 0;
 
   constructor(
     readonly store: RolloutStore,
@@ -299,8 +301,11 @@ export class RolloutControl {
   }
 
   async refresh(): Promise<void> {
+    const applied = this.localChanges;
     try {
-      this.current = await this.store.snapshot();
+      const read = await this.store.snapshot();
+      // A change applied here while the read was under way may be missing from it: keep it; the next read has it.
+      if (this.localChanges === applied) this.current = read;
       this.failing = false;
     } catch (err) {
       if (!this.failing) this.options.logger?.warn('rollouts and kill switches could not be read; the last ones read stay in force', { error: (err as Error).message });
@@ -320,6 +325,7 @@ export class RolloutControl {
     if (change.setSwitch) killSwitches.set(`${change.setSwitch.kind}:${change.setSwitch.id}`, change.setSwitch);
     if (change.clearSwitch) killSwitches.delete(`${change.clearSwitch.kind}:${change.clearSwitch.id}`);
     this.current = { rollouts, killSwitches };
+    this.localChanges++;
   }
 
   refusal(tenant: string, agentId: string): KeelsonError | undefined {

@@ -10,8 +10,11 @@ export interface OfflineModelOptions {
 
 /** The latest user message, exactly this, makes the model throw: tests drive the failure path end to end. */
 export const FAIL_TRIGGER = '__fail__';
-/** The latest user message `__slow:<ms>__` makes the model wait that long first: lease and redelivery tests. */
-export const SLOW_TRIGGER = /^__slow:(\d+)__$/;
+/**
+ * The latest user message `__slow:<ms>__` (alone, or followed by a space and words that tell messages apart)
+ * makes the model wait that long first: lease and redelivery tests.
+ */
+export const SLOW_TRIGGER = /^__slow:(\d+)__(?: |$)/;
 
 const QUOTE_LIMIT = 200;
 
