@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { InternalServerErrorException, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { ErrorCodes, KeelsonError } from '@keelson/contracts';
-import { publicServerMessage, toErrorResponse } from './error-response';
+import { isDependencyUnavailable, publicServerMessage, toErrorResponse } from './error-response';
 
 describe('toErrorResponse', () => {
   it('answers an unexpected error with 500 internal_error naming only the request id', () => {
@@ -17,6 +17,27 @@ describe('toErrorResponse', () => {
     const unavailable = toErrorResponse(new ServiceUnavailableException('redis down at 10.0.0.3'), 'r1');
     assert.deepEqual([unavailable.status, unavailable.body.error.code], [503, ErrorCodes.unavailable]);
     for (const { body } of [internal, unavailable]) assert.doesNotMatch(body.error.message, /srv|redis/);
+  });
+
+  it('answers a store or bus that is restarting with 503 unavailable and Retry-After, not 500', () => {
+    const named = (name: string, message = 'x') => Object.assign(new Error(message), { name });
+    const coded = (code: string) => Object.assign(new Error('x'), { code });
+    const down = [
+      named('ClientClosedError', 'The client is closed'),
+      named('SocketClosedUnexpectedlyError'),
+      named('ConnectionTimeoutError'),
+      new Error('LOADING Redis is loading the dataset in memory'),
+      coded('ECONNREFUSED'),
+      coded('CONNECTION_CLOSED'),
+    ];
+    for (const err of down) {
+      const answer = toErrorResponse(err, 'r1');
+      assert.deepEqual([answer.status, answer.body.error.code, answer.retryAfterSeconds], [503, ErrorCodes.unavailable, 1], err.message);
+    }
+    for (const err of [new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), new TypeError('x is undefined'), 'LOADING']) {
+      assert.equal(isDependencyUnavailable(err), false, String(err));
+      assert.equal(toErrorResponse(err).status, 500);
+    }
   });
 
   it('keeps a KeelsonError 5xx message but cuts file paths and stack frames out of it', () => {

@@ -4,6 +4,8 @@ import { ErrorCodes, KeelsonError, type ErrorBody } from '@keelson/contracts';
 export interface ErrorResponse {
   status: number;
   body: ErrorBody;
+  /** For a 503 that a retry soon may get past: the Retry-After header, in seconds. */
+  retryAfterSeconds?: number;
 }
 
 interface FastifyLikeError {
@@ -51,6 +53,31 @@ export function publicServerMessage(message: string): string {
 export const internalErrorMessage = (requestId?: string): string =>
   requestId ? `internal error; the operator can find it in the logs by request id ${requestId}` : 'internal error';
 
+/** node-redis errors of a connection that is down or being re-made (a Redis restart). */
+const REDIS_UNAVAILABLE = new Set([
+  'ClientClosedError',
+  'ClientOfflineError',
+  'ConnectionTimeoutError',
+  'DisconnectsClientError',
+  'ReconnectStrategyError',
+  'SocketClosedUnexpectedlyError',
+  'SocketTimeoutError',
+]);
+/** Redis replies of a server that is up but cannot serve yet: loading its data after a restart, failing over. */
+const REDIS_NOT_READY = /^(LOADING|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+/** nats.js codes of a connection that is gone or going, and socket errors of any client. */
+const CONNECTION_GONE = new Set(['CONNECTION_CLOSED', 'CONNECTION_DRAINING', 'DISCONNECT', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE']);
+
+/**
+ * Whether `err` says a store or the message bus cannot answer for the moment (restarting, reconnecting,
+ * loading), rather than that the request or the code is wrong: such a request is worth retrying shortly.
+ */
+export function isDependencyUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return REDIS_UNAVAILABLE.has(err.name) || REDIS_NOT_READY.test(err.message) || (typeof code === 'string' && CONNECTION_GONE.has(code));
+}
+
 /**
  * One mapping from anything thrown to the public error shape, shared by Nest filters and Fastify hooks. No 5xx
  * body carries a stack, a file path or the message of an error nobody wrote for callers; an unexpected error
@@ -71,6 +98,10 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
     const code = statusCodes[status] ?? (status >= 500 ? ErrorCodes.internal : ErrorCodes.validationFailed);
     const message = status === 404 ? 'no such route' : status === 415 ? 'send the body as application/json' : err.message;
     return { status, body: { error: { code, message } } };
+  }
+  if (isDependencyUnavailable(err)) {
+    const message = 'a store or the message bus is not reachable for a moment; retry';
+    return { status: 503, body: { error: { code: ErrorCodes.unavailable, message } }, retryAfterSeconds: 1 };
   }
   const e = (err ?? {}) as FastifyLikeError;
   const known = e.code ? fastifyCodes[e.code] : undefined;

@@ -16,12 +16,13 @@ export class ErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const request = host.switchToHttp().getRequest<FastifyRequest | undefined>();
-    const { status, body } = toErrorResponse(exception, request?.id);
+    const { status, body, retryAfterSeconds } = toErrorResponse(exception, request?.id);
     noteErrorCode(request, body.error.code);
     if (status >= 500) {
       this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception), requestId: request?.id });
     }
     if (reply.sent || reply.raw.headersSent) return;
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.status(status).send(body);
   }
 }
