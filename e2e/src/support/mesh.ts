@@ -204,7 +204,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
   };
 }
 
-/** How long after a reconnect a refused answer is still the reconnect's doing (a request's longest wait). */
+/** How long after a disconnect a refused answer is still the reconnect's doing (a request's longest wait). */
 const ANSWER_AFTER_RECONNECT_MS = 60_000;
 
 /**
@@ -221,7 +221,8 @@ function refusedByNats(lines: string[]): string[] {
       return NaN;
     }
   };
-  const reconnects = lines.filter((l) => l.includes('"nats reconnected"')).map(at);
+  // The mesh logs at warn: the disconnect that precedes a reconnect is what is there to see.
+  const reconnects = lines.filter((l) => l.includes('"nats disconnected; reconnecting"') || l.includes('"nats reconnected"')).map(at);
   return lines.filter((l) => {
     if (!l.includes('nats permissions violation')) return false;
     const answer = /"operation":"publish","subject":"_INBOX\.svc\./.test(l);
