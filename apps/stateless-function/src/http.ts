@@ -1,4 +1,4 @@
-import { ErrorCodes, KeelsonError, type ErrorBody } from '@keelson/contracts';
+import { ErrorCodes, jsonDepthExceeds, KeelsonError, type ErrorBody } from '@keelson/contracts';
 
 /** An HTTP request as the handler sees it, whatever carried it (Lambda, a test, another platform's adapter). */
 export interface FunctionRequest {
@@ -47,23 +47,6 @@ export function header(headers: FunctionRequest['headers'], name: string): strin
   const wanted = name.toLowerCase();
   for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === wanted) return value;
   return undefined;
-}
-
-/** The deepest nesting of arrays and objects in `text` passes `limit` (strings skipped; stops early). */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
 }
 
 /**

@@ -20,3 +20,4 @@ export * from './ops';
 export * from './identity';
 export * from './nats-permissions';
 export * from './rollouts';
+export * from './json-depth';

@@ -1,28 +1,10 @@
-import { ErrorCodes, KeelsonError } from '@keelson/contracts';
+import { ErrorCodes, jsonDepthExceeds, KeelsonError } from '@keelson/contracts';
 import type { FastifyInstance } from 'fastify';
 
 /** The nesting a JSON body may have when a service sets no HTTP_MAX_JSON_DEPTH. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-/**
- * The deepest nesting of arrays and objects in JSON `text`, stopping as soon as it passes `limit` (so a
- * megabyte of `[` costs one pass and no parse). Brackets inside strings do not count.
- */
-export function jsonDepthExceeds(text: string, limit: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > limit) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
-  }
-  return false;
-}
+export { jsonDepthExceeds };
 
 /**
  * JSON is the only body the API takes. Fastify's own parser (with its prototype-poisoning guards) does the
