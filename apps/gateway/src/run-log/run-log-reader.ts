@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTypes, RunEventNames, Streams, type CloudEvent } from '@keelson/contracts';
 import { decodeJson } from '@keelson/messaging';
 import {
@@ -94,7 +95,7 @@ export async function* readRunLog(
   while (!signal.aborted) {
     const opened = await openConsumer(nats, subject, from, signal);
     if (opened === 'retry') {
-      await delay(RETRY_PAUSE_MS, signal);
+      await sleep(RETRY_PAUSE_MS, undefined, { signal }).catch(() => undefined); // an abort ends the pause early
       continue;
     }
     if (!opened) return;
@@ -190,17 +191,6 @@ async function unlessAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<
     signal.removeEventListener('abort', onAbort);
   }
 }
-
-const delay = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 
 /**
  * Calls `onStall` once the read may have stopped for good: two missed idle heartbeats (the consumer's node
