@@ -2,13 +2,16 @@
 // Time to first token and per-chunk overhead of the gateway path (OpenAI-compatible endpoint -> gateway ->
 // session-agent -> provider -> run log -> gateway -> client) against the provider server alone, in one run.
 // The provider is the local OpenAI wire-protocol server from @keelson/testing, so the model costs nothing
-// and what is measured is Keelson's own path. Loopback only; bounded; stops everything it started.
-// Usage: node bench/ttft.mjs [--requests 200] [--chunks 20] [--chunk-delay-ms 5]
+// and what is measured is Keelson's own path. The whole mesh runs (e2e's startMesh: every service, the guard
+// inline in the session-agent). Loopback only; bounded by --max-seconds; stops everything it started.
+// Usage: node bench/ttft.mjs [--requests 200] [--chunks 20] [--chunk-delay-ms 5] [--max-seconds 300]
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startFakeOpenAI } from '../libs/testing/dist/index.js';
 import { API_KEY, startMesh } from '../e2e/dist/support/mesh.js';
+import { cpuMeter } from './lib/stats.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -17,7 +20,14 @@ const arg = (name, fallback) => {
 const REQUESTS = arg('requests', 200);
 const CHUNKS = arg('chunks', 20);
 const CHUNK_DELAY_MS = arg('chunk-delay-ms', 5);
+const MAX_SECONDS = arg('max-seconds', 300);
 const WARMUP = 20;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const hardStop = setTimeout(() => {
+  console.error(`ttft: over --max-seconds ${MAX_SECONDS}; stopping everything`);
+  process.kill(process.pid, 'SIGTERM'); // @keelson/testing's handler kills every child it started and exits
+}, MAX_SECONDS * 1000);
+hardStop.unref();
 
 const words = Array.from({ length: CHUNKS }, (_, i) => `w${i} `);
 
@@ -66,7 +76,7 @@ writeFileSync(
     limits: { maxOutputTokens: 1024, maxSteps: 1, timeoutMs: 30_000 },
   }),
 );
-const mesh = await startMesh({ taskWorkers: 0, env: { AGENTS_DIR: join(dir, 'agents'), OPENAI_BASE_URL: fake.baseUrl } });
+const mesh = await startMesh({ env: { AGENTS_DIR: join(dir, 'agents'), OPENAI_BASE_URL: fake.baseUrl } });
 try {
   const direct = () =>
     timeStream(`${fake.baseUrl}/chat/completions`, {}, { model: 'bench-model', stream: true, messages: [{ role: 'user', content: 'go' }] });
@@ -82,11 +92,14 @@ try {
   }
   const base = [];
   const keel = [];
+  const pids = { bench: process.pid, 'nats-server': mesh.nats.pid, 'redis-server': mesh.redis.pid, ...Object.fromEntries([...mesh.apps].map(([name, app]) => [name, app.pid])) };
+  const meter = cpuMeter(pids);
   // Interleaved, so both paths see the same machine load.
   for (let i = 0; i < REQUESTS; i++) {
     base.push(await direct());
     keel.push(await viaGateway());
   }
+  const cpu = meter.stop(REQUESTS);
   const row = (name, xs) => ({
     path: name,
     'ttft p50 ms': pct(xs.map((x) => x.first), 50).toFixed(2),
@@ -96,15 +109,37 @@ try {
   });
   console.table([row('provider server alone', base), row('through Keelson', keel)]);
   const added = pct(keel.map((x) => x.first), 50) - pct(base.map((x) => x.first), 50);
+  // The same figure taken pair by pair (each gateway request against the direct one just before it).
+  const addedPairedP50 = pct(keel.map((x, i) => x.first - base[i].first), 50);
   const perChunk = (pct(keel.map((x) => x.total), 50) - pct(base.map((x) => x.total), 50)) / CHUNKS;
   console.log(`added time to first token, p50: ${added.toFixed(2)} ms`);
+  console.log(`added time to first token, p50 of the paired differences: ${addedPairedP50.toFixed(2)} ms`);
+  console.log(`machine busy ${cpu.machineBusyPct}%, other processes ${((100 * (cpu.otherCpuS ?? 0)) / cpu.wallS).toFixed(0)}% of one core`);
   console.log(`added time per upstream chunk, p50 of totals / ${CHUNKS}: ${perChunk.toFixed(3)} ms`);
-  mkdirSync('bench/results', { recursive: true });
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(
-    'bench/results/ttft-latest.json',
-    JSON.stringify({ at: new Date().toISOString(), node: process.version, requests: REQUESTS, chunks: CHUNKS, chunkDelayMs: CHUNK_DELAY_MS, rows: [row('provider', base), row('keelson', keel)], addedTtftP50Ms: added, addedPerChunkMs: perChunk }, null, 2),
+    join(ROOT, 'bench/results/ttft-latest.json'),
+    `${JSON.stringify(
+      {
+        at: new Date().toISOString(),
+        node: process.version,
+        cores: cpus().length,
+        requests: REQUESTS,
+        chunks: CHUNKS,
+        chunkDelayMs: CHUNK_DELAY_MS,
+        rows: [row('provider', base), row('keelson', keel)],
+        addedTtftP50Ms: added,
+        addedTtftPairedP50Ms: addedPairedP50,
+        targetAddedTtftP50Ms: 3,
+        addedPerChunkMs: perChunk,
+        cpu,
+      },
+      null,
+      2,
+    )}\n`,
   );
 } finally {
+  clearTimeout(hardStop);
   await mesh.stop();
   await fake.stop();
 }
