@@ -32,6 +32,7 @@ const OPTIONS = {
   'rate-seconds': { def: 15, help: 'open-loop phases: seconds' },
   rounds: { def: 2, help: 'times (a)-(d) run on the same mesh' },
   warmup: { def: 500, help: 'unmeasured requests before each closed-loop phase and in-process calls before (d)' },
+  'service-env': { def: '', help: 'extra environment for every service, KEY=VALUE[,KEY=VALUE] (what-if runs, e.g. OTEL_SDK_DISABLED=true)' },
   profile: { def: '', help: 'CPU-profile gateway or session-agent over phases (b) and (c) of the last round' },
   'max-seconds': { def: 420, help: 'hard limit on the whole run; it stops everything and fails after it' },
   out: { def: 'bench/results/stateless-latest.json', help: 'where the JSON report goes' },
@@ -53,6 +54,12 @@ function parseArgs(argv) {
     if (typeof opts[name] === 'number' && !(opts[name] >= 0)) throw new Error(`--${name} must be a non-negative number`);
   }
   if (opts.profile && !['gateway', 'session-agent'].includes(opts.profile)) throw new Error('--profile is gateway or session-agent');
+  opts.serviceEnv = {};
+  for (const pair of opts['service-env'] ? opts['service-env'].split(',') : []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--service-env wants KEY=VALUE, got ${pair}`);
+    opts.serviceEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   return opts;
 }
 
@@ -100,7 +107,10 @@ function machine() {
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    // Others edit the same tree: what runs is what was last built, so say how far that is from the commit.
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean).length;
+    return { commit, changedFilesUnderAppsAndLibs: dirty };
   } catch {
     return undefined;
   }
@@ -131,21 +141,24 @@ async function main() {
     startedAt: startedAt.toISOString(),
     machine: machine(),
     node: process.version,
-    commit: gitCommit(),
-    params: { ...opts, out: undefined, agent: AGENT },
+    git: gitCommit(),
+    params: { ...opts, out: undefined, 'service-env': undefined, agent: AGENT },
     targets: TARGETS,
     rounds: [],
   };
 
   log('starting the whole mesh (startMesh: nats, redis, s3, gateway, session-agent, task-worker, memory, audit, guard)');
   const mesh = await startMesh({
-    env: opts.profile
-      ? {
-          KEELSON_BENCH_PROFILE_SERVICE: opts.profile,
-          KEELSON_BENCH_PROFILE_PREFIX: profilePrefix,
-          NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(ROOT, 'bench', 'lib', 'cpu-profile-one-service.cjs')}`.trim(),
-        }
-      : {},
+    env: {
+      ...opts.serviceEnv,
+      ...(opts.profile
+        ? {
+            KEELSON_BENCH_PROFILE_SERVICE: opts.profile,
+            KEELSON_BENCH_PROFILE_PREFIX: profilePrefix,
+            NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --require ${join(ROOT, 'bench', 'lib', 'cpu-profile-one-service.cjs')}`.trim(),
+          }
+        : {}),
+    },
   });
   let fastify;
   try {

@@ -10,7 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFakeOpenAI } from '../libs/testing/dist/index.js';
-import { API_KEY, startMesh } from '../e2e/dist/support/mesh.js';
+import { API_KEY, OTHER_TENANT_KEY, startMesh } from '../e2e/dist/support/mesh.js';
 import { cpuMeter } from './lib/stats.mjs';
 
 const arg = (name, fallback) => {
@@ -86,18 +86,35 @@ try {
       { authorization: `Bearer ${API_KEY}` },
       { model: 'oracle', stream: true, messages: [{ role: 'user', content: 'go' }] },
     );
+  // A second tenant whose policy turns the output filter off (the input check stays on): its figure is the
+  // gateway path's transport alone, without the filter's hold-back (256 characters + 128 before a release).
+  const policy = await fetch(`${mesh.base}/v1/guard/policy`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${OTHER_TENANT_KEY}` },
+    body: JSON.stringify({ output: { enabled: false } }),
+  });
+  if (policy.status !== 200) throw new Error(`PUT /v1/guard/policy answered ${policy.status}: ${await policy.text()}`);
+  const viaGatewayNoFilter = () =>
+    timeStream(
+      `${mesh.base}/v1/chat/completions`,
+      { authorization: `Bearer ${OTHER_TENANT_KEY}` },
+      { model: 'oracle', stream: true, messages: [{ role: 'user', content: 'go' }] },
+    );
   for (let i = 0; i < WARMUP; i++) {
     await direct();
     await viaGateway();
+    await viaGatewayNoFilter();
   }
   const base = [];
   const keel = [];
+  const keelNoFilter = [];
   const pids = { bench: process.pid, 'nats-server': mesh.nats.pid, 'redis-server': mesh.redis.pid, ...Object.fromEntries([...mesh.apps].map(([name, app]) => [name, app.pid])) };
   const meter = cpuMeter(pids);
-  // Interleaved, so both paths see the same machine load.
+  // Interleaved, so every path sees the same machine load.
   for (let i = 0; i < REQUESTS; i++) {
     base.push(await direct());
     keel.push(await viaGateway());
+    keelNoFilter.push(await viaGatewayNoFilter());
   }
   const cpu = meter.stop(REQUESTS);
   const row = (name, xs) => ({
@@ -107,13 +124,15 @@ try {
     'total p50 ms': pct(xs.map((x) => x.total), 50).toFixed(2),
     'content chunks': pct(xs.map((x) => x.chunks), 50),
   });
-  console.table([row('provider server alone', base), row('through Keelson', keel)]);
+  console.table([row('provider server alone', base), row('through Keelson', keel), row('through Keelson, output filter off', keelNoFilter)]);
   const added = pct(keel.map((x) => x.first), 50) - pct(base.map((x) => x.first), 50);
   // The same figure taken pair by pair (each gateway request against the direct one just before it).
   const addedPairedP50 = pct(keel.map((x, i) => x.first - base[i].first), 50);
+  const addedNoFilter = pct(keelNoFilter.map((x) => x.first), 50) - pct(base.map((x) => x.first), 50);
   const perChunk = (pct(keel.map((x) => x.total), 50) - pct(base.map((x) => x.total), 50)) / CHUNKS;
   console.log(`added time to first token, p50: ${added.toFixed(2)} ms`);
   console.log(`added time to first token, p50 of the paired differences: ${addedPairedP50.toFixed(2)} ms`);
+  console.log(`added time to first token with the output filter off, p50: ${addedNoFilter.toFixed(2)} ms`);
   console.log(`machine busy ${cpu.machineBusyPct}%, other processes ${((100 * (cpu.otherCpuS ?? 0)) / cpu.wallS).toFixed(0)}% of one core`);
   console.log(`added time per upstream chunk, p50 of totals / ${CHUNKS}: ${perChunk.toFixed(3)} ms`);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
@@ -127,8 +146,9 @@ try {
         requests: REQUESTS,
         chunks: CHUNKS,
         chunkDelayMs: CHUNK_DELAY_MS,
-        rows: [row('provider', base), row('keelson', keel)],
+        rows: [row('provider', base), row('keelson', keel), row('keelson, output filter off', keelNoFilter)],
         addedTtftP50Ms: added,
+        addedTtftOutputFilterOffP50Ms: addedNoFilter,
         addedTtftPairedP50Ms: addedPairedP50,
         targetAddedTtftP50Ms: 3,
         addedPerChunkMs: perChunk,
