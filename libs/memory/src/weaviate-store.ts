@@ -1,4 +1,5 @@
-import weaviate, { ApiKey, generateUuid5, type WeaviateClass, type WeaviateClient, type WhereFilter } from 'weaviate-ts-client';
+import type * as WeaviateTs from 'weaviate-ts-client';
+import type { WeaviateClass, WeaviateClient, WhereFilter } from 'weaviate-ts-client';
 import {
   checkCollection,
   matchesFilter,
@@ -13,6 +14,14 @@ import {
   type UpsertItemResult,
   type VectorStore,
 } from './vector-store';
+
+/*
+ * Loaded on first use, not at import (as LanceDB is): every service imports @keelson/memory, but only a
+ * memory-service configured with MEMORY_STORE=weaviate talks to Weaviate, and the client brings graphql and
+ * its HTTP stack (about 220 modules, 18 MB resident, docs/benchmarks.md "Memory at rest").
+ */
+let weaviateModule: typeof WeaviateTs | undefined;
+const weaviateTs = (): typeof WeaviateTs => (weaviateModule ??= require('weaviate-ts-client') as typeof WeaviateTs);
 
 export interface WeaviateStoreOptions {
   /** `http://weaviate:8080`. */
@@ -70,10 +79,10 @@ export class WeaviateStore implements VectorStore {
     this.client ??= (async () => {
       const url = new URL(this.options.url);
       const key = this.options.apiKey ? await this.options.apiKey() : undefined;
-      return weaviate.client({
+      return weaviateTs().default.client({
         scheme: url.protocol.replace(':', ''),
         host: url.host,
-        ...(key ? { apiKey: new ApiKey(key) } : {}),
+        ...(key ? { apiKey: new (weaviateTs().ApiKey)(key) } : {}),
       });
     })();
     this.client.catch(() => (this.client = undefined));
@@ -153,7 +162,7 @@ export class WeaviateStore implements VectorStore {
       const client = await this.weaviate();
       const objects = positions.map((i) => {
         const m = items[i]!;
-        return { class: className, id: generateUuid5(m.id), tenant, vector: m.vector, properties: toProps(m) as unknown as Record<string, unknown> };
+        return { class: className, id: weaviateTs().generateUuid5(m.id), tenant, vector: m.vector, properties: toProps(m) as unknown as Record<string, unknown> };
       });
       const answers = await client.batch.objectsBatcher().withObjects(...objects).do();
       positions.forEach((itemIndex, k) => {
@@ -216,7 +225,7 @@ export class WeaviateStore implements VectorStore {
       const object = await client.data
         .getterById()
         .withClassName(WeaviateStore.className(kind))
-        .withId(generateUuid5(id))
+        .withId(weaviateTs().generateUuid5(id))
         .withTenant(tenant)
         .do();
       const memory = fromProps(object.properties as unknown as ObjectProps);
@@ -231,7 +240,7 @@ export class WeaviateStore implements VectorStore {
     if (!(await this.hasTenant(kind, tenant, false))) return false;
     const client = await this.weaviate();
     try {
-      await client.data.deleter().withClassName(WeaviateStore.className(kind)).withId(generateUuid5(id)).withTenant(tenant).do();
+      await client.data.deleter().withClassName(WeaviateStore.className(kind)).withId(weaviateTs().generateUuid5(id)).withTenant(tenant).do();
       return true;
     } catch (err) {
       if (isStatus(err, 404)) return false;

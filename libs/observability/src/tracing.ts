@@ -1,11 +1,30 @@
-// The OpenTelemetry SDK set-up. Loading this file pulls in the SDK and every auto-instrumentation (about
-// 0.7 s), so index.ts reaches it lazily and apps reach it through register.ts, before anything else loads.
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { getNodeAutoInstrumentations } from '@opentelemetry/auto-instrumentations-node';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK } from '@opentelemetry/sdk-node';
-import { NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
-import { redisStatement } from './redis-statement';
+// The OpenTelemetry set-up: a tracer provider, W3C propagation, async-local context and the instrumentations
+// of instrumentations.ts. index.ts reaches it lazily and apps through register.ts, before anything else loads.
+//
+// This wires the trace SDK by hand instead of using @opentelemetry/sdk-node's NodeSDK: NodeSDK requires every
+// exporter (OTLP over gRPC, proto and JSON for traces, metrics and logs, Zipkin, Prometheus), the metrics and
+// logs SDKs and the declarative-configuration parser at import, about 2,000 modules and 50 MB resident per
+// process, though Keelson exports traces only (docs/benchmarks.md "Memory at rest"). What NodeSDK did with our
+// options is kept: OTEL_SDK_DISABLED, OTEL_LOG_LEVEL, the env/process/host resource detectors (or
+// OTEL_NODE_RESOURCE_DETECTORS), span limits and batch settings from OTEL_SPAN_* / OTEL_BSP_*.
+import { context, diag, DiagConsoleLogger, propagation, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { diagLogLevelFromString, getBooleanFromEnv, getNumberFromEnv, getStringFromEnv, getStringListFromEnv, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import {
+  defaultResource,
+  detectResources,
+  envDetector,
+  hostDetector,
+  osDetector,
+  processDetector,
+  resourceFromAttributes,
+  serviceInstanceIdDetector,
+  type ResourceDetector,
+} from '@opentelemetry/resources';
+import { BatchSpanProcessor, NoopSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler, TracerProvider, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { selectedInstrumentations } from './instrumentations';
 import { registerTracingShutdown } from './tracing-shutdown';
 
 export interface TracingOptions {
@@ -21,41 +40,81 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
+/** The detectors OTEL_NODE_RESOURCE_DETECTORS may name; unset means env, process and host, as NodeSDK did. */
+const DETECTORS: Record<string, ResourceDetector> = {
+  env: envDetector,
+  host: hostDetector,
+  os: osDetector,
+  process: processDetector,
+  serviceinstance: serviceInstanceIdDetector,
+};
+
+function resourceDetectors(): ResourceDetector[] {
+  const names = getStringListFromEnv('OTEL_NODE_RESOURCE_DETECTORS');
+  if (!names || names.length === 0) return [envDetector, processDetector, hostDetector];
+  if (names.includes('all')) return Object.values(DETECTORS);
+  if (names.includes('none')) return [];
+  return names.flatMap((name) => {
+    const detector = DETECTORS[name];
+    if (!detector) diag.warn(`Invalid resource detector "${name}" specified in the environment variable OTEL_NODE_RESOURCE_DETECTORS`);
+    return detector ? [detector] : [];
+  });
+}
+
+const nonNegative = (name: string) => {
+  const n = getNumberFromEnv(name);
+  return n !== undefined && n >= 0 ? n : undefined;
+};
+
+/** Batches spans to the OTLP/HTTP exporter, loaded only when an endpoint is set (it brings the OTLP encoders). */
+function exportingProcessor(endpoint: string): SpanProcessor {
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  return new BatchSpanProcessor({
+    exporter: new OTLPTraceExporter({ url: `${endpoint.replace(/\/+$/, '')}/v1/traces` }),
+    maxQueueSize: nonNegative('OTEL_BSP_MAX_QUEUE_SIZE'),
+    scheduledDelayMillis: nonNegative('OTEL_BSP_SCHEDULE_DELAY'),
+    exportTimeoutMillis: nonNegative('OTEL_BSP_EXPORT_TIMEOUT'),
+    maxExportBatchSize: nonNegative('OTEL_BSP_MAX_EXPORT_BATCH_SIZE'),
+  });
+}
+
 export function startTracing(opts: TracingOptions): Tracing {
   const ratio = opts.sampleRatio ?? 1;
   if (!(ratio >= 0 && ratio <= 1)) throw new RangeError(`sampleRatio must be between 0 and 1, got ${ratio}`);
+  // Off: nothing registered, no module patched; spans are no-ops and carry no trace ids.
+  if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return { shutdown: async () => undefined };
 
-  const sdk = new NodeSDK({
-    serviceName: opts.serviceName,
+  const logLevel = getStringFromEnv('OTEL_LOG_LEVEL');
+  if (logLevel) diag.setLogger(new DiagConsoleLogger(), { logLevel: diagLogLevelFromString(logLevel) });
+
+  // Instrumentations first, as NodeSDK.start() did: they patch modules required from here on.
+  registerInstrumentations({ instrumentations: selectedInstrumentations(process.env, (msg) => diag.warn(msg)) });
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: resourceDetectors() }))
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName }));
+  const provider = new TracerProvider({
+    resource,
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
-    textMapPropagator: new W3CTraceContextPropagator(),
-    // NodeSDK registers no tracer at all without a span processor, and then there are no trace ids for the
-    // logs; a no-op processor keeps real contexts flowing while exporting nothing.
-    ...(opts.otlpEndpoint
-      ? { traceExporter: new OTLPTraceExporter({ url: `${opts.otlpEndpoint.replace(/\/+$/, '')}/v1/traces` }) }
-      : { spanProcessors: [new NoopSpanProcessor()] }),
-    // Traces only: left unset, NodeSDK would also start OTLP metric and log exporters aimed at localhost.
-    metricReaders: [],
-    logRecordProcessors: [],
-    instrumentations: [
-      getNodeAutoInstrumentations({
-        // One span per file read, DNS lookup or socket drowns the spans that matter.
-        '@opentelemetry/instrumentation-fs': { enabled: false },
-        '@opentelemetry/instrumentation-dns': { enabled: false },
-        '@opentelemetry/instrumentation-net': { enabled: false },
-        // Our logger's own format adds trace_id/span_id; the instrumentation would add them twice and
-        // bridge every line into the (unused) OTel logs pipeline.
-        '@opentelemetry/instrumentation-winston': { enabled: false },
-        // A span per Nest guard, pipe and handler under the HTTP span says little and cost the gateway about
-        // an eighth of its CPU per request in the benchmark (docs/benchmarks.md).
-        '@opentelemetry/instrumentation-nestjs-core': { enabled: false },
-        // The default writes every argument of EVALSHA, and our scripts take message text: keys only (see redisStatement).
-        '@opentelemetry/instrumentation-redis': { dbStatementSerializer: redisStatement },
-      }),
-    ],
+    spanLimits: {
+      attributeCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_COUNT_LIMIT'),
+      attributeValueLengthLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT') ?? getNumberFromEnv('OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT'),
+      eventCountLimit: getNumberFromEnv('OTEL_SPAN_EVENT_COUNT_LIMIT'),
+      linkCountLimit: getNumberFromEnv('OTEL_SPAN_LINK_COUNT_LIMIT'),
+      attributePerEventCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_EVENT_COUNT_LIMIT'),
+      attributePerLinkCountLimit: getNumberFromEnv('OTEL_SPAN_ATTRIBUTE_PER_LINK_COUNT_LIMIT'),
+    },
+    // Without an exporter a no-op processor keeps real, sampled contexts flowing (trace ids for the logs)
+    // while exporting nothing.
+    spanProcessors: [opts.otlpEndpoint ? exportingProcessor(opts.otlpEndpoint) : new NoopSpanProcessor()],
   });
-  sdk.start();
-  const shutdown = () => sdk.shutdown();
+  trace.setGlobalTracerProvider(provider);
+
+  // As NodeSDK's: flush and stop the provider; patched modules stay patched (no-ops now) while the app drains.
+  const shutdown = () => provider.shutdown();
   registerTracingShutdown(shutdown);
   return { shutdown };
 }
