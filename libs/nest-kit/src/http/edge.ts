@@ -71,6 +71,8 @@ export function edgeServerOptions(settings: HttpSettings, bodyLimit: number): Fa
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(settings.HTTP_REQUEST_TIMEOUT_MS / 4))),
     },
     genReqId: requestId,
+    // A request read while the server closes is served (drainConnectionsOnClose), not refused with a 503.
+    return503OnClosing: false,
     clientErrorHandler: answerClientError,
     frameworkErrors: answerFrameworkError,
   };
