@@ -155,7 +155,7 @@ describe('HTTP fuzz: every route of openapi.json answers bad input with a clear 
   // Deletes go last, so the resources the other routes need are still there.
   const ordered = () => [...operations].sort((a, b) => Number(a.method === 'DELETE') - Number(b.method === 'DELETE'));
 
-  it('answers the fixed corpus of bad bodies, queries, headers and path segments with clear errors', async () => {
+  it('answers the fixed corpus of bad bodies, queries, headers and path segments with clear errors', async (t) => {
     for (const op of ordered()) {
       const valid = validBody(op);
       if (valid) for (const c of bodyCorpus(valid, op.bodySchema)) await check(op, c, !c.mayPass);
@@ -168,10 +168,11 @@ describe('HTTP fuzz: every route of openapi.json answers bad input with a clear 
         for (const segment of PATH_SEGMENT_CORPUS) await check(op, { what: `{${name}} = ${segment.slice(0, 30)}`, ...(valid ? { body: JSON.stringify(valid) } : {}) }, false, urlOf(op, { [name]: segment }));
       }
     }
+    t.diagnostic(`${sent} corpus requests over ${operations.length} operations`);
     assert.deepEqual(problems, [], `${problems.length} of ${sent} requests had no clear answer:\n${problems.join('\n')}`);
   });
 
-  it('answers fast-check mutations of each valid body (schema-derived) with a clear 4xx', async () => {
+  it('answers fast-check mutations of each valid body (schema-derived) with a clear 4xx', async (t) => {
     const seed = fuzzSeed();
     const numRuns = fuzzRuns();
     const failures: string[] = [];
@@ -189,6 +190,7 @@ describe('HTTP fuzz: every route of openapi.json answers bad input with a clear 
       );
       if (result.failed) failures.push(`${op.method} ${op.path}: ${(result.errorInstance as Error)?.message} (counterexample ${JSON.stringify(result.counterexample)?.slice(0, 300)})`);
     }
+    t.diagnostic(`seed ${seed}, ${numRuns} runs per route, ${sent} requests in all`);
     assert.deepEqual(failures, [], `fast-check seed ${seed} (rerun with KEELSON_FUZZ_SEED=${seed}), ${numRuns} runs per route:\n${failures.join('\n')}`);
   });
 
