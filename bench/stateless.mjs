@@ -169,6 +169,11 @@ async function main() {
       ...Object.fromEntries([...mesh.apps].map(([name, app]) => [name, app.pid])),
       ...extra,
     });
+    // A service that died mid-run leaves only refused connections behind: say which, with its last words.
+    const lastLogs = () =>
+      [...mesh.apps]
+        .map(([name, app]) => `${name} (pid ${app.pid}):\n  ${app.logs().slice(-5).join('\n  ')}`)
+        .join('\n');
     const invokeUrl = `${mesh.base}/v1/agents/${AGENT}/invoke`;
     const auth = { authorization: `Bearer ${API_KEY}` };
     const body = (i) => ({ input: `hello number ${i}` });
@@ -177,6 +182,7 @@ async function main() {
       const meter = cpuMeter(pids(extraPids));
       const r = await postLoad({ url, headers, concurrency: opts.concurrency, durationMs: opts.seconds * 1000, body, okStatus: 200 });
       const cpu = meter.stop(r.accepted);
+      if (r.accepted === 0) throw new Error(`no request to ${url} was answered 200: ${JSON.stringify(r.statuses)} ${JSON.stringify(r.errors)}\n${lastLogs()}`);
       return { ok: r.accepted, sent: r.sent, seconds: round(r.elapsedMs / 1000, 2), perSec: rate(r.accepted, r.elapsedMs), latency: percentiles(r.latencies), statuses: r.statuses, errors: r.errors, cpu };
     };
     const openLoopPhase = async (send) => {
