@@ -1,4 +1,5 @@
 import { DynamicModule, Inject, Module, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Consumers } from '@keelson/contracts';
 import { HttpAdapterHost } from '@nestjs/core';
 import { allStreams, type JetStreamPublisher, type MessagingLogger, natsCredentialsFrom } from '@keelson/messaging';
 import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
@@ -109,6 +110,7 @@ export class GatewayModule {
             new TurnRelay(nats, publisher, sessions, {
               turnTimeoutMs: config.TURN_TIMEOUT_MS,
               publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+              claimLeaseMs: Consumers.sessionAgent.ackWaitMs,
               agents,
               // A session message is refused by a kill switch where its agent is known: with the budget pre-check.
               budgets: {

@@ -61,6 +61,20 @@ export const SessionTurnSchema = z.object({
   apiKeyId: z.string().min(1).max(128).optional(),
   /** The session's end user (CreateSessionRequest.userId), for memory. */
   userId: z.string().regex(USER_ID_PATTERN).optional(),
+  /**
+   * The gateway found the session idle and took the turn's lease when it reserved it, reading what the
+   * runner needs: the first replica to receive the turn runs it as `owner` while `until` (epoch ms) is well
+   * ahead, without reading the session again. A redelivery, or a claim too close to expiry, reads it anew.
+   */
+  claim: z
+    .object({
+      owner: z.string().min(1).max(64),
+      until: z.number().int().positive(),
+      agentId: z.string().min(1),
+      agentVersion: z.string().min(1).optional(),
+      history: z.array(z.object({ role: z.enum(['user', 'assistant']), content: z.string() })),
+    })
+    .optional(),
 });
 export type SessionTurn = z.infer<typeof SessionTurnSchema>;
 

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createClient } from 'redis';
 import { startRedis, type RedisServerHandle } from '@keelson/testing';
 import { SessionStore } from './session-store';
@@ -170,6 +171,88 @@ describe('SessionStore against a real Redis', () => {
       await store.reserveTurn('dev', id, 'interrupt'); // turn 4 cancels 1..3
       assert.equal(await store.absorbTurn('dev', id, 1, 2, 'a', 'second'), false);
       assert.equal(await store.absorbTurn('dev', id, 2, 3, 'a', 'third'), false, 'turn 2 is not running');
+    });
+  });
+
+  describe('the claim: an idle session\'s turn is leased when it is reserved', () => {
+    const claim = { claimLeaseMs: 10_000 };
+
+    it('claims the next turn with the history and version BEGIN_TURN would read; the claim commits it', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      const first = await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.equal(first?.kind, 'reserved');
+      assert.ok(first?.kind === 'reserved' && first.claim);
+      assert.equal(first.claim.owner, 'pre:1');
+      assert.deepEqual(first.claim.history, []);
+      assert.ok(first.claim.until > Date.now() + 5_000, 'leased for claimLeaseMs, on the Redis clock');
+      assert.equal(await store.commitTurn('dev', id, 1, 'pre:1', [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }], 'v2'), 'ok');
+
+      const second = await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.ok(second?.kind === 'reserved' && second.claim);
+      assert.deepEqual(second.claim, {
+        owner: 'pre:2',
+        until: second.claim.until,
+        agentVersion: 'v2',
+        history: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: 'hello' }],
+      });
+    });
+
+    it('keeps every other replica out while claimed, and lets the claim renew as its owner', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.deepEqual(await store.beginTurn('dev', id, 1, 'replica-b', 10_000), { kind: 'busy' }, 'a redelivery elsewhere waits');
+      assert.equal((await store.beginTurn('dev', id, 1, 'pre:1', 10_000)).kind, 'ok', 'the renewal of the claimed run');
+      assert.equal(await store.commitTurn('dev', id, 1, 'replica-b', []), 'conflict');
+    });
+
+    it('claims nothing for a turn that queues behind another, or for a history over the size limit', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id, 'enqueue', claim);
+      const queued = await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.deepEqual(queued, { kind: 'reserved', turn: 2, agentId: 'assistant', running: 1 }, 'turn 1 not done: no claim');
+      await store.commitTurn('dev', id, 1, 'pre:1', [{ role: 'user', content: 'x'.repeat(200) }]);
+      await store.beginTurn('dev', id, 2, 'a', 10_000);
+      await store.commitTurn('dev', id, 2, 'a', []);
+      const big = await store.reserveTurn('dev', id, 'enqueue', { claimLeaseMs: 10_000, claimMaxHistoryBytes: 100 });
+      assert.deepEqual(big, { kind: 'reserved', turn: 3, agentId: 'assistant', running: 0 }, 'history too long to travel');
+      assert.equal((await store.beginTurn('dev', id, 3, 'a', 10_000)).kind, 'ok', 'not leased: the runner begins as usual');
+    });
+
+    it('claims nothing while a replica holds the lease, nor without claimLeaseMs', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      assert.deepEqual(await store.reserveTurn('dev', id), { kind: 'reserved', turn: 1, agentId: 'assistant', running: 0 });
+      await store.beginTurn('dev', id, 1, 'a', 10_000);
+      await store.commitTurn('dev', id, 1, 'a', []);
+      // Defensive: a lease held on the next turn number (no gateway does this) still blocks a claim.
+      await store.beginTurn('dev', id, 2, 'a', 10_000);
+      const during = await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.ok(during?.kind === 'reserved' && !during.claim, 'leased by replica a: no claim');
+    });
+
+    it('a claimed turn whose runner died before its first renewal is not passed as lost until the claim lapsed and then some', async () => {
+      const quick = new SessionStore(redis, { ttlSeconds: 60, maxMessages: 4, missingTurnAfterMs: 3_000 });
+      const id = newId();
+      await quick.create('dev', id, 'assistant');
+      await quick.reserveTurn('dev', id, 'enqueue', { claimLeaseMs: 1_000 });
+      await quick.reserveTurn('dev', id, 'enqueue', { claimLeaseMs: 1_000 });
+      // Reserved more than missingTurnAfterMs ago, but its claim lapsed less than that ago.
+      await delay(3_400);
+      assert.deepEqual(await quick.beginTurn('dev', id, 2, 'a', 10_000, true), { kind: 'wait' }, 'JetStream redelivers turn 1 first');
+      await delay(1_000);
+      assert.equal((await quick.beginTurn('dev', id, 2, 'a', 10_000, true)).kind, 'ok', 'never delivered at all: passed in the end');
+    });
+
+    it('gives the claim back when the gateway abandons the turn, so the next turn need not wait for it', async () => {
+      const id = newId();
+      await store.create('dev', id, 'assistant');
+      await store.reserveTurn('dev', id, 'enqueue', claim);
+      await store.abandonTurn('dev', id, 1);
+      await store.reserveTurn('dev', id, 'enqueue', claim);
+      assert.equal((await store.beginTurn('dev', id, 2, 'a', 10_000)).kind, 'ok');
     });
   });
 

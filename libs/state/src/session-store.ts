@@ -22,8 +22,27 @@ export type HistoryMessage = Pick<ChatMessage, 'content'> & { role: 'user' | 'as
  * `rejected` (policy reject, session busy): nothing was reserved.
  */
 export type ReserveTurnResult =
-  | { kind: 'reserved'; turn: number; agentId: string; running: number; userId?: string }
+  | { kind: 'reserved'; turn: number; agentId: string; running: number; userId?: string; claim?: TurnClaim }
   | { kind: 'rejected'; agentId: string; running: number; userId?: string };
+
+/**
+ * The lease RESERVE_TURN took on behalf of a new turn that is the session's next, with what BEGIN_TURN would
+ * have read: the replica that receives the turn runs it as `owner` until `until` (epoch ms, Redis clock)
+ * without a BEGIN_TURN of its own.
+ */
+export interface TurnClaim {
+  owner: string;
+  until: number;
+  agentVersion?: string;
+  history: HistoryMessage[];
+}
+
+export interface ReserveOptions {
+  /** Claim the lease for this long when the turn is next (0 or absent: never). */
+  claimLeaseMs?: number;
+  /** No claim when the history is longer than this (it travels in the turn message). Default 64 KiB. */
+  claimMaxHistoryBytes?: number;
+}
 
 export type BeginTurnResult =
   | {
@@ -56,8 +75,9 @@ const scripts = {
 };
 
 /**
- * Session state in Redis. A turn costs the session-agent two round trips (begin, commit) and the gateway
- * one (reserve); each is a single script, atomic across replicas.
+ * Session state in Redis, each step a single script, atomic across replicas. A turn costs two round trips
+ * when the session is idle (the gateway's reserve, which claims the lease for the turn, and the runner's
+ * commit) and three when it had to queue (the runner's begin as well).
  */
 export class SessionStore {
   private readonly prefix: string;
@@ -103,18 +123,33 @@ export class SessionStore {
    * Assigns the next turn number under a concurrency policy (see RESERVE_TURN), or undefined when the
    * session does not exist (or has expired).
    */
-  async reserveTurn(tenant: string, sessionId: string, policy: ConcurrencyPolicy = 'enqueue'): Promise<ReserveTurnResult | undefined> {
+  async reserveTurn(
+    tenant: string,
+    sessionId: string,
+    policy: ConcurrencyPolicy = 'enqueue',
+    options: ReserveOptions = {},
+  ): Promise<ReserveTurnResult | undefined> {
     const raw = (await scripts.reserve.run(this.redis, this.keys(tenant, sessionId), [
       this.options.ttlSeconds,
       policy,
       this.options.missingTurnAfterMs ?? 30_000,
-    ])) as
-      | [number, string, number, string]
-      | null;
+      options.claimLeaseMs ?? 0,
+      options.claimMaxHistoryBytes ?? 65_536,
+    ])) as [number, string, number, string, number?, string?, ...string[]] | null;
     if (!raw) return undefined;
     const [turn, agentId, running] = [Number(raw[0]), raw[1], Number(raw[2])];
     const user = raw[3] ? { userId: raw[3] } : {};
-    return turn === 0 ? { kind: 'rejected', agentId, running, ...user } : { kind: 'reserved', turn, agentId, running, ...user };
+    if (turn === 0) return { kind: 'rejected', agentId, running, ...user };
+    const until = Number(raw[4] ?? 0);
+    if (until === 0) return { kind: 'reserved', turn, agentId, running, ...user };
+    const agentVersion = raw[5];
+    const claim: TurnClaim = {
+      owner: `pre:${turn}`,
+      until,
+      ...(agentVersion ? { agentVersion } : {}),
+      history: raw.slice(6).map((m) => JSON.parse(m as string) as HistoryMessage),
+    };
+    return { kind: 'reserved', turn, agentId, running, ...user, claim };
   }
 
   /** The session's agent, or undefined when the session does not exist. */

@@ -52,6 +52,11 @@ export class TurnRelay {
       turnTimeoutMs: number;
       publishTimeoutMs: number;
       agents?: Pick<AgentCatalog, 'concurrencyOf' | 'anyConcurrencyBesidesEnqueue'>;
+      /**
+       * The runner's lease length: RESERVE_TURN takes it for a turn that finds its session idle, which
+       * spares the runner a read (docs/architecture.md, "Session turns"). Absent: never claimed.
+       */
+      claimLeaseMs?: number;
       /** The budget pre-check, run once the turn's agent is known (RESERVE_TURN returns it). */
       budgets?: Pick<BudgetGate, 'check'>;
       logger?: MessagingLogger;
@@ -60,7 +65,7 @@ export class TurnRelay {
 
   async send(tenant: string, sessionId: string, content: string, onBusy?: ConcurrencyPolicy, apiKeyId?: string): Promise<TurnInFlight> {
     const policy = onBusy ?? (await this.defaultPolicy(tenant, sessionId));
-    const reserved = await this.sessions.reserveTurn(tenant, sessionId, policy);
+    const reserved = await this.sessions.reserveTurn(tenant, sessionId, policy, { claimLeaseMs: this.options.claimLeaseMs ?? 0 });
     if (!reserved) throw new KeelsonError(404, ErrorCodes.sessionNotFound, `no session "${sessionId}"`, 'sessionId');
     const runningRunId = `${sessionId}:${reserved.running}`;
     if (reserved.kind === 'rejected') {
@@ -91,8 +96,10 @@ export class TurnRelay {
     }
     try {
       // Commands (turns, tasks) travel as plain JSON with the tenant in the subject; events are CloudEvents.
+      const claim = reserved.claim && { ...reserved.claim, agentId: reserved.agentId };
       const command: SessionTurn = { sessionId, turn, content, onBusy: policy, ...(steerInto ? { steerInto } : {}), ...(apiKeyId ? { apiKeyId } : {}),
         ...(reserved.userId ? { userId: reserved.userId } : {}),
+        ...(claim ? { claim } : {}),
       };
       await this.publisher.publish(Subjects.sessionTurn(tenant, sessionId), command, {
         msgId: `${tenant}:${sessionId}:${turn}`,

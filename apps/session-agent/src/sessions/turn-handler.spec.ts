@@ -308,3 +308,41 @@ describe('TurnHandler: the steer policy', () => {
     assert.equal(handler.steer('dev', { sessionId: 'ses_1', turn: 3, into: 2, content: 'x' }), false, 'nothing runs here');
   });
 });
+
+describe("TurnHandler: a turn the gateway claimed (RESERVE_TURN took its lease)", () => {
+  const claimed = (until: number, deliveryCount = 1) =>
+    turnMessage({
+      deliveryCount,
+      data: { sessionId: 'ses_1', turn: 2, content: 'and now?', claim: { owner: 'pre:2', until, agentId: 'assistant', history } },
+    });
+  const ok: BeginTurnResult = { kind: 'ok', cancelled: false, absorbedInto: 0, steers: [], agentId: 'assistant', history };
+
+  it('runs on the claimed history without reading the session, and commits as the claim owner', async () => {
+    const { sessions, publisher, handler } = setup(ok);
+    assert.equal(await handler.handle(claimed(Date.now() + 29_000)), 'completed');
+    assert.deepEqual(sessions.begins, [], 'no BEGIN_TURN: one Redis round trip saved');
+    assert.equal(sessions.commits[0]?.owner, 'pre:2');
+    const completed = RunCompletedSchema.parse(publisher.published.at(-1)!.event.data);
+    assert.match(completed.outcome.output, /Earlier you said: "my name is Ada"/, 'the model saw the claimed history');
+  });
+
+  it('reads the session anew, as the claim owner, when less than half the lease is left', async () => {
+    const { sessions, handler } = setup(ok);
+    assert.equal(await handler.handle(claimed(Date.now() + 10_000)), 'completed');
+    assert.deepEqual(sessions.begins.map((b) => b.owner), ['pre:2']);
+    assert.equal(sessions.commits[0]?.owner, 'pre:2');
+  });
+
+  it('a redelivery runs as this process: the first delivery may still hold the claim', async () => {
+    const { sessions, handler } = setup({ kind: 'busy' });
+    await assert.rejects(handler.handle(claimed(Date.now() + 29_000, 2)), DeferError);
+    assert.deepEqual(sessions.begins.map((b) => b.owner), ['replica-a']);
+    assert.deepEqual(sessions.commits, []);
+  });
+
+  it('refuses a claim that does not fit the schema as a poison message', async () => {
+    const { handler } = setup(ok);
+    const bad = turnMessage({ data: { sessionId: 'ses_1', turn: 2, content: 'x', claim: { owner: '', until: -1, agentId: 'assistant', history: [] } } });
+    await assert.rejects(handler.handle(bad), PoisonMessageError);
+  });
+});

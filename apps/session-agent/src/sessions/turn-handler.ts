@@ -33,7 +33,7 @@ import {
   tallyRunCost,
   type RolloutPort,
 } from '@keelson/runtime';
-import type { HistoryMessage, SessionStore } from '@keelson/state';
+import type { BeginTurnResult, HistoryMessage, SessionStore } from '@keelson/state';
 import { LeaseLostError, TurnCancelledError, keepLease } from './lease-keeper';
 import { SteerInbox } from './steer-inbox';
 
@@ -146,10 +146,19 @@ export class TurnHandler {
     }
   }
 
-  private async process(tenant: string, { sessionId, turn, content, steerInto, apiKeyId, userId }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
-    const { sessions, owner, leaseMs, logger } = this.deps;
+  private async process(tenant: string, { sessionId, turn, content, steerInto, apiKeyId, userId, claim }: SessionTurn, deliveryCount: number): Promise<TurnResult> {
+    const { sessions, leaseMs, logger } = this.deps;
     const skipMissing = deliveryCount >= SKIP_MISSING_FROM_DELIVERY;
-    const begun = await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
+    // The first delivery of a turn the gateway claimed runs as the claim's owner. A redelivery runs as this
+    // process: the first delivery may still hold the claim (stalled, or dead until its lease lapses).
+    const claimed = claim && deliveryCount === 1 ? claim : undefined;
+    const owner = claimed?.owner ?? this.deps.owner;
+    // The claim stands in for BEGIN_TURN only while half the lease is left, so the first renewal (a third of
+    // the way in) always comes before it could lapse; an older one is read anew, as its owner.
+    const begun =
+      claimed && claimed.until - Date.now() > leaseMs / 2
+        ? beganFromClaim(claimed)
+        : await sessions.beginTurn(tenant, sessionId, turn, owner, leaseMs, skipMissing);
     const runLog = (agentId: string, ofTurn = turn) =>
       new RunLog(this.deps.publisher, {
         subject: Subjects.sessionRun(tenant, sessionId, ofTurn),
@@ -184,13 +193,13 @@ export class TurnHandler {
     const log = runLog(begun.agentId);
     if (begun.cancelled) {
       // Interrupted while it was queued: it never runs, and the order moves past it.
-      return this.cancelled(tenant, sessionId, turn, log);
+      return this.cancelled(tenant, sessionId, turn, owner, log);
     }
     const pick = pickAgent(this.deps.agents, this.deps.rollouts, tenant, begun.agentId, sessionId, begun.agentVersion);
     const agent = pick.kind === 'ok' ? pick.agent : undefined;
     if (begun.absorbedInto > 0) {
       // A steer message the run before it took in: that run's reply, already committed, is its reply too.
-      const settled = await this.commit(tenant, sessionId, turn, [], 'completed');
+      const settled = await this.commit(tenant, sessionId, turn, owner, [], 'completed');
       if (settled !== 'completed') return settled;
       await log.completed({
         agentId: begun.agentId,
@@ -209,11 +218,11 @@ export class TurnHandler {
     if (pick.kind === 'refused') {
       // A kill switch: the turn ends failed at once (agent_disabled / tenant_suspended), the order moves on.
       await log.failed(refusalError(pick.error));
-      return this.commit(tenant, sessionId, turn, [], 'failed');
+      return this.commit(tenant, sessionId, turn, owner, [], 'failed');
     }
     if (!agent) {
       await log.failed({ code: ErrorCodes.agentNotFound, message: `no agent "${begun.agentId}"` });
-      return this.commit(tenant, sessionId, turn, [], 'failed');
+      return this.commit(tenant, sessionId, turn, owner, [], 'failed');
     }
     const cost = tallyRunCost(
       this.deps.metering?.forRun({
@@ -269,7 +278,7 @@ export class TurnHandler {
     } catch (err) {
       if (err instanceof TurnCancelledError) {
         logger.info('turn interrupted by a later message', { sessionId, turn });
-        return await this.cancelled(tenant, sessionId, turn, log);
+        return await this.cancelled(tenant, sessionId, turn, owner, log);
       }
       if (!(err instanceof LeaseLostError)) throw err;
       logger.warn('turn abandoned: its lease was lost while the agent ran', { sessionId, turn, reason: err.kind });
@@ -291,7 +300,7 @@ export class TurnHandler {
           { role: 'assistant', content: result.outcome.output },
         ]
       : [];
-    const settled = await this.commit(tenant, sessionId, turn, messages, result.ok ? 'completed' : 'failed', agent.version);
+    const settled = await this.commit(tenant, sessionId, turn, owner, messages, result.ok ? 'completed' : 'failed', agent.version);
     // Committed first, announced second: a caller who reads the session after run.completed finds the turn.
     if (settled === 'completed' || settled === 'failed') await settleRunLog(log, result);
     if ((settled === 'completed' || settled === 'failed') && (result.ok || countsAgainstVersion(result.error.code))) {
@@ -309,8 +318,8 @@ export class TurnHandler {
    * An interrupted turn commits no messages (not even the partial reply: the interrupting message replaces
    * it) but advances the order, then ends its run log with run.failed `run_cancelled`.
    */
-  private async cancelled(tenant: string, sessionId: string, turn: number, log: RunLog): Promise<TurnResult> {
-    const settled = await this.commit(tenant, sessionId, turn, [], 'failed');
+  private async cancelled(tenant: string, sessionId: string, turn: number, owner: string, log: RunLog): Promise<TurnResult> {
+    const settled = await this.commit(tenant, sessionId, turn, owner, [], 'failed');
     if (settled !== 'failed') return settled;
     await log.failed({ code: ErrorCodes.runCancelled, message: `turn ${turn} was interrupted by a later message` });
     return 'cancelled';
@@ -320,11 +329,12 @@ export class TurnHandler {
     tenant: string,
     sessionId: string,
     turn: number,
+    owner: string,
     messages: HistoryMessage[],
     settled: 'completed' | 'failed',
     agentVersion?: string,
   ): Promise<TurnResult> {
-    const committed = await this.deps.sessions.commitTurn(tenant, sessionId, turn, this.deps.owner, messages, agentVersion);
+    const committed = await this.deps.sessions.commitTurn(tenant, sessionId, turn, owner, messages, agentVersion);
     if (committed === 'ok') return settled;
     if (committed === 'gone') {
       this.deps.logger.info('session ended while its turn ran; nothing to commit', { sessionId, turn });
@@ -334,6 +344,19 @@ export class TurnHandler {
     this.deps.logger.warn('turn not committed: another replica took it over', { sessionId, turn });
     return 'conflict';
   }
+}
+
+/** What BEGIN_TURN would have answered for a turn the gateway claimed: a fresh turn, nothing taken in yet. */
+function beganFromClaim(claim: NonNullable<SessionTurn['claim']>): BeginTurnResult & { kind: 'ok' } {
+  return {
+    kind: 'ok',
+    agentId: claim.agentId,
+    ...(claim.agentVersion ? { agentVersion: claim.agentVersion } : {}),
+    history: claim.history,
+    cancelled: false,
+    absorbedInto: 0,
+    steers: [],
+  };
 }
 
 /** Tenant and session from the subject, the turn from the body; anything malformed can never succeed. */
