@@ -1,4 +1,4 @@
-import { baseServiceConfig, httpSettings, integer, loadConfig, port } from '@keelson/config';
+import { admissionSettings, baseServiceConfig, httpSettings, integer, loadConfig, port } from '@keelson/config';
 import { rateLimitConfig } from '@keelson/cost';
 import { TENANT_ID_PATTERN } from '@keelson/contracts';
 import { checkOidcSettings, identitySettings } from '@keelson/identity';
@@ -46,6 +46,8 @@ export const gatewayConfigSchema = baseServiceConfig.extend({
   ...rateLimitConfig,
   /** Timeouts, header, URL and JSON depth limits, CORS (docs/operations.md, "HTTP edge"). */
   ...httpSettings,
+  /** Concurrency limits and queues per request class, load shedding (docs/operations.md, "Admission control and overload"). */
+  ...admissionSettings,
 });
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

@@ -5,6 +5,7 @@ import { allStreams, type JetStreamPublisher, type MessagingLogger, natsCredenti
 import { HealthModule, InfraModule, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, type RedisClient } from '@keelson/nest-kit';
 import { agentRegistryFor, builtinAgents } from '@keelson/runtime';
 import { ApprovalStore, SessionStore, TaskStore } from '@keelson/state';
+import { AdmissionHook } from './admission/admission-hook';
 import { ApprovalsController } from './approvals/approvals.controller';
 import { auditControllers, auditProviders } from './audit/audit.providers';
 import type { NatsConnection } from 'nats';
@@ -136,6 +137,7 @@ export class GatewayModule {
         },
         SocketLifecycle,
         OpenAIErrorHook,
+        AdmissionHook,
       ],
     };
   }

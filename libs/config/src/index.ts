@@ -8,3 +8,4 @@ export * from './memory-recall';
 export * from './object-store';
 export * from './http-settings';
 export * from './nats-auth';
+export * from './admission-settings';

@@ -42,6 +42,8 @@ export const ErrorCodes = {
   runCancelled: 'run_cancelled',
   timeout: 'timeout',
   unavailable: 'unavailable',
+  /** 503 with Retry-After: the gateway is at capacity for this class of request (admission control); nothing ran. */
+  overloaded: 'overloaded',
   agentFailed: 'agent_failed',
   /** A task whose every allowed attempt ended without finishing (the last one died with its process). */
   attemptsExhausted: 'attempts_exhausted',

@@ -19,3 +19,6 @@ export * from './guard/guard-access.module';
 export * from './http/request-metrics';
 export * from './guard/guard-metrics';
 export * from './rollouts/rollout-control';
+export * from './admission/admission-lane';
+export * from './admission/admission-control';
+export * from './admission/fastify-admission';
