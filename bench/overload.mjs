@@ -1,0 +1,232 @@
+// Overload at twice capacity (issue 11): the mesh's stateless-invoke capacity (closed loop), the normal p99
+// at half of it (open loop), then 2 x capacity open loop for ~20 s (what is admitted, what is shed and how,
+// admitted latency against the normal p99, each process's peak RSS), then back to half capacity to see how
+// soon latency is normal again. Results in bench/results/overload-latest.json; method in docs/benchmarks.md.
+//   node bench/overload.mjs [--overload-seconds 20] [--capacity-seconds 8]
+import http from 'node:http';
+import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postLoad } from './lib/http-load.mjs';
+import { benchKeys, startInfra, startServices } from './lib/mesh.mjs';
+import { cpuMeter, latencySummary, now, rate, round } from './lib/stats.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = join(ROOT, 'bench', 'results', 'overload-latest.json');
+const AGENT = 'assistant';
+const TENANT = 'overload';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const opts = {
+  capacitySeconds: arg('capacity-seconds', 8),
+  capacityConcurrency: arg('capacity-concurrency', 32),
+  normalSeconds: arg('normal-seconds', 8),
+  overloadSeconds: arg('overload-seconds', 20),
+  recoverySeconds: arg('recovery-seconds', 15),
+};
+const log = (message) => console.log(`[overload] ${message}`);
+
+/** Resident set size of a process in MiB, from /proc (undefined once it is gone). */
+function rssMiB(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Samples every process's RSS every 250 ms; stop() returns the peak of each, in MiB. */
+function rssSampler(pids) {
+  const peak = {};
+  const sample = () => {
+    for (const [name, pid] of Object.entries(pids)) {
+      const mib = rssMiB(pid);
+      if (mib !== undefined) peak[name] = Math.max(peak[name] ?? 0, mib);
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return Object.fromEntries(Object.entries(peak).map(([name, mib]) => [name, round(mib, 1)]));
+    },
+  };
+}
+
+/**
+ * Open-loop load: `perSecond` invokes a second for `seconds`, each sent on schedule whether or not earlier
+ * ones were answered (as real clients arrive), so a slow server is not let off by a slower client. Every
+ * answer is recorded with its send time, status and whether it carried Retry-After and an error code.
+ */
+async function openLoop({ url, headers, perSecond, seconds }) {
+  const target = new URL(url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2_048 });
+  const answers = [];
+  const pending = new Set();
+  const body = Buffer.from(JSON.stringify({ input: 'how do I reset my password?' }));
+  const send = () =>
+    new Promise((resolve) => {
+      const sentAt = now();
+      const req = http.request(
+        { agent, host: target.hostname, port: target.port, path: target.pathname, method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          const chunks = [];
+          res.on('data', (c) => chunks.push(c));
+          res.on('end', () => {
+            let code;
+            if (res.statusCode !== 200) {
+              try {
+                code = JSON.parse(Buffer.concat(chunks).toString('utf8')).error?.code;
+              } catch {
+                code = 'unparsable';
+              }
+            }
+            answers.push({ sentAt, ms: now() - sentAt, status: res.statusCode, retryAfter: res.headers['retry-after'], code });
+            resolve();
+          });
+        },
+      );
+      req.on('error', (err) => {
+        answers.push({ sentAt, ms: now() - sentAt, status: 0, code: err.code ?? err.message });
+        resolve();
+      });
+      req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
+      req.end(body);
+    });
+  const t0 = now();
+  let sent = 0;
+  while (now() - t0 < seconds * 1_000) {
+    const due = Math.floor(((now() - t0) / 1_000) * perSecond);
+    for (; sent < due; sent++) {
+      const p = send();
+      pending.add(p);
+      void p.then(() => pending.delete(p));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(pending);
+  agent.destroy();
+  return { t0, sent, elapsedMs: now() - t0, answers };
+}
+
+/** What an open-loop phase saw: rates, statuses, refusals and their headers, admitted latency. */
+function summarise(run) {
+  const ok = run.answers.filter((a) => a.status === 200);
+  const refused = run.answers.filter((a) => a.status === 503 || a.status === 429);
+  const other = run.answers.filter((a) => a.status !== 200 && a.status !== 503 && a.status !== 429);
+  const statuses = {};
+  for (const a of run.answers) statuses[a.status] = (statuses[a.status] ?? 0) + 1;
+  const codes = {};
+  for (const a of refused) codes[a.code] = (codes[a.code] ?? 0) + 1;
+  return {
+    sent: run.sent,
+    offeredPerSec: rate(run.sent, run.elapsedMs),
+    admittedPerSec: rate(ok.length, run.elapsedMs),
+    shedPerSec: rate(refused.length, run.elapsedMs),
+    statuses,
+    refusalCodes: codes,
+    refusalsWithRetryAfter: refused.filter((a) => /^\d+$/.test(a.retryAfter ?? '')).length,
+    refusals: refused.length,
+    refusalLatency: latencySummary(refused.map((a) => a.ms)),
+    otherErrors: other.length,
+    admitted: latencySummary(ok.map((a) => a.ms)),
+  };
+}
+
+/** Per second of a phase: admitted p99 and errors, to see when latency is back to normal. */
+function perSecond(run) {
+  const buckets = new Map();
+  for (const a of run.answers) {
+    const second = Math.floor((a.sentAt - run.t0) / 1_000);
+    const b = buckets.get(second) ?? { ms: [], errors: 0 };
+    if (a.status === 200) b.ms.push(a.ms);
+    else b.errors++;
+    buckets.set(second, b);
+  }
+  return [...buckets.entries()].sort((x, y) => x[0] - y[0]).map(([second, b]) => ({ second, p99Ms: latencySummary(b.ms).p99Ms, errors: b.errors }));
+}
+
+async function main() {
+  const keys = benchKeys([TENANT]);
+  const report = {
+    at: new Date().toISOString(),
+    node: process.version,
+    cores: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    params: opts,
+    admission: 'gateway defaults (ADMISSION_* unset: adaptive limits, queue 128, wait 200 ms, event-loop delay 150 ms)',
+  };
+  const infra = await startInfra();
+  let services;
+  try {
+    log('starting gateway, one session-agent, one task-worker');
+    services = await startServices(infra, { keys, taskWorkers: 1, sessionAgents: 1 });
+    const url = `${services.base}/v1/agents/${AGENT}/invoke`;
+    const headers = { authorization: `Bearer ${keys[TENANT]}` };
+    const pids = { bench: process.pid, 'nats-server': infra.nats.pid, 'redis-server': infra.redis.pid, ...Object.fromEntries([...services.apps].map(([n, a]) => [n, a.pid])) };
+    const phase = async (name, fn) => {
+      const meter = cpuMeter(pids);
+      const rss = rssSampler(pids);
+      const result = await fn();
+      return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop() };
+    };
+
+    await postLoad({ url, headers, concurrency: 8, durationMs: 2_000, body: () => ({ input: 'warm up' }), okStatus: 200 });
+    log(`capacity: closed loop, ${opts.capacityConcurrency} clients, ${opts.capacitySeconds} s`);
+    const capacity = await phase('capacity', () =>
+      postLoad({ url, headers, concurrency: opts.capacityConcurrency, durationMs: opts.capacitySeconds * 1_000, body: (i) => ({ input: `question ${i}` }), okStatus: 200 }),
+    );
+    const capacityPerSec = rate(capacity.result.accepted, capacity.result.elapsedMs);
+    report.capacity = { perSec: capacityPerSec, statuses: capacity.result.statuses, latency: latencySummary(capacity.result.latencies), cpu: capacity.cpu };
+    log(`  ${capacityPerSec} invokes/s`);
+
+    const half = Math.max(1, Math.round(capacityPerSec / 2));
+    log(`normal: open loop at ${half}/s (half capacity), ${opts.normalSeconds} s`);
+    const normal = await phase('normal', () => openLoop({ url, headers, perSecond: half, seconds: opts.normalSeconds }));
+    report.normal = { ...summarise(normal.result), cpu: normal.cpu, peakRssMiB: normal.peakRssMiB };
+    const normalP99 = report.normal.admitted.p99Ms;
+    log(`  p99 ${normalP99} ms`);
+
+    const double = Math.round(capacityPerSec * 2);
+    log(`overload: open loop at ${double}/s (2 x capacity), ${opts.overloadSeconds} s`);
+    const overload = await phase('overload', () => openLoop({ url, headers, perSecond: double, seconds: opts.overloadSeconds }));
+    report.overload = { ...summarise(overload.result), perSecond: perSecond(overload.result), cpu: overload.cpu, peakRssMiB: overload.peakRssMiB };
+    report.overload.admittedP99OverNormalP99 = round(report.overload.admitted.p99Ms / normalP99, 2);
+    log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s`);
+
+    log(`recovery: back to ${half}/s, ${opts.recoverySeconds} s`);
+    const recovery = await phase('recovery', () => openLoop({ url, headers, perSecond: half, seconds: opts.recoverySeconds }));
+    const seconds = perSecond(recovery.result);
+    // Recovered: the first second from which every later second has no error and a p99 within 1.5 x normal.
+    const bound = 1.5 * normalP99;
+    const firstGood = seconds.findIndex((_, i) => seconds.slice(i).every((s) => s.errors === 0 && (s.p99Ms ?? 0) <= bound));
+    report.recovery = {
+      ...summarise(recovery.result),
+      perSecond: seconds,
+      recoveredWithinSeconds: firstGood < 0 ? null : seconds[firstGood].second,
+      criterion: 'every later 1-s bucket error-free with admitted p99 <= 1.5 x normal p99',
+      cpu: recovery.cpu,
+      peakRssMiB: recovery.peakRssMiB,
+    };
+    report.processesAliveAtEnd = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, rssMiB(pid) !== undefined]));
+    log(`  recovered within ${report.recovery.recoveredWithinSeconds} s; recovery p99 ${report.recovery.admitted.p99Ms} ms`);
+  } finally {
+    await services?.stop();
+    await infra.stop();
+  }
+  mkdirSync(dirname(OUT), { recursive: true });
+  writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+  log(`written to ${OUT}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
