@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventTypes, RunEventNames, Streams, type CloudEvent } from '@keelson/contracts';
-import { decodeJson } from '@keelson/messaging';
+import { decodeJson, type MessagingLogger } from '@keelson/messaging';
 import {
   AckPolicy,
   ConsumerEvents,
@@ -67,6 +67,8 @@ const PULL_EXPIRES_MS = 5_000;
 const OPEN_TIMEOUT_MS = 5_000;
 /** Between attempts to open while JetStream cannot answer (an election, a node restarting). */
 const RETRY_PAUSE_MS = 500;
+/** Failed opens in a row (each up to OPEN_TIMEOUT_MS) between two warnings. */
+const WARN_EVERY_FAILED_OPENS = 3;
 /** A consumer left behind (its delete did not reach the server) goes after this long without a pull. */
 const INACTIVE_THRESHOLD_MS = 60_000;
 
@@ -90,14 +92,19 @@ export async function* readRunLog(
   subject: string,
   start: RunLogStart,
   signal: AbortSignal,
+  logger?: Pick<MessagingLogger, 'warn'>,
 ): AsyncGenerator<LoggedFrame> {
   let from = start;
+  let failedOpens = 0;
   while (!signal.aborted) {
     const opened = await openConsumer(nats, subject, from, signal);
     if (opened === 'retry') {
+      // A reader that cannot open for a while is what a caller waiting on a turn sees as a hang: say so.
+      if (++failedOpens % WARN_EVERY_FAILED_OPENS === 0) logger?.warn('run log read cannot open its consumer; retrying', { subject, attempts: failedOpens });
       await sleep(RETRY_PAUSE_MS, undefined, { signal }).catch(() => undefined); // an abort ends the pause early
       continue;
     }
+    failedOpens = 0;
     if (!opened) return;
     const { messages, remove } = opened;
     let lost = false;

@@ -156,7 +156,7 @@ export class TurnRelay {
       abort.abort();
     }, this.options.turnTimeoutMs);
     try {
-      for await (const frame of readRunLog(this.nats, subject, {}, abort.signal)) {
+      for await (const frame of readRunLog(this.nats, subject, {}, abort.signal, this.options.logger)) {
         yield frame;
         if (isTerminal(frame.name)) return;
       }

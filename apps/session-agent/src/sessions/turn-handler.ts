@@ -39,6 +39,9 @@ import { SteerInbox } from './steer-inbox';
 
 export const SESSION_AGENT_SOURCE = '/keelson/session-agent';
 
+/** Deliveries of a turn that could not begin (about 3 s at first) between two warnings. */
+const WARN_EVERY_DEFERRALS = 10;
+
 /** From this delivery on, a turn may pass a predecessor that was reserved but never published. */
 export const SKIP_MISSING_FROM_DELIVERY = 10;
 
@@ -178,6 +181,8 @@ export class TurnHandler {
         return 'already-done';
       case 'wait':
       case 'busy':
+        // A turn that keeps waiting is a caller waiting: worth an operator's eye long before its timeout.
+        if (deliveryCount % WARN_EVERY_DEFERRALS === 0) logger.warn('session turn still cannot begin', { sessionId, turn, reason: begun.kind, deliveries: deliveryCount });
         throw new DeferError(
           turnWaitDelayMs(deliveryCount),
           begun.kind === 'wait' ? `turn ${turn} waits for the turns before it` : `another replica holds session ${sessionId}`,
