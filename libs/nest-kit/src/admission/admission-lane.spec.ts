@@ -1,7 +1,9 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 import { AdmissionLane, type Admission, type LaneSettings, type Timers } from './admission-lane';
+import { admissionSettingsSchema } from '@keelson/config';
 import { AdmissionControl, classifyRequest } from './admission-control';
+import { lanesFrom } from './fastify-admission';
 
 /** A clock and timers the test moves by hand: every decision below is deterministic. */
 class FakeTime implements Timers {
@@ -195,5 +197,106 @@ describe('AdmissionControl', () => {
     delay = 150;
     assert.equal(refused(control.admit('invoke')).reason, 'event_loop');
     assert.deepEqual(control.snapshot().invoke, { limit: 1, inFlight: 1, queued: 1 });
+  });
+});
+
+/**
+ * `users` clients in a closed loop (each sends its next request when the last is answered or refused), whose
+ * requests take in turn 10 ms and 5 s: a model that is fast on one prompt and slow on the next. Returns how
+ * many requests were refused; the clock moves 1 ms a step.
+ */
+function slowModelTraffic(lane: AdmissionLane, time: FakeTime, users: number, ms: number): number {
+  const running: { until: number; admission: Extract<Admission, { admitted: true }> }[] = [];
+  let sent = 0;
+  let refusals = 0;
+  const send = () => {
+    const admission = lane.admit();
+    if (admission instanceof Promise || !admission.admitted) {
+      refusals++;
+      return;
+    }
+    running.push({ until: time.now + (sent++ % 2 === 0 ? 10 : 5_000), admission });
+  };
+  for (let i = 0; i < users; i++) send();
+  for (let t = 0; t < ms; t++) {
+    time.advance(1);
+    for (let i = running.length - 1; i >= 0; i--) {
+      if (running[i]!.until > time.now) continue;
+      running[i]!.admission.release();
+      running.splice(i, 1);
+      send();
+    }
+  }
+  for (const r of running) r.admission.release();
+  return refusals;
+}
+
+describe('AdmissionLane and a slow model', () => {
+  it('adaptive: requests alternating 10 ms and 5 s at low concurrency never shrink the limit; the 5th, 10th and 50th at once are admitted', () => {
+    const time = new FakeTime();
+    const lane = new AdmissionLane(fixed({ maxInFlight: 256, minInFlight: 4, maxQueue: 0, adaptive: true }), time.clock, time);
+    // Fast requests first, so the baseline the lane learns is 10 ms, then the slow model: 50 x and 500 x the baseline.
+    for (let i = 0; i < 64; i++) {
+      const a = granted(lane.admit());
+      time.advance(10);
+      a.release();
+    }
+    assert.equal(slowModelTraffic(lane, time, 8, 600_000), 0, 'no request of 8 users refused');
+    assert.equal(lane.limit, 256);
+    const held = Array.from({ length: 50 }, () => granted(lane.admit()));
+    assert.equal(lane.snapshot().inFlight, 50);
+    for (const a of held) a.release();
+  });
+
+  it('the defaults leave invoke and session at their ceiling: 200 users of a slow model are all admitted', () => {
+    const lanes = lanesFrom(admissionSettingsSchema.parse({}));
+    assert.equal(lanes.invoke.adaptive, false);
+    assert.equal(lanes.session.adaptive, false);
+    assert.equal(lanes.task.adaptive, true);
+    assert.equal(lanes.other.adaptive, false);
+    const time = new FakeTime();
+    const lane = new AdmissionLane(lanes.invoke, time.clock, time);
+    assert.equal(slowModelTraffic(lane, time, 200, 120_000), 0);
+    assert.equal(lane.limit, lanes.invoke.maxInFlight);
+  });
+
+  it('why they are not adaptive: at high concurrency an adaptive lane reads the slow model as overload and refuses users', () => {
+    const time = new FakeTime();
+    const lane = new AdmissionLane(fixed({ maxInFlight: 256, minInFlight: 4, maxQueue: 0, adaptive: true }), time.clock, time);
+    for (let i = 0; i < 64; i++) {
+      const a = granted(lane.admit());
+      time.advance(10);
+      a.release();
+    }
+    assert.ok(slowModelTraffic(lane, time, 200, 120_000) > 0);
+    assert.ok(lane.limit < 200, `expected the limit to have shrunk below 200, got ${lane.limit}`);
+  });
+
+  it('a lane at its ceiling still sheds under real overload: past its slots and a standing queue, newcomers are refused', () => {
+    const lanes = lanesFrom(admissionSettingsSchema.parse({}));
+    const time = new FakeTime();
+    const lane = new AdmissionLane(lanes.invoke, time.clock, time);
+    // A service that finishes 1 request per ms at most, offered 2 per ms for 5 s.
+    const running: Extract<Admission, { admitted: true }>[] = [];
+    const reasons = new Map<string, number>();
+    let admitted = 0;
+    for (let t = 0; t < 5_000; t++) {
+      time.advance(1);
+      running.shift()?.release();
+      for (let i = 0; i < 2; i++) {
+        const admission = lane.admit();
+        if (admission instanceof Promise) {
+          void admission.then((a) => (a.admitted ? running.push(a) : reasons.set(a.reason, (reasons.get(a.reason) ?? 0) + 1)));
+          continue;
+        }
+        if (admission.admitted) {
+          admitted++;
+          running.push(admission);
+        } else reasons.set(admission.reason, (reasons.get(admission.reason) ?? 0) + 1);
+      }
+    }
+    assert.ok((reasons.get('standing_queue') ?? 0) + (reasons.get('queue_full') ?? 0) > 1_000, `expected most of the excess shed, got ${JSON.stringify([...reasons])}`);
+    assert.ok(lane.snapshot().queued <= lanes.invoke.maxQueue);
+    assert.ok(admitted > 0);
   });
 });

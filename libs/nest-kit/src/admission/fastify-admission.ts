@@ -7,18 +7,19 @@ import type { LaneSettings } from './admission-lane';
 
 /** The lanes' settings from the configuration (libs/config admissionSettings). */
 export function lanesFrom(settings: AdmissionSettings): Record<RequestClass, LaneSettings> {
-  const lane = (maxInFlight: number): LaneSettings => ({
+  const lane = (name: RequestClass, maxInFlight: number): LaneSettings => ({
     maxInFlight,
     minInFlight: Math.min(settings.ADMISSION_MIN_IN_FLIGHT, maxInFlight),
     maxQueue: settings.ADMISSION_MAX_QUEUE,
     maxQueueWaitMs: settings.ADMISSION_MAX_QUEUE_WAIT_MS,
-    adaptive: settings.ADMISSION_ADAPTIVE,
+    // Only where latency is Keelson's own work (the default: task submits); see admission-lane.ts.
+    adaptive: settings.ADMISSION_ADAPTIVE && settings.ADMISSION_ADAPTIVE_LANES.includes(name),
   });
   return {
-    invoke: lane(settings.ADMISSION_INVOKE_MAX_IN_FLIGHT),
-    session: lane(settings.ADMISSION_SESSION_MAX_IN_FLIGHT),
-    task: lane(settings.ADMISSION_TASK_MAX_IN_FLIGHT),
-    other: lane(settings.ADMISSION_OTHER_MAX_IN_FLIGHT),
+    invoke: lane('invoke', settings.ADMISSION_INVOKE_MAX_IN_FLIGHT),
+    session: lane('session', settings.ADMISSION_SESSION_MAX_IN_FLIGHT),
+    task: lane('task', settings.ADMISSION_TASK_MAX_IN_FLIGHT),
+    other: lane('other', settings.ADMISSION_OTHER_MAX_IN_FLIGHT),
   };
 }
 
