@@ -2,42 +2,46 @@ import type { EntityFinding, OutputPolicy } from '@keelson/contracts';
 import { applySpans, wantedTypes, type OutputFilterContext } from './output-filter';
 import { detectSpans, type Span } from './pii/detect';
 import type { PendingPseudonym } from './pseudonyms';
+import { finalUpTo } from './stream-hold';
 import { codePointLength } from './text';
 
 export interface StreamFilterOptions {
-  /** Characters held back at the end of the buffer: longer than any value with spaces in it. Default 256. */
-  holdBack?: number;
   /**
-   * Most characters held in total: an unbroken token (a JWT, a base64 blob) or an unterminated PEM block is
-   * held until it ends or grows past this; then it is released redacted as far as it can be judged (a PEM
-   * block is redacted from its BEGIN line on). Default 16 384.
+   * Most characters held for an unbroken token (a JWT, a base64 blob): past this it is released, redacted as
+   * far as it can be judged, keeping the last 256 characters. An unterminated PEM block is held from its BEGIN
+   * line until its END line or the end of the stream. Default 16 384.
    */
   maxHold?: number;
   /** Characters of already-released text kept as context for the detectors' cues ("Phone:"). Default 64. */
   context?: number;
-  /** New characters collected past the hold-back before the buffer is scanned again. Default 128; 0 scans on every chunk. */
-  minRelease?: number;
 }
 
 const PEM_BEGIN = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
+const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 const PEM_BEGIN_PREFIX = /-(?:-(?:-(?:-(?:-(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]*)?)?)?)?)?)?)?)?)?)?$/;
+/** What is kept of an over-long unbroken token when it is released past `maxHold`. */
+const FORCED_TAIL = 256;
+/**
+ * Stands for the released text before the context window: not whitespace, not a letter, so the window's first
+ * word is not read as the start of the stream or of a line (detect.ts anchors ADDRESS_LINE and speaker lines there).
+ */
+const CUT_MARK = '\u0001';
 
 /**
  * Filters a stream of text chunks: `push(chunk)` returns the text that is safe to release now, `end()` the
- * rest. A value is never released in part: the last `holdBack` characters wait for the next chunk, and the
- * cut is moved back to whitespace before any value that might still grow (so `4111 1111 1111 1111` split
- * across chunks is held until it is whole). Findings carry code-point offsets into the whole input stream.
+ * rest. After each chunk it releases everything before the earliest point where a value could still be
+ * growing or be judged differently by what follows (stream-hold.ts), and never cuts through a value found, so
+ * the released text is always a prefix of what the whole-text filter returns. Findings carry code-point
+ * offsets into the whole input stream.
  */
 export class StreamFilter {
   private buffer = '';
-  /** Original text already released (the tail of it, for cues). */
+  /** Original text already released (the tail of it, for cues), starting at a word boundary. */
   private context = '';
   /** Code points of input released so far (offset of `buffer` in the stream). */
   private released = 0;
-  private readonly holdBack: number;
   private readonly maxHold: number;
   private readonly contextChars: number;
-  private readonly minRelease: number;
   readonly findings: EntityFinding[] = [];
   readonly pending: PendingPseudonym[] = [];
   blocked = false;
@@ -47,16 +51,16 @@ export class StreamFilter {
     private readonly ctx: OutputFilterContext = {},
     opts: StreamFilterOptions = {},
   ) {
-    this.holdBack = opts.holdBack ?? 256;
-    this.maxHold = Math.max(opts.maxHold ?? 16_384, this.holdBack * 2);
+    this.maxHold = Math.max(opts.maxHold ?? 16_384, FORCED_TAIL * 2);
     this.contextChars = opts.context ?? 64;
-    this.minRelease = opts.minRelease ?? 128;
   }
 
   push(chunk: string): string {
     if (this.blocked) return '';
     this.buffer += chunk;
     if (!this.policy.enabled) return this.take(this.buffer.length, []);
+    // Nothing becomes final until a token ends: without whitespace the hold point cannot move (bounded by maxHold).
+    if (!/\s/.test(chunk) && this.buffer.length <= this.maxHold) return '';
     return this.release(false);
   }
 
@@ -68,34 +72,42 @@ export class StreamFilter {
   }
 
   private release(final: boolean): string {
-    // Scan once per `minRelease` new characters, not on every chunk: each character is scanned a few times, not dozens.
-    if (!final && this.buffer.length < this.holdBack + this.minRelease) return '';
     const text = this.context + this.buffer;
     const offset = this.context.length;
+    let cut = final ? text.length : this.holdPoint(text, offset);
+    if (cut <= offset && !final && text.length - offset > this.maxHold) cut = text.length - FORCED_TAIL;
+    if (cut <= offset && !final) return '';
     const spans = detectSpans(text, { types: wantedTypes(this.policy) }).filter((s) => s.end > offset);
-    let cut = final ? text.length : text.length - this.holdBack;
     if (!final) {
-      // An unterminated private key: hold from its BEGIN line (or release it redacted past maxHold).
-      const begin = PEM_BEGIN.exec(text.slice(offset));
-      const pemOpen = begin && !spans.some((s) => s.type === 'PRIVATE_KEY' && s.start <= offset + begin.index && s.end > offset + begin.index);
-      if (pemOpen) {
-        const at = offset + begin.index;
-        if (text.length - at <= this.maxHold) cut = Math.min(cut, at);
-        else spans.push({ type: 'PRIVATE_KEY', start: at, end: text.length });
-      } else {
-        // A possible BEGIN line still arriving ("-----BEG").
-        const partial = PEM_BEGIN_PREFIX.exec(text);
-        if (partial && partial[0].length >= 2) cut = Math.min(cut, partial.index);
-      }
-      // Back to whitespace, so no token is cut in two.
-      while (cut > offset && !/\s/.test(text[cut - 1]!)) cut--;
-      if (cut <= offset && text.length - offset > this.maxHold) cut = text.length - this.holdBack;
+      // An unterminated private key stays held, even past maxHold.
+      const begin = this.openPem(text, offset);
+      if (begin >= 0) cut = Math.min(cut, begin);
       // Never through a value found.
       for (const s of spans) if (s.start < cut && s.end > cut) cut = s.start;
       if (cut <= offset) return '';
     }
     const inside = spans.filter((s) => s.end <= cut).map((s): Span => ({ ...s, start: Math.max(s.start, offset) - offset, end: s.end - offset }));
     return this.take(cut - offset, inside);
+  }
+
+  /** Where the held part starts: the earliest open value, an unterminated private key, a BEGIN line arriving. */
+  private holdPoint(text: string, offset: number): number {
+    let cut = Math.max(offset, finalUpTo(text));
+    const begin = this.openPem(text, offset);
+    if (begin >= 0) cut = Math.min(cut, begin);
+    const partial = PEM_BEGIN_PREFIX.exec(text.slice(-40));
+    if (partial && partial[0].length >= 2) cut = Math.min(cut, text.length - partial[0].length);
+    return cut;
+  }
+
+  /** Offset of a BEGIN line in the held text that has no END line yet, or -1. */
+  private openPem(text: string, offset: number): number {
+    const at = text.indexOf('-----BEGIN', offset);
+    if (at < 0) return -1;
+    const begin = PEM_BEGIN.exec(text.slice(at));
+    if (!begin) return -1;
+    const start = at + begin.index;
+    return PEM_END.test(text.slice(start)) ? -1 : start;
   }
 
   /** Releases `n` characters of the buffer, redacting `spans` (buffer offsets). */
@@ -110,8 +122,17 @@ export class StreamFilter {
       return '';
     }
     this.released += codePointLength(piece);
-    this.context = (this.context + piece).slice(-this.contextChars);
+    this.context = trimContext(this.context + piece, this.contextChars);
     this.buffer = this.buffer.slice(n);
     return result.text;
   }
+}
+
+/** The last `chars` characters of released text, from a whitespace character on, behind a CUT_MARK when trimmed. */
+function trimContext(released: string, chars: number): string {
+  const body = released.startsWith(CUT_MARK) ? released.slice(1) : released;
+  if (body.length <= chars) return released;
+  const tail = body.slice(-chars);
+  const space = tail.search(/\s/);
+  return space < 0 ? CUT_MARK : CUT_MARK + tail.slice(space);
 }
