@@ -11,9 +11,11 @@
  * sound only where latency is the service's own work: a lane whose requests wait on a model (seconds one
  * call, milliseconds the next) must not be adaptive, it would shrink on a slow prompt while the gateway
  * idles (the gateway chooses per lane: libs/config ADMISSION_ADAPTIVE_LANES). And an adaptive lane changes
- * its limit only after a window in which at least half of it was in use: a lane that is mostly idle tells
- * nothing about how much it can take (Netflix's Gradient2 skips such windows too), so a few slow requests
- * at low concurrency cannot shrink it.
+ * its limit only after a window in which some request found it full: a lane that keeps up with its arrivals
+ * is not overloaded whatever its latency (overload is arrivals above what is served, and then in-flight
+ * climbs to the limit), and a lane below its limit says nothing about a bigger one. Netflix's Gradient2
+ * skips windows below half the limit for the same reason; this is stricter, so a few slow requests at low
+ * concurrency cannot shrink a lane.
  */
 
 /** Milliseconds on a monotonic clock; injected so tests drive time themselves. */
@@ -87,8 +89,7 @@ export class AdmissionLane {
   private windowCount = 0;
   /** Whether the lane was at its limit at some point of the window (a request found no free slot). */
   private windowSaturated = false;
-  /** The most requests in flight at once during the window. */
-  private windowPeakInFlight = 0;
+
   private baselineMs = 0;
   /** Mean latency of admitted requests, for Retry-After. */
   private meanServiceMs = 0;
@@ -147,7 +148,6 @@ export class AdmissionLane {
 
   private grant(enqueuedAt: number, now: number): Admission {
     this.inFlight++;
-    if (this.inFlight > this.windowPeakInFlight) this.windowPeakInFlight = this.inFlight;
     if (this.inFlight >= this.limit) this.windowSaturated = true;
     let released = false;
     return {
@@ -188,12 +188,10 @@ export class AdmissionLane {
     if (this.windowCount < WINDOW_SAMPLES) return;
     const shortRtt = this.windowSum / this.windowCount;
     const saturated = this.windowSaturated;
-    const peakInFlight = this.windowPeakInFlight;
     this.windowSum = 0;
     this.windowCount = 0;
     this.windowSaturated = this.inFlight >= this.limit;
-    this.windowPeakInFlight = this.inFlight;
-    this.step(shortRtt, saturated, peakInFlight);
+    this.step(shortRtt, saturated);
   }
 
   /**
@@ -201,17 +199,15 @@ export class AdmissionLane {
    * not pushed: it follows any lower window at once, and a higher one only while the lane was not at its
    * limit (the work itself got slower: a bigger model, longer prompts). While the lane is full, a higher
    * latency is queueing behind it, which the baseline must not learn, or the limit drifts up with the load
-   * (the weakness of a plain long-run average). The limit itself moves only after a window that used at
-   * least half of it (see the top of the file).
+   * (the weakness of a plain long-run average). The limit itself moves only after a window in which the
+   * lane was full (see the top of the file).
    */
-  private step(shortRtt: number, saturated: boolean, peakInFlight: number): void {
+  private step(shortRtt: number, saturated: boolean): void {
     if (this.baselineMs === 0 || shortRtt < this.baselineMs) this.baselineMs = shortRtt;
     else if (!saturated) this.baselineMs += (shortRtt - this.baselineMs) / BASELINE_RISE_WINDOWS;
-    if (peakInFlight < this.limitValue / 2) return;
+    if (!saturated) return;
     const gradient = Math.max(0.5, Math.min(1, (TOLERANCE * this.baselineMs) / Math.max(shortRtt, 1e-3)));
-    // A lane that never reached its limit says nothing about a bigger one: it does not grow.
-    const headroom = saturated ? Math.sqrt(this.limitValue) : 0;
-    const target = this.limitValue * gradient + headroom;
+    const target = this.limitValue * gradient + Math.sqrt(this.limitValue);
     const next = this.limitValue * (1 - SMOOTHING) + target * SMOOTHING;
     this.limitValue = Math.max(this.settings.minInFlight, Math.min(this.settings.maxInFlight, next));
     this.drain();
