@@ -2,7 +2,9 @@
 // at half of it (open loop), then 2 x capacity open loop for ~20 s (what is admitted, what is shed and how,
 // admitted latency against the normal p99, each process's peak RSS), then back to half capacity to see how
 // soon latency is normal again. Results in bench/results/overload-latest.json; method in docs/benchmarks.md.
-//   node bench/overload.mjs [--overload-seconds 20] [--capacity-seconds 8]
+// Each phase also samples the gateway's /metrics every second (the invoke lane's limit, in flight, queued,
+// event-loop delay, refusals by reason) and the CPU other processes took, to tell why a second shed.
+//   node bench/overload.mjs [--overload-seconds 20] [--capacity-seconds 8] [--gateway-env K=V,K=V] [--out file]
 import http from 'node:http';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +15,11 @@ import { benchKeys, startInfra, startServices } from './lib/mesh.mjs';
 import { cpuMeter, latencySummary, now, rate, round } from './lib/stats.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OUT = join(ROOT, 'bench', 'results', 'overload-latest.json');
+const outAt = process.argv.indexOf('--out');
+const OUT = outAt >= 0 ? process.argv[outAt + 1] : join(ROOT, 'bench', 'results', 'overload-latest.json');
+const envAt = process.argv.indexOf('--gateway-env');
+/** Extra gateway environment for what-if runs (e.g. ADMISSION_ADAPTIVE_LANES=invoke,task), recorded in the report. */
+const gatewayEnv = envAt >= 0 ? Object.fromEntries(process.argv[envAt + 1].split(',').map((kv) => kv.split('='))) : {};
 const AGENT = 'assistant';
 const TENANT = 'overload';
 
@@ -116,6 +122,72 @@ async function openLoop({ url, headers, perSecond, seconds }) {
   return { t0, sent, elapsedMs: now() - t0, answers };
 }
 
+/** The admission series of a Prometheus text exposition: `name{labels}` -> value. */
+function admissionMetrics(text) {
+  const out = new Map();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('keelson_admission_')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+/**
+ * Every second of a phase: the invoke lane's limit, in flight and queued, the event-loop delay, the invoke
+ * refusals of that second by reason (counter deltas), and the CPU processes outside the bench took. So a
+ * second that shed says which rule shed it and what the machine was doing.
+ */
+function admissionSampler(base, pids) {
+  const rows = [];
+  let last = new Map();
+  let meter = cpuMeter(pids);
+  const t0 = now();
+  const sample = async () => {
+    const cpu = meter.stop();
+    meter = cpuMeter(pids);
+    let metrics;
+    try {
+      metrics = admissionMetrics(await (await fetch(`${base}/metrics`)).text());
+    } catch {
+      return;
+    }
+    const shed = {};
+    for (const [key, value] of metrics) {
+      const m = /^keelson_admission_shed_total\{(.*)\}$/.exec(key);
+      if (!m || !m[1].includes('class="invoke"')) continue;
+      const reason = /reason="([^"]+)"/.exec(m[1])?.[1];
+      const delta = value - (last.get(key) ?? 0);
+      if (reason && delta > 0) shed[reason] = delta;
+    }
+    // Series carry the service's default labels too, so match by name and the class label.
+    const invoke = (name) => [...metrics].find(([key]) => key.startsWith(`${name}{`) && key.includes('class="invoke"'))?.[1];
+    const loopDelay = [...metrics].find(([key]) => key.startsWith('keelson_admission_event_loop_delay_seconds'))?.[1];
+    rows.push({
+      second: Math.round((now() - t0) / 1_000),
+      limit: invoke('keelson_admission_limit'),
+      inFlight: invoke('keelson_admission_in_flight'),
+      queued: invoke('keelson_admission_queued'),
+      eventLoopDelayMs: loopDelay === undefined ? undefined : round(loopDelay * 1_000, 1),
+      shed,
+      otherCpuS: cpu.otherCpuS,
+    });
+    last = metrics;
+  };
+  const timer = setInterval(() => void sample(), 1_000);
+  void sample();
+  return {
+    stop() {
+      clearInterval(timer);
+      // The first row only sets the counters' starting point.
+      const series = rows.slice(1);
+      const shedByReason = {};
+      for (const row of series) for (const [reason, n] of Object.entries(row.shed)) shedByReason[reason] = (shedByReason[reason] ?? 0) + n;
+      return { shedByReason, perSecond: series };
+    },
+  };
+}
+
 /** What an open-loop phase saw: rates, statuses, refusals and their headers, admitted latency. */
 function summarise(run) {
   const ok = run.answers.filter((a) => a.status === 200);
@@ -161,21 +233,25 @@ async function main() {
     cores: os.cpus().length,
     cpuModel: os.cpus()[0]?.model,
     params: opts,
-    admission: 'gateway defaults (ADMISSION_* unset: adaptive limits, queue 128, wait 200 ms, event-loop delay 150 ms)',
+    admission:
+      Object.keys(gatewayEnv).length === 0
+        ? 'gateway defaults (ADMISSION_* unset: invoke lane at its ceiling 256, adaptive task lane, queue 128, wait 200 ms, event-loop delay 150 ms)'
+        : { gatewayEnv },
   };
   const infra = await startInfra();
   let services;
   try {
     log('starting gateway, one session-agent, one task-worker');
-    services = await startServices(infra, { keys, taskWorkers: 1, sessionAgents: 1 });
+    services = await startServices(infra, { keys, taskWorkers: 1, sessionAgents: 1, envFor: (name) => (name === 'gateway-1' ? gatewayEnv : {}) });
     const url = `${services.base}/v1/agents/${AGENT}/invoke`;
     const headers = { authorization: `Bearer ${keys[TENANT]}` };
     const pids = { bench: process.pid, 'nats-server': infra.nats.pid, 'redis-server': infra.redis.pid, ...Object.fromEntries([...services.apps].map(([n, a]) => [n, a.pid])) };
     const phase = async (name, fn) => {
       const meter = cpuMeter(pids);
       const rss = rssSampler(pids);
+      const admission = admissionSampler(services.base, pids);
       const result = await fn();
-      return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop() };
+      return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop(), admission: admission.stop() };
     };
 
     await postLoad({ url, headers, concurrency: 8, durationMs: 2_000, body: () => ({ input: 'warm up' }), okStatus: 200 });
@@ -184,22 +260,22 @@ async function main() {
       postLoad({ url, headers, concurrency: opts.capacityConcurrency, durationMs: opts.capacitySeconds * 1_000, body: (i) => ({ input: `question ${i}` }), okStatus: 200 }),
     );
     const capacityPerSec = rate(capacity.result.accepted, capacity.result.elapsedMs);
-    report.capacity = { perSec: capacityPerSec, statuses: capacity.result.statuses, latency: latencySummary(capacity.result.latencies), cpu: capacity.cpu };
+    report.capacity = { perSec: capacityPerSec, statuses: capacity.result.statuses, latency: latencySummary(capacity.result.latencies), cpu: capacity.cpu, admission: capacity.admission };
     log(`  ${capacityPerSec} invokes/s`);
 
     const half = Math.max(1, Math.round(capacityPerSec / 2));
     log(`normal: open loop at ${half}/s (half capacity), ${opts.normalSeconds} s`);
     const normal = await phase('normal', () => openLoop({ url, headers, perSecond: half, seconds: opts.normalSeconds }));
-    report.normal = { ...summarise(normal.result), cpu: normal.cpu, peakRssMiB: normal.peakRssMiB };
+    report.normal = { ...summarise(normal.result), cpu: normal.cpu, peakRssMiB: normal.peakRssMiB, admission: normal.admission };
     const normalP99 = report.normal.admitted.p99Ms;
     log(`  p99 ${normalP99} ms`);
 
     const double = Math.round(capacityPerSec * 2);
     log(`overload: open loop at ${double}/s (2 x capacity), ${opts.overloadSeconds} s`);
     const overload = await phase('overload', () => openLoop({ url, headers, perSecond: double, seconds: opts.overloadSeconds }));
-    report.overload = { ...summarise(overload.result), perSecond: perSecond(overload.result), cpu: overload.cpu, peakRssMiB: overload.peakRssMiB };
+    report.overload = { ...summarise(overload.result), perSecond: perSecond(overload.result), cpu: overload.cpu, peakRssMiB: overload.peakRssMiB, admission: overload.admission };
     report.overload.admittedP99OverNormalP99 = round(report.overload.admitted.p99Ms / normalP99, 2);
-    log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s`);
+    log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s ${JSON.stringify(overload.admission.shedByReason)}`);
 
     log(`recovery: back to ${half}/s, ${opts.recoverySeconds} s`);
     const recovery = await phase('recovery', () => openLoop({ url, headers, perSecond: half, seconds: opts.recoverySeconds }));
@@ -214,9 +290,10 @@ async function main() {
       criterion: 'every later 1-s bucket error-free with admitted p99 <= 1.5 x normal p99',
       cpu: recovery.cpu,
       peakRssMiB: recovery.peakRssMiB,
+      admission: recovery.admission,
     };
     report.processesAliveAtEnd = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, rssMiB(pid) !== undefined]));
-    log(`  recovered within ${report.recovery.recoveredWithinSeconds} s; recovery p99 ${report.recovery.admitted.p99Ms} ms`);
+    log(`  recovered within ${report.recovery.recoveredWithinSeconds} s; recovery p99 ${report.recovery.admitted.p99Ms} ms, refusals ${report.recovery.refusals} ${JSON.stringify(recovery.admission.shedByReason)}`);
   } finally {
     await services?.stop();
     await infra.stop();
