@@ -18,7 +18,12 @@ describe('rolling restart: every service, one replica at a time, under load', ()
   const startedAt = Date.now();
 
   before(async () => {
-    mesh = await startMesh({ replicas: Object.fromEntries(MESH_SERVICES.map((s) => [s, 2])), env: { SESSION_MAX_MESSAGES: '10000' } });
+    mesh = await startMesh({
+      replicas: Object.fromEntries(MESH_SERVICES.map((s) => [s, 2])),
+      // A second of /readyz 503 before a gateway stops listening: the load's client (a load balancer's
+      // health check, every 100 ms) stops sending it new requests first.
+      env: { SESSION_MAX_MESSAGES: '10000', SHUTDOWN_DRAIN_MS: '1000' },
+    });
   });
   after(async () => {
     await mesh?.stop();

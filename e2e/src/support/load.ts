@@ -73,17 +73,47 @@ function send(base: string, method: string, path: string, body: unknown, timeout
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Round-robin over `bases` (the caller may swap an entry when a gateway is replaced); a request refused before
- * admission goes to the next gateway after a short pause, up to `retryForMs`. The answer is the first one
- * that is not such a refusal, or the last refusal.
+ * Which gateways answer /readyz with 200, looked at every 100 ms, as a load balancer's health check does: a
+ * gateway that shuts down turns not ready first (SHUTDOWN_DRAIN_MS) and gets no new requests from then on.
  */
-export function gatewayClient(bases: string[], retryForMs = 60_000) {
+export function watchReadiness(bases: string[], intervalMs = 100) {
+  const ready = new Map<string, boolean>();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await Promise.all([...bases].map(async (b) => ready.set(b, (await send(b, 'GET', '/readyz', undefined, 2_000)).status === 200)));
+      await pause(intervalMs);
+    }
+  })();
+  return {
+    /** A gateway not looked at yet counts as ready (a replacement is ready when it is added). */
+    isReady: (base: string) => ready.get(base) ?? true,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Round-robin over `bases` (the caller may swap an entry when a gateway is replaced), skipping those that
+ * `readiness` says are not ready; a request refused before admission goes to the next gateway after a short
+ * pause, up to `retryForMs`. The answer is the first one that is not such a refusal, or the last refusal.
+ */
+export function gatewayClient(bases: string[], readiness?: { isReady(base: string): boolean }, retryForMs = 60_000) {
   let next = 0;
   let refusals = 0;
+  const pick = () => {
+    for (let i = 0; i < bases.length; i++) {
+      const base = bases[next++ % bases.length]!;
+      if (!readiness || readiness.isReady(base)) return base;
+    }
+    return bases[next++ % bases.length]!; // none ready: try anyway, a refusal is retried
+  };
   const call = async (method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<Reply> => {
     const deadline = Date.now() + retryForMs;
     for (;;) {
-      const reply = await send(bases[next++ % bases.length]!, method, path, body, timeoutMs);
+      const reply = await send(pick(), method, path, body, timeoutMs);
       if (!refusedBeforeAdmission(reply) || Date.now() > deadline) return reply;
       refusals++;
       await pause(100);
@@ -159,7 +189,8 @@ function rateSlots(ratePerSecond?: number): () => Promise<void> {
 }
 
 export async function startLoad(opts: LoadOptions): Promise<Load> {
-  const api = gatewayClient(opts.bases);
+  const readiness = watchReadiness(opts.bases);
+  const api = gatewayClient(opts.bases, readiness);
   const agentId = opts.agentId ?? 'assistant';
   const slowMs = opts.slowMs ?? 300;
   const paceMs = opts.paceMs ?? 200;
@@ -241,6 +272,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
     async stop() {
       running = false;
       await Promise.all(all);
+      await readiness.stop();
     },
   };
 }

@@ -33,6 +33,12 @@ export const baseServiceConfig = z.object({
     .default('')
     .transform((s) => s.split(',').map((a) => a.trim()).filter(Boolean))
     .refine((list) => list.every((a) => isIP(a) !== 0), 'expected comma-separated IP addresses, such as 127.0.0.1'),
+  /**
+   * On SIGTERM, how long /readyz answers 503 while the service still works normally, before it stops
+   * accepting connections: the time a load balancer needs to see it and send new requests elsewhere
+   * (docs/operations.md "Rolling restarts"). 0: close at once, for a service nobody routes to by readiness.
+   */
+  SHUTDOWN_DRAIN_MS: integer(0, 0, 120_000),
   /** How long a tenant's guard policy is reused by in-process guards before guard-service is asked again. */
   GUARD_POLICY_TTL_MS: integer(60_000, 0),
   /** Every service records audit events; their large payloads go to object storage when it is configured. */

@@ -29,6 +29,7 @@ describe('loadConfig defaults', () => {
       OTEL_TRACES_SAMPLER_ARG: 1,
       NODE_ENV: 'development',
       EGRESS_ALLOW_ADDRESSES: [],
+      SHUTDOWN_DRAIN_MS: 0,
       GUARD_POLICY_TTL_MS: 60_000,
       OBJECT_STORE_ACCOUNT: 'local',
       DATA_RESIDENCY: { default: 'us-east-1', tenants: {} },

@@ -18,6 +18,7 @@ function withTimeout(check: ReadinessCheck): Promise<void> {
 @Injectable()
 export class Readiness {
   private readonly checks = new Map<string, ReadinessCheck>();
+  private draining = false;
 
   constructor(
     @Inject(NATS_CONNECTION) nats: NatsConnection,
@@ -39,7 +40,13 @@ export class Readiness {
     this.checks.set(name, check);
   }
 
+  /** The service is shutting down: from now on it reports not ready, whatever its dependencies say. */
+  drain(): void {
+    this.draining = true;
+  }
+
   async report(): Promise<{ ready: boolean; checks: Record<string, string> }> {
+    if (this.draining) return { ready: false, checks: { shutdown: 'draining' } };
     const names = [...this.checks.keys()];
     const results = await Promise.allSettled(names.map((name) => withTimeout(this.checks.get(name)!)));
     const checks: Record<string, string> = {};
