@@ -12,15 +12,6 @@ import { API_KEY, MESH_SERVICES, startMesh, type Mesh } from './support/mesh';
  * Nothing acknowledged may be lost or doubled. KEELSON_LONG_FAULTS=1 runs more load and repeats the faults.
  */
 const LONG = process.env['KEELSON_LONG_FAULTS'] === '1';
-/**
- * Not yet in the default run. The stall after a NATS node kill is fixed (docs/operations.md), and the test
- * passed 8 runs here in a row, but in one fresh-clone CI run, next to another e2e file on two cores, two
- * sessions' first turns got no answer for 90 s. The cause is not established; the assertion now reports
- * whether such a turn ran (the session's history) and what the services logged. Run with
- * KEELSON_CLUSTER_FAULTS=1 (or the long variant) until it is found (issue 10).
- */
-const ENABLED = LONG || process.env['KEELSON_CLUSTER_FAULTS'] === '1';
-const SKIP = ENABLED ? false : 'not yet reliable in CI: one run had two first turns unanswered for 90 s (issue 10); run with KEELSON_CLUSTER_FAULTS=1';
 const ROUNDS = LONG ? 3 : 1;
 const TASK_CONCURRENCY = LONG ? 6 : 3;
 const SESSIONS = LONG ? 8 : 4;
@@ -92,7 +83,7 @@ async function gauge(port: number, name: string): Promise<number> {
 
 const isClearError = (a: Answer) => (a.status >= 500 || a.status === 429) && typeof a.body === 'object' && a.body !== null && 'error' in a.body;
 
-describe('cluster faults: 3 NATS nodes, 2 replicas of every service, faults under load', { skip: SKIP }, () => {
+describe('cluster faults: 3 NATS nodes, 2 replicas of every service, faults under load', () => {
   let mesh: Mesh;
   let call: ReturnType<typeof gateways>;
   const startedAt = Date.now();
