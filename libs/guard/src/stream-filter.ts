@@ -40,6 +40,8 @@ export class StreamFilter {
   private context = '';
   /** Code points of input released so far (offset of `buffer` in the stream). */
   private released = 0;
+  /** Buffer offset of a BEGIN line whose END line has not arrived, or -1: while set, only new text is searched. */
+  private pemOpenAt = -1;
   private readonly maxHold: number;
   private readonly contextChars: number;
   readonly findings: EntityFinding[] = [];
@@ -61,6 +63,12 @@ export class StreamFilter {
     if (!this.policy.enabled) return this.take(this.buffer.length, []);
     // Nothing becomes final until a token ends: without whitespace the hold point cannot move (bounded by maxHold).
     if (!/\s/.test(chunk) && this.buffer.length <= this.maxHold) return '';
+    // An open private key holds everything after it: look for its END line in the new text only (linear, not quadratic).
+    if (this.pemOpenAt >= 0) {
+      const from = Math.max(this.pemOpenAt, this.buffer.length - chunk.length - 64);
+      if (!PEM_END.test(this.buffer.slice(from))) return '';
+      this.pemOpenAt = -1;
+    }
     return this.release(false);
   }
 
@@ -95,6 +103,7 @@ export class StreamFilter {
     let cut = Math.max(offset, finalUpTo(text));
     const begin = this.openPem(text, offset);
     if (begin >= 0) cut = Math.min(cut, begin);
+    this.pemOpenAt = begin >= 0 ? begin - offset : -1;
     const partial = PEM_BEGIN_PREFIX.exec(text.slice(-40));
     if (partial && partial[0].length >= 2) cut = Math.min(cut, text.length - partial[0].length);
     return cut;
@@ -124,6 +133,7 @@ export class StreamFilter {
     this.released += codePointLength(piece);
     this.context = trimContext(this.context + piece, this.contextChars);
     this.buffer = this.buffer.slice(n);
+    if (this.pemOpenAt >= 0) this.pemOpenAt -= n;
     return result.text;
   }
 }
