@@ -1,6 +1,9 @@
 import { strict as assert } from 'node:assert';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { waitFor } from '@keelson/testing';
+import { startFakeOpenAI, waitFor, type FakeOpenAIHandle, type RecordedRequest } from '@keelson/testing';
 import { client } from './support/http';
 import { startMesh, type Mesh } from './support/mesh';
 
@@ -74,5 +77,72 @@ describe('overload: admission control sheds the excess and serves what it admits
     }
     assertAllRunning(mesh);
     for (let i = 0; i < 5; i++) assert.equal((await api.post('/v1/tasks', { agentId: 'assistant', input: `later ${i}` })).status, 202);
+  });
+});
+
+/** The last user message of a chat completion request. */
+const lastUser = (r: RecordedRequest) =>
+  String((r.body as { messages: { role: string; content: unknown }[] }).messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+
+/**
+ * Issue 11, resilience item 1: a slow model is not an overloaded gateway. The model answers at once, except
+ * prompts containing "slow", which it holds for a second (50-100 x the fast ones): an invoke lane whose limit
+ * followed end-to-end latency shrank on such traffic while the gateway idled, and then refused users far
+ * below its ceiling. With the defaults (ADMISSION_ADAPTIVE on, ADMISSION_ADAPTIVE_LANES=task) it must not.
+ */
+describe('overload: a slow model does not shrink the invoke lane', () => {
+  const CEILING = 64;
+  let fake: FakeOpenAIHandle;
+  let mesh: Mesh;
+  let api: ReturnType<typeof client>;
+
+  before(async () => {
+    fake = await startFakeOpenAI((request) => ({
+      text: ['fine'],
+      ...(lastUser(request).includes('slow') ? { headersDelayMs: 1_000 } : {}),
+    }));
+    const dir = mkdtempSync(join(tmpdir(), 'keelson-slow-model-'));
+    const agents = join(dir, 'agents');
+    mkdirSync(agents);
+    writeFileSync(
+      join(agents, 'slow.json'),
+      JSON.stringify({
+        id: 'slow',
+        version: '1',
+        description: 'a model that is fast or slow by prompt',
+        model: { provider: 'openai', name: 'm' },
+        systemPrompt: 'Answer.',
+        limits: { maxOutputTokens: 64, maxSteps: 1, timeoutMs: 30_000 },
+      }),
+    );
+    writeFileSync(join(dir, 'openai-key'), 'sk-overload-e2e\n');
+    mesh = await startMesh({
+      // Only the ceiling is set: adaptivity is left at its defaults, which this test is about.
+      env: { AGENTS_DIR: agents, OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY_FILE: join(dir, 'openai-key'), ADMISSION_INVOKE_MAX_IN_FLIGHT: String(CEILING) },
+    });
+    api = client(mesh.base);
+  });
+  after(async () => {
+    await mesh?.stop();
+    await fake?.stop();
+  });
+
+  const invoke = (input: string) => api.post('/v1/agents/slow/invoke', { input });
+
+  it('after rounds of fast and slow invokes, 60 slow ones at once (below the ceiling of 64) are all admitted', { timeout: 180_000 }, async () => {
+    // Fast ones first: the latency a latency-following limit would take as its baseline.
+    for (let i = 0; i < 8; i++) {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, j) => invoke(`fast ${i}.${j}`)));
+      assert.deepEqual(answers.map((res) => res.status), Array(8).fill(200), JSON.stringify(answers.find((res) => res.status !== 200)?.body));
+    }
+    // Then the model turns slow on every other prompt, at low concurrency: 8 rounds of 16 at once.
+    for (let i = 0; i < 8; i++) {
+      const answers = await Promise.all(Array.from({ length: 16 }, (_, j) => invoke(`${j % 2 === 0 ? 'slow' : 'fast'} ${i}.${j}`)));
+      assert.deepEqual(answers.map((res) => res.status), Array(16).fill(200), `round ${i}: ${JSON.stringify(answers.find((res) => res.status !== 200)?.body)}`);
+    }
+    const burst = await Promise.all(Array.from({ length: 60 }, (_, j) => invoke(`slow burst ${j}`)));
+    const refused = burst.filter((res) => res.status !== 200);
+    assert.equal(refused.length, 0, `refused ${refused.length} of 60 below the ceiling: ${JSON.stringify(refused[0]?.body)}`);
+    assert.ok(fake.requests.filter((r) => lastUser(r).includes('slow')).length >= 60 + 64);
   });
 });
