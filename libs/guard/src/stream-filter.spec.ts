@@ -184,6 +184,7 @@ describe('streaming output filter', () => {
       'It is all good and she now lives at 4 the end of the lane near the old church and more words follow. ',
       'It is all good, the office is on via della Scala 5 in town and more words follow here ok. ',
       'It is all good, we met Anna Berg and co yesterday and more words follow here ok. ',
+      'It is all good, the parcel goes to apo ae 09001 by ship and more words follow here ok. ',
     ];
     for (const text of texts) {
       assertStreamsLikeWhole(text, text.split(/(?<= )/));
