@@ -1,6 +1,7 @@
-import { Client } from 'minio';
-import { CredentialProvider } from 'minio/dist/main/CredentialProvider.js';
-import { Credentials } from 'minio/dist/main/Credentials.js';
+import type * as Minio from 'minio';
+import type { Client } from 'minio';
+import type * as MinioCredentialProvider from 'minio/dist/main/CredentialProvider.js';
+import type * as MinioCredentials from 'minio/dist/main/Credentials.js';
 import { ObjectNotFoundError } from './errors';
 import type { ObjectInfo, ObjectStore, PutOptions } from './object-store';
 
@@ -23,16 +24,28 @@ export interface MinioObjectStoreOptions {
   region?: string;
 }
 
-/** Per-request credentials for the minio client: it calls getCredentials() before each request. */
-class CallbackCredentialProvider extends CredentialProvider {
-  constructor(private readonly fetch: () => Promise<S3Credentials>) {
-    super({ accessKey: '', secretKey: '' });
-  }
+/*
+ * minio is required when the first request is made, not at import: every service builds its object store at
+ * start (audit payload offload), but most never offload a payload, and minio with lodash, async, xml2js and
+ * mime-db is about 6 MB of heap per process (docs/benchmarks.md "Memory at rest").
+ */
+const requireMinio = (): typeof Minio => require('minio') as typeof Minio;
 
-  override async getCredentials(): Promise<Credentials> {
-    const { accessKey, secretKey } = await this.fetch();
-    return new Credentials({ accessKey, secretKey });
+/** Per-request credentials for the minio client: it calls getCredentials() before each request. */
+function callbackCredentialProvider(fetch: () => Promise<S3Credentials>): MinioCredentialProvider.CredentialProvider {
+  const { CredentialProvider } = require('minio/dist/main/CredentialProvider.js') as typeof MinioCredentialProvider;
+  const { Credentials } = require('minio/dist/main/Credentials.js') as typeof MinioCredentials;
+  class CallbackCredentialProvider extends CredentialProvider {
+    constructor() {
+      super({ accessKey: '', secretKey: '' });
+    }
+
+    override async getCredentials(): Promise<MinioCredentials.Credentials> {
+      const { accessKey, secretKey } = await fetch();
+      return new Credentials({ accessKey, secretKey });
+    }
   }
+  return new CallbackCredentialProvider();
 }
 
 /** Header names minio reports alongside user metadata; they are not the caller's metadata. */
@@ -41,7 +54,8 @@ const METADATA_KEY = /^[a-z0-9][a-z0-9-]{0,63}$/;
 
 /** ObjectStore over the minio client, for any S3-compatible endpoint (AWS S3, MinIO, s3rver), path-style. */
 export class MinioObjectStore implements ObjectStore {
-  readonly client: Client;
+  private minioClient: Client | undefined;
+  private readonly clientOptions: () => Minio.ClientOptions;
   private readonly region: string | undefined;
   /** Buckets known to exist; a failed check is forgotten so the next call tries again. */
   private readonly buckets = new Map<string, Promise<void>>();
@@ -56,17 +70,22 @@ export class MinioObjectStore implements ObjectStore {
       throw new Error('MinioObjectStore: accessKey and secretKey must both be non-empty');
     }
     this.region = options.region;
-    this.client = new Client({
+    const credentials = options.credentials;
+    this.clientOptions = () => ({
       endPoint: url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: url.port ? Number(url.port) : undefined,
       useSSL: url.protocol === 'https:',
       // Path-style (`host/bucket/key`) works with s3rver and MinIO, which have no per-bucket DNS names.
       pathStyle: true,
       ...(options.region ? { region: options.region } : {}),
-      ...(options.credentials
-        ? { credentialsProvider: new CallbackCredentialProvider(options.credentials) }
-        : { accessKey: options.accessKey, secretKey: options.secretKey }),
+      ...(credentials ? { credentialsProvider: callbackCredentialProvider(credentials) } : { accessKey: options.accessKey, secretKey: options.secretKey }),
     });
+  }
+
+  /** The minio client, created (and minio loaded) on first use. */
+  get client(): Client {
+    this.minioClient ??= new (requireMinio().Client)(this.clientOptions());
+    return this.minioClient;
   }
 
   ensureBucket(bucket: string, region: string): Promise<void> {
