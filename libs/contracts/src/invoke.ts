@@ -55,6 +55,8 @@ export const InvokeRpcReplySchema = z.union([
     message: z.string(),
     field: z.string().optional(),
     budget: BudgetStateSchema.optional(),
+    /** A responder at capacity (503 overloaded): when a retry may get in, for the caller's Retry-After. */
+    retryAfterSeconds: z.number().int().positive().optional(),
   }),
 ]);
 export type InvokeRpcReply = z.infer<typeof InvokeRpcReplySchema>;

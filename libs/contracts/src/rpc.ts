@@ -10,5 +10,7 @@ export const RpcErrorReplySchema = z.object({
   code: z.string(),
   message: z.string(),
   field: z.string().optional(),
+  /** A responder at capacity (503 overloaded): when a retry may get in, for the caller's Retry-After. */
+  retryAfterSeconds: z.number().int().positive().optional(),
 });
 export type RpcErrorReply = z.infer<typeof RpcErrorReplySchema>;

@@ -11,7 +11,17 @@ export { JetStreamPublisher, type PublishAck, type PublishOptions } from './publ
 export { ConsumerRunner, type ConsumerOutcome, type ConsumerRunnerMetrics, type ConsumerRunnerOptions } from './consumer-runner';
 export type { InboundMessage, MessageHandler } from './inbound-message';
 export { DEAD_LETTER_ORIGINAL_MSG_ID } from './dead-letter';
-export { errorReply, request, serveRequests, type ErrorReply, type RequestOptions, type ServeRequestsOptions } from './request-reply';
+export {
+  errorReply,
+  request,
+  SERVE_DEFAULTS,
+  serveRequests,
+  type ErrorReply,
+  type RequestOptions,
+  type ServeRequestsMetrics,
+  type ServeRequestsOptions,
+} from './request-reply';
+export { RequestQueue, type RequestQueueOptions, type ShedReason } from './request-queue';
 export {
   DeferError,
   InvalidJsonError,

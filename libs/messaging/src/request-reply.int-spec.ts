@@ -139,4 +139,98 @@ describe('request / serveRequests', () => {
     assert.deepEqual(await pending, [{ done: true }, { done: true }, { done: true }]);
     await assert.rejects(request(nc, 'rpc.drain', {}, { timeoutMs: 1_000 }), NoRespondersError);
   });
+
+  describe('bounded queueing at the responder', () => {
+    /** A handler held until release(), counting the calls that started. */
+    const gated = () => {
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const state = { started: 0, release };
+      const handler = async (req: { i: number }) => {
+        state.started++;
+        await gate;
+        return { i: req.i };
+      };
+      return { state, handler };
+    };
+    type Reply = { i: number } | ErrorReply;
+    const isOverloaded = (r: Reply) => 'ok' in r && r.ok === false && r.status === 503 && r.code === ErrorCodes.overloaded;
+    const shedCounter = () => {
+      const shed: Record<string, number> = {};
+      let started = 0;
+      return { shed, get started() { return started; }, metrics: { shed: (reason: string) => void (shed[reason] = (shed[reason] ?? 0) + 1), started: () => void started++ } };
+    };
+
+    it('answers the excess of a burst 503 overloaded at once, runs the admitted ones, and serves every request again after it', async () => {
+      const { state, handler } = gated();
+      const counts = shedCounter();
+      const server = serveRequests(nc, 'rpc.burst', 'burst', handler, {
+        logger,
+        concurrency: 2,
+        maxQueue: 3,
+        maxQueueWaitMs: 60_000, // no waiter expires in this test: the queue's room decides
+        metrics: counts.metrics,
+      });
+      try {
+        const send = (i: number) => request<Reply>(nc, 'rpc.burst', { i }, { timeoutMs: 20_000 });
+        const burst = Array.from({ length: 20 }, (_, i) => send(i));
+        // The 15 that found no room are answered while both handlers are still held: not after the caller's timeout.
+        const refusals: Reply[] = [];
+        await new Promise<void>((resolve, reject) => {
+          for (const reply of burst) {
+            reply.then((r) => {
+              if (isOverloaded(r)) refusals.push(r);
+              if (refusals.length === 15) resolve();
+            }, reject);
+          }
+        });
+        assert.equal(state.started, 2, 'only the two slots ran while the excess was refused');
+        for (const refusal of refusals) {
+          assert.ok('retryAfterSeconds' in refusal && typeof refusal.retryAfterSeconds === 'number' && refusal.retryAfterSeconds >= 1, `a refusal carries retryAfterSeconds: ${JSON.stringify(refusal)}`);
+        }
+        state.release();
+        const replies = await Promise.all(burst);
+        const served = replies.filter((r) => !isOverloaded(r));
+        assert.equal(served.length, 5, 'the 2 running and the 3 queued are answered with their results');
+        assert.deepEqual(counts.shed, { queue_full: 15 });
+        assert.equal(counts.started, 5);
+        // The burst is over: every request is answered with its result again.
+        for (let i = 0; i < 10; i++) assert.deepEqual(await send(100 + i), { i: 100 + i });
+      } finally {
+        state.release();
+        await server.stop();
+      }
+    });
+
+    it('refuses queued requests that wait past the budget while every handler is busy', async () => {
+      const { state, handler } = gated();
+      const counts = shedCounter();
+      const server = serveRequests(nc, 'rpc.expire', 'expire', handler, { logger, concurrency: 2, maxQueue: 50, maxQueueWaitMs: 50, metrics: counts.metrics });
+      try {
+        const burst = Array.from({ length: 20 }, (_, i) => request<Reply>(nc, 'rpc.expire', { i }, { timeoutMs: 20_000 }));
+        // The handlers stay held, so the 18 past the first two can only be answered by the queue's own budget.
+        const refused = await Promise.all(burst.slice(2));
+        assert.ok(refused.every(isOverloaded), `every request behind the held ones is refused: ${JSON.stringify(refused.filter((r) => !isOverloaded(r)))}`);
+        assert.equal(state.started, 2);
+        assert.equal((counts.shed.queue_timeout ?? 0) + (counts.shed.standing_queue ?? 0), 18);
+        state.release();
+        assert.deepEqual(await Promise.all(burst.slice(0, 2)), [{ i: 0 }, { i: 1 }]);
+      } finally {
+        state.release();
+        await server.stop();
+      }
+    });
+
+    it('stop() runs the queued requests as well as the started ones before it returns', async () => {
+      const { state, handler } = gated();
+      const server = serveRequests(nc, 'rpc.drain-queued', 'dq', handler, { logger, concurrency: 2, maxQueue: 10, maxQueueWaitMs: 60_000 });
+      const pending = Promise.all(Array.from({ length: 5 }, (_, i) => request<Reply>(nc, 'rpc.drain-queued', { i }, { timeoutMs: 20_000 })));
+      while (state.started < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+      await nc.flush(); // the other three have reached the server, and so the responder's queue
+      const stopping = server.stop();
+      state.release();
+      await stopping;
+      assert.deepEqual(await pending, [0, 1, 2, 3, 4].map((i) => ({ i })));
+    });
+  });
 });

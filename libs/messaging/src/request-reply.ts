@@ -4,7 +4,7 @@ import { decodeJson, encodeJson } from './codec';
 import { InvalidJsonError, natsErrorCode, NoRespondersError, RequestTimeoutError } from './errors';
 import { headersToRecord, recordToHeaders } from './headers';
 import { errorMeta, stderrLogger, type MessagingLogger } from './logger';
-import { Slots } from './concurrency';
+import { RequestQueue, type ShedReason } from './request-queue';
 import { subjectTemplate } from './subject-template';
 import { extractTraceContext, injectTraceContext, markFailed, MessagingAttributes as A, SpanKind, tracer, withSpan } from './tracing';
 
@@ -15,14 +15,36 @@ export interface ServeRequestsOptions {
   logger?: MessagingLogger;
   /** Handlers running at once in this process; default 64. */
   concurrency?: number;
+  /** Requests waiting for a slot at most (a newcomer beyond it is refused); default 256, 0 = no queue. */
+  maxQueue?: number;
+  /** The longest a request waits for a slot before it is refused, in ms; default 100 (see RequestQueue). */
+  maxQueueWaitMs?: number;
+  metrics?: ServeRequestsMetrics;
+  /** Milliseconds, monotonic; injected by tests. */
+  clock?: () => number;
 }
+
+/** What the responder's queue did, for metrics (keelson_rpc_*). */
+export interface ServeRequestsMetrics {
+  /** A request was answered 503 overloaded without running its handler. */
+  shed(reason: ShedReason): void;
+  /** A request got a slot after waiting `seconds` (0 when one was free on arrival). */
+  started(seconds: number): void;
+}
+
+export const SERVE_DEFAULTS = { concurrency: 64, maxQueue: 256, maxQueueWaitMs: 100 } as const;
 
 /**
  * Answers core-NATS requests on `subject` as one member of queue group `queue` (replicas share the load).
  * JSON in and out. A handler that throws is answered with {ok:false,status,code,message} (status and code
  * from a KeelsonError-like error, else 500 internal_error), so a caller never waits for its timeout; a body
  * that is not JSON gets 400 invalid_json. Each request is a SERVER span `process {subject}` in the caller's trace.
- * stop() drains the subscription: requests already received are answered first.
+ *
+ * At most `concurrency` handlers run at once. Requests are read off the subscription as they arrive, so
+ * none waits unseen in the client's buffer: those that find every slot taken wait in a bounded FIFO
+ * (RequestQueue), and one that would wait past `maxQueueWaitMs`, or finds the queue full or standing, is
+ * answered at once with 503 `overloaded` and retryAfterSeconds. A started request is never refused.
+ * stop() drains the subscription: every request already received is answered first.
  */
 export function serveRequests<Req, Res>(
   nc: NatsConnection,
@@ -32,10 +54,24 @@ export function serveRequests<Req, Res>(
   opts: ServeRequestsOptions = {},
 ): { stop(): Promise<void> } {
   const logger = opts.logger ?? stderrLogger;
-  const slots = new Slots(opts.concurrency ?? 64);
+  const concurrency = opts.concurrency ?? SERVE_DEFAULTS.concurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const maxQueueWaitMs = opts.maxQueueWaitMs ?? SERVE_DEFAULTS.maxQueueWaitMs;
+  const waiting = new RequestQueue<Msg>({ maxQueue: opts.maxQueue ?? SERVE_DEFAULTS.maxQueue, maxWaitMs: maxQueueWaitMs, clock: opts.clock });
+  const metrics = opts.metrics;
+  const overloaded: ErrorReply = {
+    ok: false,
+    status: 503,
+    code: ErrorCodes.overloaded,
+    message: `every ${subject} responder is at capacity; retry shortly`,
+    retryAfterSeconds: Math.max(1, Math.ceil(maxQueueWaitMs / 1_000)),
+  };
+  const overloadedBody = encodeJson(overloaded);
   const active = new Set<Promise<void>>();
   const template = subjectTemplate(subject);
   const sub = nc.subscribe(subject, { queue });
+  let expiryTimer: NodeJS.Timeout | undefined;
+  let idle: (() => void) | undefined;
 
   const answer = async (msg: Msg): Promise<void> => {
     const headers = headersToRecord(msg.headers);
@@ -77,14 +113,53 @@ export function serveRequests<Req, Res>(
     });
   };
 
+  const refuse = (reason: ShedReason) => (msg: Msg) => {
+    metrics?.shed(reason);
+    if (!msg.reply) return;
+    try {
+      msg.respond(overloadedBody);
+    } catch (err) {
+      logger.warn('cannot send the reply', { subject, ...errorMeta(err) });
+    }
+  };
+  const refuseExpired = refuse('queue_timeout');
+
+  const start = (msg: Msg, waitedMs: number): void => {
+    metrics?.started(waitedMs / 1_000);
+    const task: Promise<void> = answer(msg).finally(() => {
+      active.delete(task);
+      const next = waiting.next(refuseExpired);
+      if (next) start(next.item, next.waitedMs);
+      settle();
+    });
+    active.add(task);
+  };
+
+  // Waiters past their budget are answered even while every handler is slow to finish.
+  const settle = (): void => {
+    if (waiting.length > 0) {
+      expiryTimer ??= setInterval(() => {
+        waiting.expire(refuseExpired);
+        settle();
+      }, Math.max(5, maxQueueWaitMs / 4));
+      expiryTimer.unref();
+      return;
+    }
+    if (expiryTimer) clearInterval(expiryTimer);
+    expiryTimer = undefined;
+    if (active.size === 0) idle?.();
+  };
+
   const loop = (async () => {
     for await (const msg of sub) {
-      if (!(await slots.acquire())) break;
-      const task: Promise<void> = answer(msg).finally(() => {
-        slots.release();
-        active.delete(task);
-      });
-      active.add(task);
+      const arrivedAt = waiting.now();
+      if (active.size < concurrency && waiting.length === 0) {
+        start(msg, 0);
+        continue;
+      }
+      const shed = waiting.offer(msg, arrivedAt);
+      if (shed) refuse(shed)(msg);
+      settle();
     }
   })().catch((err: unknown) => logger.error('request subscription failed', { subject, queue, ...errorMeta(err) }));
 
@@ -94,7 +169,8 @@ export function serveRequests<Req, Res>(
       stopping ??= (async () => {
         if (!sub.isClosed()) await sub.drain().catch(() => sub.unsubscribe());
         await loop;
-        await Promise.allSettled([...active]);
+        // Everything received is answered: the queued ones run (or are refused once past their budget).
+        if (active.size > 0 || waiting.length > 0) await new Promise<void>((resolve) => (idle = resolve));
         if (!nc.isClosed()) await nc.flush().catch(() => undefined);
       })();
       return stopping;
