@@ -192,6 +192,15 @@ describe('streaming output filter', () => {
     }
   });
 
+  it('redacts a word of a name found earlier wherever it comes later, as the whole-text filter does', () => {
+    const filler = 'and then we went on talking about the weather and the model and the reply for a long while, ';
+    const text = `We went out, and I met Anna Berg yesterday. ${filler.repeat(3)}and later Berg said it was fine and Anna agreed. `;
+    const whole = filterOutput(text, policy);
+    assert.equal(whole.findings.filter((f) => f.type === 'PERSON').length, 3, 'the whole-text filter finds the name and both later words');
+    assertStreamsLikeWhole(text, text.split(/(?<= )/));
+    assertStreamsLikeWhole(text, [...text]);
+  });
+
   it('releases plain words at once when each chunk ends in whitespace', () => {
     const f = new StreamFilter(policy);
     assert.equal(f.push('w0 '), 'w0 ');

@@ -21,6 +21,11 @@ const PEM_END = /-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----/;
 const PEM_BEGIN_PREFIX = /-(?:-(?:-(?:-(?:-(?:B(?:E(?:G(?:I(?:N(?: [A-Z0-9 ]*)?)?)?)?)?)?)?)?)?)?$/;
 /** What is kept of an over-long unbroken token when it is released past `maxHold`. */
 const FORCED_TAIL = 256;
+/** Name words remembered per stream: bounds the memory and the pattern's size. */
+const MAX_NAME_WORDS = 256;
+const LETTER = /\p{L}/u;
+const LETTER_RUN = /\p{L}+/gu;
+const LETTER_RUN_AT_START = /^\p{L}+/u;
 /**
  * Stands for the released text before the context window: not whitespace, not a letter, so the window's first
  * word is not read as the start of the stream or of a line (detect.ts anchors ADDRESS_LINE and speaker lines there).
@@ -42,6 +47,10 @@ export class StreamFilter {
   private released = 0;
   /** Buffer offset of a BEGIN line whose END line has not arrived, or -1: while set, only new text is searched. */
   private pemOpenAt = -1;
+  /** Words of the names released so far: the detectors treat them as names anywhere later in the text. */
+  private readonly nameWords = new Set<string>();
+  /** `nameWords` by their first run of letters, for a scan that costs the same for 1 word or 256. */
+  private readonly nameWordsByHead = new Map<string, string[]>();
   private readonly maxHold: number;
   private readonly contextChars: number;
   readonly findings: EntityFinding[] = [];
@@ -85,7 +94,9 @@ export class StreamFilter {
     let cut = final ? text.length : this.holdPoint(text, offset);
     if (cut <= offset && !final && text.length - offset > this.maxHold) cut = text.length - FORCED_TAIL;
     if (cut <= offset && !final) return '';
-    const spans = detectSpans(text, { types: wantedTypes(this.policy) }).filter((s) => s.end > offset);
+    const types = wantedTypes(this.policy);
+    const spans = detectSpans(text, { types }).filter((s) => s.end > offset);
+    if (!types || types.has('PERSON')) this.addKnownNames(text, offset, spans);
     if (!final) {
       // An unterminated private key stays held, even past maxHold.
       const begin = this.openPem(text, offset);
@@ -95,7 +106,41 @@ export class StreamFilter {
       if (cut <= offset) return '';
     }
     const inside = spans.filter((s) => s.end <= cut).map((s): Span => ({ ...s, start: Math.max(s.start, offset) - offset, end: s.end - offset }));
+    for (const s of inside) if (s.type === 'PERSON') this.rememberName(this.buffer.slice(s.start, s.end));
     return this.take(cut - offset, inside);
+  }
+
+  /**
+   * detect.ts takes a word of a name it found ("Anna Berg") as the same person wherever else it stands in the
+   * text ("... Berg said"). Past the context window the detectors cannot see the earlier name, so the words
+   * are kept here and their later occurrences added as the whole-text filter would (not over another value).
+   */
+  private addKnownNames(text: string, offset: number, spans: Span[]): void {
+    if (this.nameWords.size === 0) return;
+    let added = false;
+    // An occurrence starts a run of letters (nothing before it is a letter) and ends where no letter follows.
+    for (const m of text.slice(offset).matchAll(LETTER_RUN)) {
+      const start = offset + m.index;
+      for (const w of this.nameWordsByHead.get(m[0]) ?? []) {
+        const end = start + w.length;
+        if (!text.startsWith(w, start) || LETTER.test(text[end] ?? '')) continue;
+        if (spans.some((s) => s.start < end && s.end > start)) continue;
+        spans.push({ type: 'PERSON', start, end });
+        added = true;
+        break;
+      }
+    }
+    if (added) spans.sort((a, b) => a.start - b.start);
+  }
+
+  /** The words detect.ts would reuse: not initials, longer than two characters, without a possessive. */
+  private rememberName(name: string): void {
+    for (const w of name.replace(/[’']s$/, '').split(/\s+/)) {
+      if (w.length <= 2 || /^\p{Lu}\.?$/u.test(w) || this.nameWords.has(w) || this.nameWords.size >= MAX_NAME_WORDS) continue;
+      this.nameWords.add(w);
+      const head = LETTER_RUN_AT_START.exec(w)?.[0];
+      if (head) this.nameWordsByHead.set(head, [...(this.nameWordsByHead.get(head) ?? []), w].sort((a, b) => b.length - a.length));
+    }
   }
 
   /** Where the held part starts: the earliest open value, an unterminated private key, a BEGIN line arriving. */
