@@ -26,7 +26,11 @@ export function createSessionAgentModule(config: SessionAgentConfig, logger: Log
       AgentsModule.forRoot({ agentsDir: config.AGENTS_DIR, providers: config, rateLimitRules: (tenant) => rulesFor(config, tenant) }),
       MemoryAccessModule.forRoot({ recallTimeoutMs: config.MEMORY_RECALL_TIMEOUT_MS, tokenBudget: config.MEMORY_RECALL_TOKEN_BUDGET }),
       GuardAccessModule.forRoot({ policyTtlMs: config.GUARD_POLICY_TTL_MS }),
-      InvokeModule,
+      InvokeModule.forRoot({
+        concurrency: config.INVOKE_CONCURRENCY,
+        maxQueue: config.INVOKE_MAX_QUEUE,
+        maxQueueWaitMs: config.INVOKE_MAX_QUEUE_WAIT_MS,
+      }),
       SessionsModule.forRoot({ ttlSeconds: config.SESSION_TTL_SECONDS, maxMessages: config.SESSION_MAX_MESSAGES, egressAllowAddresses: config.EGRESS_ALLOW_ADDRESSES }),
     ],
   })

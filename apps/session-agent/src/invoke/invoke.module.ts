@@ -1,7 +1,14 @@
-import { Module } from '@nestjs/common';
-import { InvokeCancellations } from './invoke-cancellations';
-import { InvokeResponder } from './invoke.responder';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { rolloutControlProviders } from '@keelson/nest-kit';
+import { InvokeCancellations } from './invoke-cancellations';
+import { INVOKE_SERVING, InvokeResponder, type InvokeServing } from './invoke.responder';
 
-@Module({ providers: [InvokeCancellations, InvokeResponder, ...rolloutControlProviders] })
-export class InvokeModule {}
+@Module({})
+export class InvokeModule {
+  static forRoot(serving: InvokeServing): DynamicModule {
+    return {
+      module: InvokeModule,
+      providers: [{ provide: INVOKE_SERVING, useValue: serving }, InvokeCancellations, InvokeResponder, ...rolloutControlProviders],
+    };
+  }
+}

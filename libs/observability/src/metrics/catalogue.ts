@@ -110,6 +110,19 @@ export const Metrics = {
     help: 'The event-loop delay admission control judges saturation by, at scrape time.',
     labels: [],
   },
+  rpcShed: {
+    name: 'keelson_rpc_shed_total',
+    type: 'counter',
+    help: 'Requests a NATS responder answered 503 overloaded without running them (its queue full, standing, or a wait past its budget), by subject and reason.',
+    labels: ['subject', 'reason'],
+  },
+  rpcQueueWait: {
+    name: 'keelson_rpc_queue_wait_seconds',
+    type: 'histogram',
+    help: 'Time a request a NATS responder ran had waited for one of its slots (0 when one was free), by subject.',
+    labels: ['subject'],
+    buckets: [0, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  },
   rateLimitRefusals: {
     name: 'keelson_rate_limit_refusals_total',
     type: 'counter',
