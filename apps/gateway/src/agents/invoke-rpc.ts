@@ -31,6 +31,19 @@ export async function sendInvoke(nats: NatsConnection, rpc: InvokeRpcRequest, ti
     signal?.removeEventListener('abort', cancel);
   }
   if (!reply.ok && reply.budget) throw new BudgetExceededError(reply.budget, reply.message);
-  if (!reply.ok) throw new KeelsonError(reply.status, reply.code as ErrorCode, reply.message, reply.field);
+  if (!reply.ok) throw replyError(reply);
   return reply.outcome;
+}
+
+/** A KeelsonError that also says when to retry (the HTTP Retry-After header; see toErrorResponse). */
+export class RetryLaterError extends KeelsonError {
+  constructor(status: number, code: ErrorCode, message: string, readonly retryAfterSeconds: number) {
+    super(status, code, message);
+  }
+}
+
+/** The responder's error reply as the error the HTTP layer answers with; an overloaded one keeps its Retry-After. */
+function replyError(reply: Extract<InvokeRpcReply, { ok: false }>): KeelsonError {
+  if (reply.retryAfterSeconds !== undefined) return new RetryLaterError(reply.status, reply.code as ErrorCode, reply.message, reply.retryAfterSeconds);
+  return new KeelsonError(reply.status, reply.code as ErrorCode, reply.message, reply.field);
 }

@@ -34,16 +34,16 @@ const codes: Record<string, string> = {
 };
 
 /** Anything thrown on an OpenAI route, as OpenAI's status and body. */
-export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody } {
+export function toOpenAIError(err: unknown): { status: number; body: OpenAIErrorBody; retryAfterSeconds?: number } {
   if (err instanceof OpenAIError) {
     return { status: err.status, body: { error: { message: err.message, type: err.type, param: err.param, code: err.code } } };
   }
-  const { status, body } = toErrorResponse(err);
+  const { status, body, retryAfterSeconds } = toErrorResponse(err);
   // OpenAI answers a spent quota with 429 insufficient_quota; its SDKs and the frameworks on them know it.
   if (body.error.code === ErrorCodes.budgetExceeded) {
     return { status: 429, body: { error: { message: body.error.message, type: 'insufficient_quota', param: null, code: 'insufficient_quota' } } };
   }
-  return { status, body: openAIBodyOf(status, body) };
+  return { status, body: openAIBodyOf(status, body), ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }) };
 }
 
 /** Keelson's error body in OpenAI's terms. */
@@ -95,9 +95,11 @@ export class OpenAIErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, body } = toOpenAIError(exception);
-    if (status >= 500) this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception) });
+    const { status, body, retryAfterSeconds } = toOpenAIError(exception);
+    if (status >= 500 && body.error.code !== ErrorCodes.overloaded) this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception) });
     if (reply.sent || reply.raw.headersSent) return;
+    // OpenAI's SDKs wait as long as Retry-After says before their own retry.
+    if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.status(status).send(body);
   }
 }

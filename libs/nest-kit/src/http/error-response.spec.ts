@@ -40,6 +40,13 @@ describe('toErrorResponse', () => {
     }
   });
 
+  it("passes a KeelsonError's own retryAfterSeconds on, and gives any 503 overloaded a Retry-After", () => {
+    const later = Object.assign(new KeelsonError(503, ErrorCodes.overloaded, 'every responder is at capacity'), { retryAfterSeconds: 2 });
+    assert.deepEqual([toErrorResponse(later).status, toErrorResponse(later).body.error.code, toErrorResponse(later).retryAfterSeconds], [503, ErrorCodes.overloaded, 2]);
+    assert.equal(toErrorResponse(new KeelsonError(503, ErrorCodes.overloaded, 'busy')).retryAfterSeconds, 1);
+    assert.equal(toErrorResponse(new KeelsonError(502, ErrorCodes.agentFailed, 'model failed')).retryAfterSeconds, undefined);
+  });
+
   it('keeps a KeelsonError 5xx message but cuts file paths and stack frames out of it', () => {
     const err = new KeelsonError(503, ErrorCodes.unavailable, 'the task could not be queued: EACCES /var/lib/nats/js.dat:3\n    at publish (/app/dist/x.js:1:2)');
     const { status, body } = toErrorResponse(err);

@@ -79,6 +79,18 @@ export function isDependencyUnavailable(err: unknown): boolean {
 }
 
 /**
+ * When a 503 KeelsonError says a retry may get in: its own `retryAfterSeconds` (a responder's overloaded
+ * reply passes its value on), else 1 s for any 503 overloaded, which is load that passes. (A 429 sets its
+ * header where it is refused: RateLimitGuard.)
+ */
+function retryAfterOf(err: KeelsonError): number | undefined {
+  if (err.status !== 503) return undefined;
+  const seconds = (err as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+  if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0) return Math.ceil(seconds);
+  return err.code === ErrorCodes.overloaded ? 1 : undefined;
+}
+
+/**
  * One mapping from anything thrown to the public error shape, shared by Nest filters and Fastify hooks. No 5xx
  * body carries a stack, a file path or the message of an error nobody wrote for callers; an unexpected error
  * is 500 internal_error naming `requestId`, which the log line of the error carries too.
@@ -87,7 +99,8 @@ export function toErrorResponse(err: unknown, requestId?: string): ErrorResponse
   if (err instanceof KeelsonError) {
     const body = err.toBody();
     if (err.status >= 500) body.error.message = publicServerMessage(body.error.message);
-    return { status: err.status, body };
+    const retryAfterSeconds = retryAfterOf(err);
+    return retryAfterSeconds === undefined ? { status: err.status, body } : { status: err.status, body, retryAfterSeconds };
   }
   if (err instanceof HttpException) {
     const status = err.getStatus();

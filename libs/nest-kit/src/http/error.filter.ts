@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCodes } from '@keelson/contracts';
 import type { MessagingLogger } from '@keelson/messaging';
 import { toErrorResponse } from './error-response';
 import { noteErrorCode } from './request-metrics';
@@ -18,7 +19,8 @@ export class ErrorFilter implements ExceptionFilter {
     const request = host.switchToHttp().getRequest<FastifyRequest | undefined>();
     const { status, body, retryAfterSeconds } = toErrorResponse(exception, request?.id);
     noteErrorCode(request, body.error.code);
-    if (status >= 500) {
+    // A 503 overloaded is load being shed as designed (it is counted), not a fault to log one by one.
+    if (status >= 500 && body.error.code !== ErrorCodes.overloaded) {
       this.logger.error('request failed', { error: exception instanceof Error ? exception : String(exception), requestId: request?.id });
     }
     if (reply.sent || reply.raw.headersSent) return;
