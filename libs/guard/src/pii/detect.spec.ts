@@ -15,6 +15,11 @@ describe('PII and secrets detection', () => {
     ['PHONE_NUMBER', 'US office (415) 555-0132 is open', '(415) 555-0132'],
     ['PHONE_NUMBER', 'Phone: 0490 75 40 81', '0490 75 40 81'],
     ['CREDIT_CARD', 'card 4111-1111-1111-1111 declined', '4111-1111-1111-1111'],
+    // A number beside a card must not hide it.
+    ['CREDIT_CARD', 'item 2 4111 1111 1111 1111 ok', '4111 1111 1111 1111'],
+    ['CREDIT_CARD', 'w0 4111 1111 1111 1111 ok', '4111 1111 1111 1111'],
+    ['CREDIT_CARD', 'charged 4111 1111 1111 1111 2 times', '4111 1111 1111 1111'],
+    ['CREDIT_CARD', 'rooms 12 34 4111 1111 1111 1111', '4111 1111 1111 1111'],
     ['IBAN_CODE', 'IBAN DE89 3704 0044 0532 0130 00 please', 'DE89 3704 0044 0532 0130 00'],
     ['US_SSN', 'SSN 536-22-8470', '536-22-8470'],
     ['UK_NINO', 'NINO AB 12 34 56 C', 'AB 12 34 56 C'],

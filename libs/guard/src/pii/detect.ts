@@ -68,6 +68,32 @@ const URL_CREDS = /\b[a-z][a-z0-9+.-]{1,20}:\/\/([^\s:@/]{1,128}:[^\s@/]{1,256})
 
 const EMAIL = /(?<![\p{L}\p{N}._%+-])[\p{L}\p{N}._%+-]{1,64}@(?:[\p{L}\p{N}-]{1,63}\.)+\p{L}{2,24}(?![\p{L}\p{N}-])/gu;
 const CARD = /(?<![\d-])(?:\d[ -]?){11,18}\d(?![\d-])/g;
+/** Separators, if any, must group the number the way cards are printed (4-4-4-4, 4-6-5, ...). */
+const CARD_GROUPS = /^\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?$|^\d{4}[ -]\d{6}[ -]\d{4,5}$/;
+
+/**
+ * The card number in a run of digits and digit groups: the whole run, else the run without the short groups
+ * (under four digits) at its edges, so a number beside a card ("item 2 4111 …", "… 1111 2 times") does not
+ * hide it. Full four-digit groups are never dropped: "1234 5678 9012 3456" that fails the check is no card,
+ * and neither are twelve digits of it.
+ */
+function cardWithin(run: string): { start: number; end: number } | undefined {
+  const groups = [...run.matchAll(/\d+/g)].map((g) => ({ start: g.index, end: g.index + g[0].length }));
+  const short = (i: number) => groups[i]!.end - groups[i]!.start < 4;
+  let lead = 0;
+  while (lead < groups.length - 1 && short(lead)) lead++;
+  let trail = 0;
+  while (trail < groups.length - 1 - lead && short(groups.length - 1 - trail)) trail++;
+  const tries: { start: number; end: number; dropped: number }[] = [];
+  for (let i = 0; i <= lead; i++) {
+    for (let j = 0; j <= trail; j++) tries.push({ start: groups[i]!.start, end: groups[groups.length - 1 - j]!.end, dropped: i + j });
+  }
+  tries.sort((x, y) => x.dropped - y.dropped);
+  return tries.find(({ start, end }) => {
+    const candidate = run.slice(start, end);
+    return (!/[ -]/.test(candidate) || CARD_GROUPS.test(candidate)) && cardValid(candidate.replace(/\D/g, ''));
+  });
+}
 const IBAN = /\b[A-Za-z]{2}\d{2}(?:(?:[ -][A-Za-z0-9]{4}){2,7}(?:[ -][A-Za-z0-9]{1,3})?|[A-Za-z0-9]{11,30})\b/g;
 const SSN = /(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])/g;
 const SSN_CONTEXT = /\b(?:ssn|social\s+security|soc\.?\s*sec\.?|taxpayer|tin)\b/i;
@@ -176,11 +202,18 @@ function detectStructured(text: string, out: Span[]): void {
   for (const m of text.matchAll(IBAN)) {
     if (ibanValid(m[0])) push(out, 'IBAN_CODE', m.index, m.index + m[0].length);
   }
-  for (const m of text.matchAll(CARD)) {
-    const digits = m[0].replace(/\D/g, '');
-    // Separators, if any, must group the number the way cards are printed (4-4-4-4, 4-6-5, ...).
-    if (/[ -]/.test(m[0]) && !/^\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?$|^\d{4}[ -]\d{6}[ -]\d{4,5}$/.test(m[0])) continue;
-    if (cardValid(digits)) push(out, 'CREDIT_CARD', m.index, m.index + m[0].length);
+  const cards = new RegExp(CARD.source, CARD.flags);
+  for (let m = cards.exec(text); m; m = cards.exec(text)) {
+    const card = cardWithin(m[0]);
+    if (card) {
+      push(out, 'CREDIT_CARD', m.index + card.start, m.index + card.end);
+      cards.lastIndex = m.index + card.end;
+    } else {
+      // Short groups in front ("rooms 12 34 4111 1111 …") may have cut a card off at the run's 19 digits:
+      // look again from the first full group.
+      const firstFull = m[0].search(/(?<=^|[ -])\d{4}/);
+      cards.lastIndex = m.index + (firstFull > 0 ? firstFull : m[0].length);
+    }
   }
   for (const m of text.matchAll(SSN)) {
     if (!ssnValid(m[1]!, m[3]!, m[4]!)) continue;
