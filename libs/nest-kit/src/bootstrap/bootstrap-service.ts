@@ -12,6 +12,7 @@ import { logRequests } from '../http/request-log';
 import { recordHttpMetrics, type HttpSample } from '../http/request-metrics';
 import { NestLogger } from '../logging/nest-logger';
 import { JetStreamServer, type JetStreamServerOptions } from '../transport/jetstream.server';
+import { idleGcCheckMs, startIdleMemoryTrim } from './idle-memory-trim';
 
 export interface ServiceBootstrapOptions {
   name: string;
@@ -40,6 +41,7 @@ export interface ServiceBootstrapOptions {
  */
 export async function bootstrapService(options: ServiceBootstrapOptions): Promise<INestApplication> {
   const bodyLimit = options.bodyLimitBytes ?? 1_048_576;
+  const idleGcMs = idleGcCheckMs();
   metricsRegistry().defaultLabels({ service: options.name });
   const http = options.http ?? defaultHttpSettings();
   const adapter = new FastifyAdapter(edgeServerOptions(http, bodyLimit));
@@ -71,5 +73,7 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   await app.listen(options.port, options.host);
   const address = app.getHttpServer().address() as AddressInfo;
   options.logger.info(`${options.name} listening`, { port: address.port, host: options.host });
+  // Gives the heap pages start-up and load grew into back to the OS once the service is at rest.
+  if (idleGcMs > 0) startIdleMemoryTrim({ checkEveryMs: idleGcMs });
   return app;
 }
