@@ -2,15 +2,20 @@
 // Memory of the whole mesh at rest (issue 11, target 6: <= 600 MB resident in total, measured per process).
 // Starts its own NATS (with the generated identities, as `npm start`), Redis and S3 server on free ports and
 // the six services, one process each, with the local defaults (embedded stores, offline model, LOG_LEVEL
-// info, --enable-source-maps: startApp runs them as the dev stack does). After a warm-up through each
+// info) and production's node flags (the Dockerfile's CMD, tools/deploy/node-flags.mjs; no source maps).
+// After a warm-up through each
 // execution model (invoke, session turn, task) and a memory write + search, so that lazily loaded paths are
 // in, it idles and then reads each process's memory from /proc and its /metrics. Baselines in the same run:
 // an empty `node` process and a bare Fastify hello world.
-// Usage: node bench/mesh-memory.mjs [--idle-s 20] [--census DIR] [--heap] [--out FILE]
+// Usage: node bench/mesh-memory.mjs [--idle-s 30] [--census DIR] [--heap] [--out FILE]
 //   --census DIR  preload bench/lib/module-census-preload.cjs and write each service's loaded modules
 //                 (and with --heap a V8 heap snapshot) to DIR; it perturbs the figures, so the JSON says so
 //   --service-env K=V  extra environment for every service (repeatable), for what-if runs
+//   --node-flags "..." node's flags for every service instead of production's, e.g. "--enable-source-maps"
+//                 (what the tests run); "" for none. What-if runs only: the JSON records the flags.
 //   --logs DIR    write each service's log lines to DIR/<service>.log at the end
+//   --load N      after the warm-up, N more stateless invokes (16 in flight) and N/10 tasks before the idle:
+//                 memory at rest after load rather than after a light warm-up
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -18,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { API_KEY, MESH_SERVICES, startMesh } from '../e2e/dist/support/mesh.js';
 import { freePort } from '../libs/testing/dist/index.js';
+import { serviceNodeFlags } from '../tools/deploy/node-flags.mjs';
 import { cpuMeter, round } from './lib/stats.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,11 +31,14 @@ const argValue = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : fallback;
 };
-const IDLE_S = Number(argValue('idle-s', 20));
+// 30 s: the services' idle trim collects after 15-20 s without work (libs/nest-kit idle-memory-trim.ts).
+const IDLE_S = Number(argValue('idle-s', 30));
+const LOAD = Number(argValue('load', 0));
 const CENSUS_DIR = argValue('census') && resolve(argValue('census'));
 const HEAP = process.argv.includes('--heap');
 const LOGS_DIR = argValue('logs') && resolve(argValue('logs'));
 const SERVICE_ENV = Object.fromEntries(process.argv.flatMap((a, i) => (process.argv[i - 1] === '--service-env' ? [a.split(/=(.*)/s).slice(0, 2)] : [])));
+const NODE_FLAGS = argValue('node-flags') === undefined ? serviceNodeFlags(root) : argValue('node-flags').split(/\s+/).filter(Boolean);
 const OUT = resolve(argValue('out', join(root, 'bench', 'results', 'mesh-memory-latest.json')));
 const MB = 1024 * 1024;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -108,6 +117,20 @@ async function warmUp(base) {
   await api(base, 'POST', '/v1/memories/search', { query: 'what does Ada like?' });
 }
 
+/** `n` invokes, 16 in flight, and n/10 task submissions (not awaited to completion: the idle covers them). */
+async function load(base, n) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        const i = next++;
+        await api(base, 'POST', '/v1/agents/assistant/invoke', { input: `load ${i}` });
+        if (i % 10 === 0) await api(base, 'POST', '/v1/tasks', { agentId: 'assistant', input: `load task ${i}` });
+      }
+    }),
+  );
+}
+
 async function census(apps) {
   for (const [, app] of apps) process.kill(app.pid, 'SIGUSR2');
   const deadline = Date.now() + 120_000;
@@ -134,12 +157,16 @@ const censusEnv = CENSUS_DIR
   ? { NODE_OPTIONS: `--require ${join(root, 'bench', 'lib', 'module-census-preload.cjs')}`, KEELSON_CENSUS_DIR: CENSUS_DIR, KEELSON_CENSUS_HEAP: HEAP ? '1' : '0' }
   : {};
 log('starting NATS, Redis, S3 and the six services…');
-const mesh = await startMesh({ env: { LOG_LEVEL: 'info', AGENTS_DIR: join(root, 'agents'), ...censusEnv, ...SERVICE_ENV } });
+const mesh = await startMesh({ nodeArgs: NODE_FLAGS, env: { LOG_LEVEL: 'info', AGENTS_DIR: join(root, 'agents'), ...censusEnv, ...SERVICE_ENV } });
 try {
   const apps = [...mesh.apps].map(([name, app]) => [name.replace(/-\d+$/, ''), app]);
   await fetch(`http://127.0.0.1:${fastifyPort}/`).then((r) => r.text());
   log('warm-up…');
   await warmUp(mesh.base);
+  if (LOAD > 0) {
+    log(`load: ${LOAD} invokes, ${Math.ceil(LOAD / 10)} tasks…`);
+    await load(mesh.base, LOAD);
+  }
   log(`idle ${IDLE_S}s…`);
   const pids = Object.fromEntries([...apps.map(([name, app]) => [name, app.pid]), ['bare-node', bareNode.pid], ['bare-fastify', bareFastify.pid]]);
   const meter = cpuMeter(pids);
@@ -154,7 +181,10 @@ try {
   const result = {
     date: new Date().toISOString(),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: round(totalmem() / 1024 ** 3, 1), node: process.version },
-    method: `six services one process each as startMesh runs them (node --enable-source-maps, NATS auth, embedded stores, S3 server, LOG_LEVEL=info); warm-up invoke + session turn + task + memory write/search; ${IDLE_S}s idle; then /proc/<pid>/status (VmRSS, RssAnon, RssFile, RssShmem), /proc/<pid>/smaps_rollup (Pss) and /metrics`,
+    method: `six services one process each as startMesh runs them (node ${NODE_FLAGS.join(' ') || 'without flags'}, NATS auth, embedded stores, S3 server, LOG_LEVEL=info); warm-up invoke + session turn + task + memory write/search; ${IDLE_S}s idle; then /proc/<pid>/status (VmRSS, RssAnon, RssFile, RssShmem), /proc/<pid>/smaps_rollup (Pss) and /metrics`,
+    nodeFlags: NODE_FLAGS,
+    nodeFlagsFrom: argValue('node-flags') === undefined ? 'deploy/docker/Dockerfile CMD (production)' : '--node-flags (what-if)',
+    load: LOAD > 0 ? { invokes: LOAD, tasks: Math.ceil(LOAD / 10) } : undefined,
     serviceEnv: Object.keys(SERVICE_ENV).length ? SERVICE_ENV : undefined,
     perturbed: CENSUS_DIR ? 'module census preload loaded: use these figures for the census only' : undefined,
     targetMB: 600,

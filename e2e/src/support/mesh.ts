@@ -44,6 +44,8 @@ export interface MeshOptions {
   replicas?: Partial<Record<MeshService, number>>;
   /** Extra redis-server arguments, e.g. ['--appendonly', 'yes'] so that redis.restart() keeps the data. */
   redisArgs?: string[];
+  /** Node's flags for every service (startApp's nodeArgs); default startApp's, --enable-source-maps. */
+  nodeArgs?: string[];
 }
 
 export const MESH_SERVICES = ['gateway', 'session-agent', 'task-worker', 'memory-service', 'audit-service', 'guard-service'] as const;
@@ -135,6 +137,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
       env: { ...common, ...natsEnv(service), SERVICE_NAME: service, [portVar]: String(port), KEELSON_API_KEYS_FILE: keysFile, ...env },
       readyUrl: `http://127.0.0.1:${port}/readyz`,
       readyTimeoutMs: 60_000,
+      nodeArgs: options.nodeArgs,
     });
     apps.set(`${service}-${n}`, app);
     ports.set(`${service}-${n}`, port);
@@ -148,6 +151,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     env: { ...common, ...natsEnv('gateway'), SERVICE_NAME: 'gateway', PORT: String(gatewayPort), KEELSON_API_KEYS_FILE: keysFile },
     readyUrl: `http://127.0.0.1:${gatewayPort}/readyz`,
     readyTimeoutMs: 60_000,
+    nodeArgs: options.nodeArgs,
   });
   apps.set('gateway-1', gateway);
   ports.set('gateway-1', gatewayPort);

@@ -14,6 +14,11 @@ export interface StartAppOptions {
   readyTimeoutMs?: number;
   /** Another entry script instead of apps/<name>/dist/main.js (relative to the repo root, or absolute). */
   entry?: string;
+  /**
+   * Node's flags before the entry script; default ['--enable-source-maps'] (TypeScript lines in test stack
+   * traces). bench/mesh-memory.mjs passes production's (tools/deploy/node-flags.mjs) instead.
+   */
+  nodeArgs?: string[];
 }
 
 export interface AppHandle {
@@ -43,7 +48,7 @@ export async function startApp(opts: StartAppOptions): Promise<AppHandle> {
   const proc = new ManagedProcess({
     label: `app ${opts.name}`,
     command: process.execPath,
-    args: ['--enable-source-maps', entry],
+    args: [...(opts.nodeArgs ?? ['--enable-source-maps']), entry],
     cwd: root,
     env: { ...process.env, ...opts.env },
     maxLogLines: 5_000,
