@@ -4,7 +4,8 @@
 // soon latency is normal again. Results in bench/results/overload-latest.json; method in docs/benchmarks.md.
 // Each phase also samples the gateway's /metrics every second (the invoke lane's limit, in flight, queued,
 // event-loop delay, refusals by reason) and the CPU other processes took, to tell why a second shed.
-//   node bench/overload.mjs [--overload-seconds 20] [--capacity-seconds 8] [--gateway-env K=V,K=V] [--out file]
+// The session-agent's invoke responder is sampled the same way (its refusals by reason, its queue wait).
+//   node bench/overload.mjs [--overload-seconds 20] [--capacity-seconds 8] [--gateway-env K=V,K=V] [--agent-env K=V] [--out file]
 import http from 'node:http';
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,9 @@ const OUT = outAt >= 0 ? process.argv[outAt + 1] : join(ROOT, 'bench', 'results'
 const envAt = process.argv.indexOf('--gateway-env');
 /** Extra gateway environment for what-if runs (e.g. ADMISSION_ADAPTIVE_LANES=invoke,task), recorded in the report. */
 const gatewayEnv = envAt >= 0 ? Object.fromEntries(process.argv[envAt + 1].split(',').map((kv) => kv.split('='))) : {};
+const agentEnvAt = process.argv.indexOf('--agent-env');
+/** Extra session-agent environment (e.g. INVOKE_MAX_QUEUE_WAIT_MS=250), recorded in the report. */
+const agentEnv = agentEnvAt >= 0 ? Object.fromEntries(process.argv[agentEnvAt + 1].split(',').map((kv) => kv.split('='))) : {};
 const AGENT = 'assistant';
 const TENANT = 'overload';
 
@@ -122,11 +126,11 @@ async function openLoop({ url, headers, perSecond, seconds }) {
   return { t0, sent, elapsedMs: now() - t0, answers };
 }
 
-/** The admission series of a Prometheus text exposition: `name{labels}` -> value. */
-function admissionMetrics(text) {
+/** The series of a Prometheus text exposition whose names start with `prefix`: `name{labels}` -> value. */
+function admissionMetrics(text, prefix = 'keelson_admission_') {
   const out = new Map();
   for (const line of text.split('\n')) {
-    if (!line.startsWith('keelson_admission_')) continue;
+    if (!line.startsWith(prefix)) continue;
     const at = line.lastIndexOf(' ');
     out.set(line.slice(0, at), Number(line.slice(at + 1)));
   }
@@ -138,9 +142,10 @@ function admissionMetrics(text) {
  * refusals of that second by reason (counter deltas), and the CPU processes outside the bench took. So a
  * second that shed says which rule shed it and what the machine was doing.
  */
-function admissionSampler(base, pids) {
+function admissionSampler(base, pids, agentBase) {
   const rows = [];
   let last = new Map();
+  let lastRpc = new Map();
   let meter = cpuMeter(pids);
   const t0 = now();
   const sample = async () => {
@@ -163,6 +168,27 @@ function admissionSampler(base, pids) {
     // Series carry the service's default labels too, so match by name and the class label.
     const invoke = (name) => [...metrics].find(([key]) => key.startsWith(`${name}{`) && key.includes('class="invoke"'))?.[1];
     const loopDelay = [...metrics].find(([key]) => key.startsWith('keelson_admission_event_loop_delay_seconds'))?.[1];
+    // The session-agent's invoke responder: its refusals of that second by reason, and how many it started
+    // with their mean wait for a slot (histogram count and sum deltas).
+    let rpc = new Map();
+    try {
+      rpc = admissionMetrics(await (await fetch(`${agentBase}/metrics`)).text(), 'keelson_rpc_');
+    } catch {
+      // a second without the responder's figures
+    }
+    const rpcDelta = (pattern) => {
+      let total = 0;
+      for (const [key, value] of rpc) if (pattern.test(key)) total += value - (lastRpc.get(key) ?? 0);
+      return total;
+    };
+    const responderShed = {};
+    for (const reason of ['queue_full', 'standing_queue', 'queue_timeout']) {
+      const n = rpcDelta(new RegExp(`^keelson_rpc_shed_total\\{.*reason="${reason}"`));
+      if (n > 0) responderShed[reason] = n;
+    }
+    const started = rpcDelta(/^keelson_rpc_queue_wait_seconds_count\{/);
+    const waitedS = rpcDelta(/^keelson_rpc_queue_wait_seconds_sum\{/);
+    lastRpc = rpc;
     rows.push({
       second: Math.round((now() - t0) / 1_000),
       limit: invoke('keelson_admission_limit'),
@@ -170,6 +196,7 @@ function admissionSampler(base, pids) {
       queued: invoke('keelson_admission_queued'),
       eventLoopDelayMs: loopDelay === undefined ? undefined : round(loopDelay * 1_000, 1),
       shed,
+      responder: { started, meanWaitMs: started > 0 ? round((waitedS / started) * 1_000, 1) : undefined, shed: responderShed },
       otherCpuS: cpu.otherCpuS,
     });
     last = metrics;
@@ -183,7 +210,11 @@ function admissionSampler(base, pids) {
       const series = rows.slice(1);
       const shedByReason = {};
       for (const row of series) for (const [reason, n] of Object.entries(row.shed)) shedByReason[reason] = (shedByReason[reason] ?? 0) + n;
-      return { shedByReason, perSecond: series };
+      const responderShedByReason = {};
+      for (const row of series) {
+        for (const [reason, n] of Object.entries(row.responder.shed)) responderShedByReason[reason] = (responderShedByReason[reason] ?? 0) + n;
+      }
+      return { shedByReason, responderShedByReason, perSecond: series };
     },
   };
 }
@@ -237,19 +268,23 @@ async function main() {
       Object.keys(gatewayEnv).length === 0
         ? 'gateway defaults (ADMISSION_* unset: invoke lane at its ceiling 256, adaptive task lane, queue 128, wait 200 ms, event-loop delay 150 ms)'
         : { gatewayEnv },
+    responder:
+      Object.keys(agentEnv).length === 0
+        ? 'session-agent defaults (INVOKE_* unset: 64 at once, queue 256, wait 100 ms, refuse newcomers while the oldest waited 50 ms)'
+        : { agentEnv },
   };
   const infra = await startInfra();
   let services;
   try {
     log('starting gateway, one session-agent, one task-worker');
-    services = await startServices(infra, { keys, taskWorkers: 1, sessionAgents: 1, envFor: (name) => (name === 'gateway-1' ? gatewayEnv : {}) });
+    services = await startServices(infra, { keys, taskWorkers: 1, sessionAgents: 1, envFor: (name) => (name === 'gateway-1' ? gatewayEnv : name === 'session-agent-1' ? agentEnv : {}) });
     const url = `${services.base}/v1/agents/${AGENT}/invoke`;
     const headers = { authorization: `Bearer ${keys[TENANT]}` };
     const pids = { bench: process.pid, 'nats-server': infra.nats.pid, 'redis-server': infra.redis.pid, ...Object.fromEntries([...services.apps].map(([n, a]) => [n, a.pid])) };
     const phase = async (name, fn) => {
       const meter = cpuMeter(pids);
       const rss = rssSampler(pids);
-      const admission = admissionSampler(services.base, pids);
+      const admission = admissionSampler(services.base, pids, services.bases.get('session-agent-1'));
       const result = await fn();
       return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop(), admission: admission.stop() };
     };
@@ -275,7 +310,7 @@ async function main() {
     const overload = await phase('overload', () => openLoop({ url, headers, perSecond: double, seconds: opts.overloadSeconds }));
     report.overload = { ...summarise(overload.result), perSecond: perSecond(overload.result), cpu: overload.cpu, peakRssMiB: overload.peakRssMiB, admission: overload.admission };
     report.overload.admittedP99OverNormalP99 = round(report.overload.admitted.p99Ms / normalP99, 2);
-    log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s ${JSON.stringify(overload.admission.shedByReason)}`);
+    log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s gateway ${JSON.stringify(overload.admission.shedByReason)} responder ${JSON.stringify(overload.admission.responderShedByReason)}`);
 
     log(`recovery: back to ${half}/s, ${opts.recoverySeconds} s`);
     const recovery = await phase('recovery', () => openLoop({ url, headers, perSecond: half, seconds: opts.recoverySeconds }));

@@ -41,6 +41,8 @@ export async function startServices(infra, { keys, taskWorkers = 2, sessionAgent
   );
   const common = { NATS_URL: infra.nats.url, REDIS_URL: infra.redis.url, LOG_LEVEL: 'warn', KEELSON_API_KEYS_FILE: keysFile };
   const apps = new Map();
+  /** Each process's HTTP base (the gateway's API, the others' health and /metrics port). */
+  const bases = new Map();
   const counts = new Map();
   let gatewayBase;
 
@@ -57,6 +59,7 @@ export async function startServices(infra, { keys, taskWorkers = 2, sessionAgent
       readyTimeoutMs: 60_000,
     });
     apps.set(name, app);
+    bases.set(name, `http://127.0.0.1:${port}`);
     if (service === 'gateway') gatewayBase = `http://127.0.0.1:${port}`;
     return app;
   };
@@ -74,6 +77,7 @@ export async function startServices(infra, { keys, taskWorkers = 2, sessionAgent
   return {
     base: gatewayBase,
     apps,
+    bases,
     /** The task-worker replicas. */
     workers: () => [...apps.entries()].filter(([name]) => name.startsWith('task-worker-')).map(([, app]) => app),
     async stop() {

@@ -146,3 +146,82 @@ describe('overload: a slow model does not shrink the invoke lane', () => {
     assert.ok(fake.requests.filter((r) => lastUser(r).includes('slow')).length >= 60 + 64);
   });
 });
+
+/**
+ * Issue 11, resilience item 1, where the queue really is: the session-agent's invoke responder runs 2 at a
+ * time with room for 2 waiting (INVOKE_*), behind a gateway that admits far more. Each model call takes a
+ * second, so the waiters pass their 100 ms budget: the excess must come back 503 overloaded with Retry-After
+ * from the responder (not a 504 after the gateway's timeout), on the plain invoke and on both kinds of chat
+ * completion, and once the burst is over every request is served again.
+ */
+describe('overload: the session-agent refuses what would wait too long for one of its slots', () => {
+  let fake: FakeOpenAIHandle;
+  let mesh: Mesh;
+  let api: ReturnType<typeof client>;
+
+  before(async () => {
+    fake = await startFakeOpenAI((request) => ({ text: ['fine'], ...(lastUser(request).includes('slow') ? { headersDelayMs: 1_000 } : {}) }));
+    const dir = mkdtempSync(join(tmpdir(), 'keelson-responder-bound-'));
+    const agents = join(dir, 'agents');
+    mkdirSync(agents);
+    writeFileSync(
+      join(agents, 'slow.json'),
+      JSON.stringify({
+        id: 'slow',
+        version: '1',
+        description: 'a model that is fast or slow by prompt',
+        model: { provider: 'openai', name: 'm' },
+        systemPrompt: 'Answer.',
+        limits: { maxOutputTokens: 64, maxSteps: 1, timeoutMs: 30_000 },
+      }),
+    );
+    writeFileSync(join(dir, 'openai-key'), 'sk-overload-e2e\n');
+    mesh = await startMesh({
+      env: {
+        AGENTS_DIR: agents,
+        OPENAI_BASE_URL: fake.baseUrl,
+        OPENAI_API_KEY_FILE: join(dir, 'openai-key'),
+        INVOKE_CONCURRENCY: '2',
+        INVOKE_MAX_QUEUE: '2',
+      },
+    });
+    api = client(mesh.base);
+  });
+  after(async () => {
+    await mesh?.stop();
+    await fake?.stop();
+  });
+
+  /** Status, error code and Retry-After of an answer, whatever its body (a stream that started is a 200). */
+  const answer = async (res: Response) => {
+    const text = await res.text();
+    const code = res.status === 200 ? undefined : (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+    return { status: res.status, code, retryAfter: res.headers.get('retry-after') };
+  };
+  const routes = {
+    invoke: (i: number) => api.request('/v1/agents/slow/invoke', { method: 'POST', body: JSON.stringify({ input: `slow ${i}` }) }),
+    completion: (i: number) =>
+      api.request('/v1/chat/completions', { method: 'POST', body: JSON.stringify({ model: 'slow', messages: [{ role: 'user', content: `slow ${i}` }] }) }),
+    streamedCompletion: (i: number) =>
+      api.request('/v1/chat/completions', {
+        method: 'POST',
+        body: JSON.stringify({ model: 'slow', stream: true, messages: [{ role: 'user', content: `slow ${i}` }] }),
+      }),
+  };
+
+  for (const [route, send] of Object.entries(routes)) {
+    it(`${route}: a burst of 20 gets the excess 503 overloaded with Retry-After, the admitted ones answer, and all are served after`, { timeout: 120_000 }, async () => {
+      const answers = await Promise.all(Array.from({ length: 20 }, async (_, i) => answer(await send(i))));
+      const refused = answers.filter((a) => a.status !== 200);
+      assert.ok(refused.length > 0, 'with 2 running and 2 waiting, some of 20 at once are refused');
+      assert.ok(answers.some((a) => a.status === 200), 'the ones that got a slot answer');
+      for (const a of refused) {
+        assert.deepEqual([a.status, a.code], [503, 'overloaded'], `a refusal is 503 overloaded, got ${JSON.stringify(a)}`);
+        assert.match(a.retryAfter ?? '', /^\d+$/, 'Retry-After in whole seconds');
+      }
+      assertAllRunning(mesh);
+      // The burst is over: one at a time, every request gets a slot again.
+      for (let i = 0; i < 3; i++) assert.equal((await answer(await send(100 + i))).status, 200);
+    });
+  }
+});
