@@ -219,6 +219,61 @@ function admissionSampler(base, pids, agentBase) {
   };
 }
 
+/**
+ * The machine's TCP listen-queue counters (/proc/net/netstat, TcpExt): SYNs dropped because a listening
+ * socket's accept queue was full, and SYN retransmits. Machine-wide, so other processes' sockets count too.
+ */
+function tcpCounters() {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0].split(/\s+/).slice(1);
+    const values = lines[1].split(/\s+/).slice(1).map(Number);
+    const at = (name) => values[names.indexOf(name)];
+    return { listenOverflows: at('ListenOverflows'), listenDrops: at('ListenDrops'), synRetrans: at('TCPSynRetrans') };
+  } catch {
+    return undefined;
+  }
+}
+
+const INVOKE_ROUTE = 'route="/v1/agents/:agentId/invoke"';
+
+/** The gateway's own invoke latency histogram, by status class: le -> cumulative count. */
+async function gatewayInvokeHistogram(base) {
+  const out = {};
+  try {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('keelson_http_request_duration_seconds_bucket{') || !line.includes(INVOKE_ROUTE)) continue;
+      const statusClass = /status_class="([^"]+)"/.exec(line)?.[1];
+      const le = /le="([^"]+)"/.exec(line)?.[1];
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      out[statusClass] ??= {};
+      out[statusClass][le] = (out[statusClass][le] ?? 0) + value;
+    }
+  } catch {
+    // no figures for this phase
+  }
+  return out;
+}
+
+/**
+ * The gateway-side latency of a phase (from the request reaching Fastify to the answer: no TCP connect, no
+ * listen queue), from the histogram's change over the phase: count and the bucket bound under which 50 % and
+ * 99 % fell.
+ */
+function histogramDelta(before, after) {
+  const out = {};
+  for (const [statusClass, buckets] of Object.entries(after)) {
+    const les = Object.keys(buckets).sort((a, b) => (a === '+Inf' ? 1 : b === '+Inf' ? -1 : Number(a) - Number(b)));
+    const delta = les.map((le) => [le, buckets[le] - (before[statusClass]?.[le] ?? 0)]);
+    const count = delta.at(-1)?.[1] ?? 0;
+    const bound = (q) => delta.find(([, n]) => n >= q * count)?.[0];
+    const ms = (le) => (le === undefined || le === '+Inf' ? le : round(Number(le) * 1_000, 1));
+    if (count > 0) out[statusClass] = { count, p50AtMostMs: ms(bound(0.5)), p99AtMostMs: ms(bound(0.99)) };
+  }
+  return out;
+}
+
 /** What an open-loop phase saw: rates, statuses, refusals and their headers, admitted latency. */
 function summarise(run) {
   const ok = run.answers.filter((a) => a.status === 200);
@@ -285,8 +340,13 @@ async function main() {
       const meter = cpuMeter(pids);
       const rss = rssSampler(pids);
       const admission = admissionSampler(services.base, pids, services.bases.get('session-agent-1'));
+      const tcpBefore = tcpCounters();
+      const histogramBefore = await gatewayInvokeHistogram(services.base);
       const result = await fn();
-      return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop(), admission: admission.stop() };
+      const tcpAfter = tcpCounters();
+      const gatewaySide = histogramDelta(histogramBefore, await gatewayInvokeHistogram(services.base));
+      const tcp = tcpBefore && tcpAfter ? Object.fromEntries(Object.keys(tcpAfter).map((k) => [k, tcpAfter[k] - tcpBefore[k]])) : undefined;
+      return { name, result, cpu: meter.stop(), peakRssMiB: rss.stop(), admission: { ...admission.stop(), gatewaySide, tcp } };
     };
 
     await postLoad({ url, headers, concurrency: 8, durationMs: 2_000, body: () => ({ input: 'warm up' }), okStatus: 200 });
@@ -303,13 +363,14 @@ async function main() {
     const normal = await phase('normal', () => openLoop({ url, headers, perSecond: half, seconds: opts.normalSeconds }));
     report.normal = { ...summarise(normal.result), cpu: normal.cpu, peakRssMiB: normal.peakRssMiB, admission: normal.admission };
     const normalP99 = report.normal.admitted.p99Ms;
-    log(`  p99 ${normalP99} ms`);
+    log(`  p99 ${normalP99} ms; at the gateway ${JSON.stringify(normal.admission.gatewaySide)}`);
 
     const double = Math.round(capacityPerSec * 2);
     log(`overload: open loop at ${double}/s (2 x capacity), ${opts.overloadSeconds} s`);
     const overload = await phase('overload', () => openLoop({ url, headers, perSecond: double, seconds: opts.overloadSeconds }));
     report.overload = { ...summarise(overload.result), perSecond: perSecond(overload.result), cpu: overload.cpu, peakRssMiB: overload.peakRssMiB, admission: overload.admission };
     report.overload.admittedP99OverNormalP99 = round(report.overload.admitted.p99Ms / normalP99, 2);
+    log(`  at the gateway: ${JSON.stringify(overload.admission.gatewaySide)}; machine TCP: ${JSON.stringify(overload.admission.tcp)}`);
     log(`  admitted ${report.overload.admittedPerSec}/s p99 ${report.overload.admitted.p99Ms} ms (${report.overload.admittedP99OverNormalP99} x normal), shed ${report.overload.shedPerSec}/s gateway ${JSON.stringify(overload.admission.shedByReason)} responder ${JSON.stringify(overload.admission.responderShedByReason)}`);
 
     log(`recovery: back to ${half}/s, ${opts.recoverySeconds} s`);
@@ -329,13 +390,20 @@ async function main() {
     };
     report.processesAliveAtEnd = Object.fromEntries(Object.entries(pids).map(([n, pid]) => [n, rssMiB(pid) !== undefined]));
     log(`  recovered within ${report.recovery.recoveredWithinSeconds} s; recovery p99 ${report.recovery.admitted.p99Ms} ms, refusals ${report.recovery.refusals} ${JSON.stringify(recovery.admission.shedByReason)}`);
+    // Written before the mesh stops: a process slow to stop must not cost the run's figures.
+    mkdirSync(dirname(OUT), { recursive: true });
+    writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
+    log(`written to ${OUT}`);
   } finally {
+    // The harness's child processes are unref'd: without this, node could exit (code 0) while one is still
+    // being stopped, and skip whatever follows.
+    const keepAlive = setInterval(() => undefined, 1_000);
+    const stopping = performance.now();
     await services?.stop();
     await infra.stop();
+    clearInterval(keepAlive);
+    log(`mesh stopped in ${Math.round(performance.now() - stopping)} ms`);
   }
-  mkdirSync(dirname(OUT), { recursive: true });
-  writeFileSync(OUT, `${JSON.stringify(report, null, 2)}\n`);
-  log(`written to ${OUT}`);
 }
 
 main().catch((err) => {
