@@ -136,6 +136,8 @@ export interface LoadOptions {
   httpTaskClients?: number;
   natsTaskClients?: number;
   sessions?: number;
+  /** Each session client moves to a new session after this many turns, so histories stay short (the soak). */
+  turnsPerSession?: number;
   invokeClients?: number;
   /** A client's pause between two requests (load shaping, not synchronisation). */
   paceMs?: number;
@@ -143,8 +145,10 @@ export interface LoadOptions {
   slowMs?: number;
   agentId?: string;
   /**
-   * A ceiling on requests per second over all clients together (the soak's "half capacity"); each client
-   * takes a slot before each request. Unset: each client only pauses `paceMs`.
+   * A ceiling on requests per second over all clients together (the soak's "half capacity"), shared out
+   * equally: each client takes a slot of its own share before each request, so the cheapest kind (a NATS
+   * publish, which waits for no run) cannot take the others' share and outrun the workers. Unset: each
+   * client only pauses `paceMs`.
    */
   ratePerSecond?: number;
 }
@@ -176,7 +180,7 @@ export interface Load {
 
 const codec = JSONCodec<unknown>();
 
-/** Hands out start times `1 / ratePerSecond` apart to whichever client asks next; no rate: at once. */
+/** Hands out start times `1 / ratePerSecond` apart; no rate: at once. */
 function rateSlots(ratePerSecond?: number): () => Promise<void> {
   if (!ratePerSecond) return async () => undefined;
   let nextAt = Date.now();
@@ -197,15 +201,25 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
   const record: LoadRecord = { tasks: new Map(), sessions: [], invokes: [], failures: [], publishRetries: 0 };
   let completed = 0;
   let running = true;
-  const slot = rateSlots(opts.ratePerSecond);
+  const clients = (opts.httpTaskClients ?? 2) + (opts.natsTaskClients ?? 1) + (opts.sessions ?? 2) + (opts.invokeClients ?? 1);
+  const share = opts.ratePerSecond && opts.ratePerSecond / clients;
 
-  for (let s = 0; s < (opts.sessions ?? 2); s++) {
+  const openSession = async (): Promise<LoadRecord['sessions'][number] | Reply> => {
     const created = await api.post('/v1/sessions', { agentId });
-    if (created.status !== 201) throw new Error(`cannot create a session for the load: ${created.status} ${JSON.stringify(created.body)}`);
-    record.sessions.push({ id: created.body.sessionId, sent: [] });
+    if (created.status !== 201) return created;
+    const session = { id: created.body.sessionId as string, sent: [] };
+    record.sessions.push(session);
+    return session;
+  };
+  const firstSessions: Array<LoadRecord['sessions'][number]> = [];
+  for (let s = 0; s < (opts.sessions ?? 2); s++) {
+    const session = await openSession();
+    if ('status' in session) throw new Error(`cannot create a session for the load: ${session.status} ${JSON.stringify(session.body)}`);
+    firstSessions.push(session);
   }
 
   const httpTasks = Array.from({ length: opts.httpTaskClients ?? 2 }, async (_, w) => {
+    const slot = rateSlots(share);
     for (let i = 0; running; i++) {
       const key = `${opts.prefix}-h${w}-${i}`;
       await slot();
@@ -219,6 +233,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
 
   const js = opts.nc.jetstream();
   const natsTasks = Array.from({ length: opts.natsTaskClients ?? 1 }, async (_, w) => {
+    const slot = rateSlots(share);
     for (let i = 0; running; i++) {
       const key = `${opts.prefix}-n${w}-${i}`;
       const h = natsHeaders();
@@ -240,8 +255,15 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
     }
   });
 
-  const sessionTurns = record.sessions.map(async (session, s) => {
+  const sessionTurns = firstSessions.map(async (first, s) => {
+    let session = first;
+    const slot = rateSlots(share);
     for (let k = 0; running; k++) {
+      if (opts.turnsPerSession && k > 0 && k % opts.turnsPerSession === 0) {
+        const next = await openSession();
+        if ('status' in next) record.failures.push({ what: `a new session for client ${s}`, reply: next });
+        else session = next;
+      }
       const content = k % 2 === 1 ? `__slow:${slowMs}__ ${opts.prefix} s${s} turn ${k}` : `${opts.prefix} s${s} turn ${k}`;
       const entry: SentTurn = { content };
       session.sent.push(entry);
@@ -254,6 +276,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
   });
 
   const invokes = Array.from({ length: opts.invokeClients ?? 1 }, async (_, w) => {
+    const slot = rateSlots(share);
     for (let i = 0; running; i++) {
       await slot();
       const reply = await api.post(`/v1/agents/${agentId}/invoke`, { input: `${opts.prefix} invoke ${w}-${i}` }, 60_000);
