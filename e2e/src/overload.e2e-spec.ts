@@ -14,6 +14,34 @@ function assertAllRunning(mesh: Mesh): void {
   }
 }
 
+/** The last user message of a chat completion request. */
+const lastUser = (r: RecordedRequest) =>
+  String((r.body as { messages: { role: string; content: unknown }[] }).messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
+
+/**
+ * A model server that answers at once, except prompts containing "slow", which it holds for a second, and
+ * the mesh environment of an agent `slow` on it (its key in a file, as secrets are read).
+ */
+async function slowModelAgent(prefix: string): Promise<{ fake: FakeOpenAIHandle; env: Record<string, string> }> {
+  const fake = await startFakeOpenAI((request) => ({ text: ['fine'], ...(lastUser(request).includes('slow') ? { headersDelayMs: 1_000 } : {}) }));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const agents = join(dir, 'agents');
+  mkdirSync(agents);
+  writeFileSync(
+    join(agents, 'slow.json'),
+    JSON.stringify({
+      id: 'slow',
+      version: '1',
+      description: 'a model that is fast or slow by prompt',
+      model: { provider: 'openai', name: 'm' },
+      systemPrompt: 'Answer.',
+      limits: { maxOutputTokens: 64, maxSteps: 1, timeoutMs: 30_000 },
+    }),
+  );
+  writeFileSync(join(dir, 'openai-key'), 'sk-overload-e2e\n');
+  return { fake, env: { AGENTS_DIR: agents, OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY_FILE: join(dir, 'openai-key') } };
+}
+
 /** Far more at once than the gateway admits (4 working, 2 waiting per class): most are refused. */
 const BURST = 80;
 
@@ -80,10 +108,6 @@ describe('overload: admission control sheds the excess and serves what it admits
   });
 });
 
-/** The last user message of a chat completion request. */
-const lastUser = (r: RecordedRequest) =>
-  String((r.body as { messages: { role: string; content: unknown }[] }).messages.filter((m) => m.role === 'user').at(-1)?.content ?? '');
-
 /**
  * Issue 11, resilience item 1: a slow model is not an overloaded gateway. The model answers at once, except
  * prompts containing "slow", which it holds for a second (50-100 x the fast ones): an invoke lane whose limit
@@ -97,28 +121,11 @@ describe('overload: a slow model does not shrink the invoke lane', () => {
   let api: ReturnType<typeof client>;
 
   before(async () => {
-    fake = await startFakeOpenAI((request) => ({
-      text: ['fine'],
-      ...(lastUser(request).includes('slow') ? { headersDelayMs: 1_000 } : {}),
-    }));
-    const dir = mkdtempSync(join(tmpdir(), 'keelson-slow-model-'));
-    const agents = join(dir, 'agents');
-    mkdirSync(agents);
-    writeFileSync(
-      join(agents, 'slow.json'),
-      JSON.stringify({
-        id: 'slow',
-        version: '1',
-        description: 'a model that is fast or slow by prompt',
-        model: { provider: 'openai', name: 'm' },
-        systemPrompt: 'Answer.',
-        limits: { maxOutputTokens: 64, maxSteps: 1, timeoutMs: 30_000 },
-      }),
-    );
-    writeFileSync(join(dir, 'openai-key'), 'sk-overload-e2e\n');
+    const slow = await slowModelAgent('keelson-slow-model-');
+    fake = slow.fake;
     mesh = await startMesh({
       // Only the ceiling is set: adaptivity is left at its defaults, which this test is about.
-      env: { AGENTS_DIR: agents, OPENAI_BASE_URL: fake.baseUrl, OPENAI_API_KEY_FILE: join(dir, 'openai-key'), ADMISSION_INVOKE_MAX_IN_FLIGHT: String(CEILING) },
+      env: { ...slow.env, ADMISSION_INVOKE_MAX_IN_FLIGHT: String(CEILING) },
     });
     api = client(mesh.base);
   });
@@ -160,27 +167,11 @@ describe('overload: the session-agent refuses what would wait too long for one o
   let api: ReturnType<typeof client>;
 
   before(async () => {
-    fake = await startFakeOpenAI((request) => ({ text: ['fine'], ...(lastUser(request).includes('slow') ? { headersDelayMs: 1_000 } : {}) }));
-    const dir = mkdtempSync(join(tmpdir(), 'keelson-responder-bound-'));
-    const agents = join(dir, 'agents');
-    mkdirSync(agents);
-    writeFileSync(
-      join(agents, 'slow.json'),
-      JSON.stringify({
-        id: 'slow',
-        version: '1',
-        description: 'a model that is fast or slow by prompt',
-        model: { provider: 'openai', name: 'm' },
-        systemPrompt: 'Answer.',
-        limits: { maxOutputTokens: 64, maxSteps: 1, timeoutMs: 30_000 },
-      }),
-    );
-    writeFileSync(join(dir, 'openai-key'), 'sk-overload-e2e\n');
+    const slow = await slowModelAgent('keelson-responder-bound-');
+    fake = slow.fake;
     mesh = await startMesh({
       env: {
-        AGENTS_DIR: agents,
-        OPENAI_BASE_URL: fake.baseUrl,
-        OPENAI_API_KEY_FILE: join(dir, 'openai-key'),
+        ...slow.env,
         INVOKE_CONCURRENCY: '2',
         INVOKE_MAX_QUEUE: '2',
       },
