@@ -24,6 +24,7 @@ describe('httpSettings', () => {
       HTTP_MAX_HEADER_BYTES: 16_384,
       HTTP_MAX_URL_LENGTH: 4_096,
       HTTP_MAX_JSON_DEPTH: 64,
+      HTTP_LISTEN_BACKLOG: 4_096,
       CORS_ALLOWED_ORIGINS: [],
       CORS_MAX_AGE_SECONDS: 600,
     });

@@ -46,6 +46,13 @@ export const httpSettings = {
   HTTP_MAX_URL_LENGTH: integer(4_096, 256, 65_536),
   /** Deepest nesting of arrays and objects a JSON body may have; deeper answers 400 json_too_deep. */
   HTTP_MAX_JSON_DEPTH: integer(64, 1, 1_000),
+  /**
+   * Connections the kernel holds for the server before it accepts them (listen backlog; the kernel caps it at
+   * net.core.somaxconn). Node's 511 overflows in a burst while a saturated process is slow to accept: the
+   * dropped SYNs come back after 1, 3, 7... s, which made the seconds-long tail of admitted requests at twice
+   * capacity (docs/benchmarks.md, overload).
+   */
+  HTTP_LISTEN_BACKLOG: integer(4_096, 1, 65_535),
   CORS_ALLOWED_ORIGINS: corsOrigins,
   /** How long a browser may cache a preflight answer (Access-Control-Max-Age). */
   CORS_MAX_AGE_SECONDS: integer(600, 0, 86_400),

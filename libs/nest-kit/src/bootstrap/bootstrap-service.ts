@@ -70,7 +70,7 @@ export async function bootstrapService(options: ServiceBootstrapOptions): Promis
   // Every provider and lifecycle hook is ready before the first message is pulled.
   await app.init();
   if (options.transport) await app.startAllMicroservices();
-  await app.listen(options.port, options.host);
+  await app.listen({ port: options.port, host: options.host, backlog: http.HTTP_LISTEN_BACKLOG });
   const address = app.getHttpServer().address() as AddressInfo;
   options.logger.info(`${options.name} listening`, { port: address.port, host: options.host });
   // Gives the heap pages start-up and load grew into back to the OS once the service is at rest.

@@ -1,4 +1,6 @@
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -266,13 +268,24 @@ describe('the HTTP edge of every service (bootstrapService)', () => {
   });
 });
 
-describe('an edge configured by settings: CORS_ALLOWED_ORIGINS, HTTP_MAX_HEADER_BYTES', () => {
+describe('an edge configured by settings: CORS_ALLOWED_ORIGINS, HTTP_MAX_HEADER_BYTES, HTTP_LISTEN_BACKLOG', () => {
   let app: INestApplication;
   let base: string;
   let port: number;
 
-  before(async () => ({ app, base, port } = await boot({ CORS_ALLOWED_ORIGINS: ['https://app.example.com'], CORS_MAX_AGE_SECONDS: 600, HTTP_MAX_HEADER_BYTES: 2_048 })));
+  before(async () => ({ app, base, port } = await boot({ CORS_ALLOWED_ORIGINS: ['https://app.example.com'], CORS_MAX_AGE_SECONDS: 600, HTTP_MAX_HEADER_BYTES: 2_048, HTTP_LISTEN_BACKLOG: 1_234 })));
   after(() => app.close());
+
+  it('listens with HTTP_LISTEN_BACKLOG as the kernel backlog (Send-Q of the listening socket)', (t) => {
+    let out: string;
+    try {
+      out = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
+    } catch {
+      return t.skip('no `ss` (iproute2) on this machine to read the backlog with');
+    }
+    const backlog = Math.min(1_234, Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8')));
+    assert.equal(out.trim().split(/\s+/)[2], String(backlog), out);
+  });
 
   it('applies HTTP_MAX_HEADER_BYTES: 3 KB of headers is 431 under a 2 KB limit', async () => {
     const { text } = await rawExchange(port, [`GET /t/ok HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(3_000)}\r\n\r\n`]);
