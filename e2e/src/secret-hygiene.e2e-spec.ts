@@ -74,7 +74,10 @@ describe('secret hygiene: no secret in logs, answers or process environments', (
       ['the OpenAI key', openaiKey],
       ['the S3 access key', mesh.s3.accessKey],
       ['the S3 secret key', mesh.s3.secretKey],
-      ...identities.map((id): [string, string] => [`the NATS seed ${id.seedFile}`, readFileSync(id.seedFile, 'utf8').trim()]),
+      // A service's file holds two seeds (its own and its responder's): each is looked for on its own.
+      ...identities.flatMap((id) =>
+        readFileSync(id.seedFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean).map((seed, line): [string, string] => [`the NATS seed ${id.seedFile}:${line + 1}`, seed]),
+      ),
     ];
   }
 

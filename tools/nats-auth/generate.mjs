@@ -3,7 +3,9 @@
 //   node tools/nats-auth/generate.mjs --out <dir> [--keys <api-keys.json>] [--tenant <id>]...
 // <dir>/nats-server.conf holds the authorization block (public nkeys only; `include` it from your server
 // configuration or start `nats-server -c <dir>/nats-server.conf`), and <dir>/<identity>.nk each identity's
-// seed (0600): one per service, `tenant-<id>.nk` per external publisher, `operator.nk` for tools.
+// seed (0600): one per service, `tenant-<id>.nk` per external publisher, `operator.nk` for tools. A service's
+// file holds two seeds, one per line: its own identity and its responder's (the only one that may answer
+// requests; docs/operations.md says why).
 // Existing seeds are kept, so re-running after a permission change never invalidates anyone's credentials.
 // Needs the built libs (npx tsc -b libs/messaging).
 import { existsSync, readFileSync } from 'node:fs';
@@ -50,6 +52,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const files = generate({ dir: resolve(out), tenants });
   console.log(`server configuration: ${files.configFile}`);
   for (const id of [files.operator, ...Object.values(files.services), ...Object.values(files.tenants)]) {
-    console.log(`${id.name.padEnd(20)} ${id.seedFile}  inbox prefix ${id.permissions.inboxPrefix}`);
+    const responder = id.responder ? ` (line 2: its responder, inbox prefix ${id.responder.permissions.inboxPrefix})` : '';
+    console.log(`${id.name.padEnd(20)} ${id.seedFile}  inbox prefix ${id.permissions.inboxPrefix}${responder}`);
   }
 }

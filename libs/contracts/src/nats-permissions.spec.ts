@@ -6,6 +6,7 @@ import { MemoryConsumers, MemorySubjects } from './memory';
 import {
   KEELSON_SERVICES,
   OperatorPermissions,
+  ResponderPermissions,
   ServicePermissions,
   serviceInboxPrefix,
   subjectAllowed,
@@ -20,9 +21,10 @@ import { UsageSubjects } from './usage';
 
 const pub = (service: KeelsonService, subject: string) => subjectAllowed(ServicePermissions[service].publish, subject);
 const sub = (service: KeelsonService, subject: string) => subjectAllowed(ServicePermissions[service].subscribe, subject);
+const answers = (service: KeelsonService, subject: string) => subjectAllowed(ResponderPermissions[service].subscribe, subject);
 
 /** What each service is documented to do (docs/operations.md), as concrete subjects. */
-const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> = {
+const needs: Record<KeelsonService, { publish: string[]; subscribe: string[]; answers: string[] }> = {
   gateway: {
     publish: [
       Subjects.task('acme', 'assistant'),
@@ -49,7 +51,8 @@ const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> 
       `$JS.API.CONSUMER.MSG.NEXT.${Streams.usage.name}.OC_1`,
       `$JS.API.CONSUMER.INFO.${Consumers.taskWorker.stream}.${Consumers.taskWorker.durable}`,
     ],
-    subscribe: [Subjects.invokeRun('acme', 'run_1'), `${serviceInboxPrefix('gateway')}.abc.1`, Subjects.logLevel, OpsSubjects.stats],
+    subscribe: [Subjects.invokeRun('acme', 'run_1'), `${serviceInboxPrefix('gateway')}.abc.1`, Subjects.logLevel],
+    answers: [OpsSubjects.stats],
   },
   'session-agent': {
     publish: [
@@ -65,7 +68,8 @@ const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> 
       `$JS.API.CONSUMER.MSG.NEXT.${Streams.sessionTurns.name}.session-agent`,
       `$JS.ACK.${Streams.sessionTurns.name}.session-agent.1.2.3.1700000000.0`,
     ],
-    subscribe: [Subjects.allSessionCancels, Subjects.allSessionSteers, Subjects.invokeRpc, Subjects.allInvokeCancels, `${serviceInboxPrefix('session-agent')}.>`],
+    subscribe: [Subjects.allSessionCancels, Subjects.allSessionSteers, `${serviceInboxPrefix('session-agent')}.>`],
+    answers: [Subjects.invokeRpc, Subjects.allInvokeCancels, OpsSubjects.stats],
   },
   'task-worker': {
     publish: [
@@ -81,7 +85,8 @@ const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> 
       `$JS.API.CONSUMER.MSG.NEXT.${Consumers.taskWorker.stream}.${Consumers.taskWorker.durable}`,
       `$JS.ACK.${Consumers.taskApprovals.stream}.${Consumers.taskApprovals.durable}.1.2.3.1700000000.0`,
     ],
-    subscribe: [Subjects.logLevel, OpsSubjects.stats, `${serviceInboxPrefix('task-worker')}.x`],
+    subscribe: [Subjects.logLevel, `${serviceInboxPrefix('task-worker')}.x`],
+    answers: [OpsSubjects.stats],
   },
   'memory-service': {
     publish: [
@@ -89,7 +94,8 @@ const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> 
       `$JS.API.CONSUMER.MSG.NEXT.${MemoryConsumers.writer.stream}.${MemoryConsumers.writer.durable}`,
       AuditSubjects.event('acme', 'admin'),
     ],
-    subscribe: [MemorySubjects.upsertRpc, MemorySubjects.recallRpc, MemorySubjects.namespacesRpc],
+    subscribe: [],
+    answers: [MemorySubjects.upsertRpc, MemorySubjects.recallRpc, MemorySubjects.namespacesRpc],
   },
   'audit-service': {
     publish: [
@@ -99,11 +105,13 @@ const needs: Record<KeelsonService, { publish: string[]; subscribe: string[] }> 
       `$JS.API.CONSUMER.CREATE.${Streams.runs.name}.OC_2.keelson.runs.acme.tasks.tsk_1`,
       GuardSubjects.policyRpc,
     ],
-    subscribe: [AuditSubjects.queryRpc, AuditSubjects.verifyRpc],
+    subscribe: [],
+    answers: [AuditSubjects.queryRpc, AuditSubjects.verifyRpc],
   },
   'guard-service': {
     publish: [GuardSubjects.decisions('acme'), AuditSubjects.event('acme', 'guard'), `$JS.API.STREAM.CREATE.${Streams.audit.name}`],
-    subscribe: [GuardSubjects.inputRpc, GuardSubjects.outputRpc, GuardSubjects.policyRpc, GuardSubjects.revealRpc],
+    subscribe: [],
+    answers: [GuardSubjects.inputRpc, GuardSubjects.outputRpc, GuardSubjects.policyRpc, GuardSubjects.revealRpc],
   },
 };
 
@@ -112,14 +120,14 @@ describe('ServicePermissions', () => {
     it(`${service} may publish and subscribe to every subject it is documented to use`, () => {
       for (const s of needs[service].publish) assert.ok(pub(service, s), `${service} should be allowed to publish to ${s}`);
       for (const s of needs[service].subscribe) assert.ok(sub(service, s), `${service} should be allowed to subscribe to ${s}`);
+      for (const s of needs[service].answers) assert.ok(answers(service, s), `${service}'s responder should be allowed to subscribe to ${s}`);
     });
   }
 
-  it('only the operator changes log levels; every service follows them and answers stats requests', () => {
+  it('only the operator changes log levels; every service follows them, and its responder answers stats requests', () => {
     for (const service of KEELSON_SERVICES) {
       assert.equal(pub(service, Subjects.logLevel), false, `${service} must not publish ${Subjects.logLevel}`);
-      assert.ok(sub(service, Subjects.logLevel) && sub(service, OpsSubjects.stats), service);
-      assert.equal(ServicePermissions[service].allowResponses, true, `${service} answers requests`);
+      assert.ok(sub(service, Subjects.logLevel) && answers(service, OpsSubjects.stats), service);
     }
     assert.ok(subjectAllowed(OperatorPermissions.publish, Subjects.logLevel));
   });
@@ -152,8 +160,23 @@ describe('ServicePermissions', () => {
       for (const other of KEELSON_SERVICES.filter((o) => o !== service)) assert.equal(sub(other, inbox), false, `${other} reads ${service}'s inbox`);
       assert.equal(sub(service, '_INBOX.>'), false, `${service} must not read every inbox`);
       assert.equal(pub(service, '_INBOX.abc'), false, `${service} answers through allow_responses, not a blanket inbox right`);
+      assert.equal(subjectAllowed(ResponderPermissions[service].subscribe, inbox), false, `${service}'s responder reads no inbox`);
       assert.equal(subjectAllowed(tenantPermissions('dev').subscribe, inbox), false);
     }
+  });
+});
+
+describe('ResponderPermissions', () => {
+  it('gives allow_responses to the responder identities only, and nothing else to publish', () => {
+    for (const service of KEELSON_SERVICES) {
+      // A service identity takes JetStream deliveries: with allow_responses nats-server would track each one.
+      assert.equal(ServicePermissions[service].allowResponses, false, `${service}'s own identity`);
+      assert.equal(ResponderPermissions[service].allowResponses, true, `${service}'s responder`);
+      assert.deepEqual(ResponderPermissions[service].publish, [], `${service}'s responder publishes only answers`);
+      assert.equal(answers(service, Subjects.allTasks), false);
+      assert.equal(answers(service, Subjects.logLevel), false, 'log levels are followed on the service connection');
+    }
+    assert.equal(answers('memory-service', GuardSubjects.inputRpc), false, 'each responder answers its own service\'s requests');
   });
 });
 

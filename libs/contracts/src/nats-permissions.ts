@@ -19,7 +19,12 @@ import { UsageStream, UsageSubjects } from './usage';
  *   subscribe to its own prefix, so no identity reads another's replies. Clients set nats.js `inboxPrefix`
  *   (services: NATS_INBOX_PREFIX).
  * - `allow_responses`: a service may answer a request it received (the reply subject of that message), once,
- *   without a blanket publish right on anyone's inbox.
+ *   without a blanket publish right on anyone's inbox. Only a service's *responder* identity has it (its own
+ *   connection, `ResponderPermissions`), because nats-server remembers the reply subject of every message
+ *   delivered to such a connection, JetStream deliveries included, until it is answered through that right or
+ *   expires; an ack is allowed outright so it never counts, and once a connection holds 4,096 of them the
+ *   server scans them all on every delivery (2.9 and 2.10 `deliverMsg`). On a consuming connection that made
+ *   nats-server's CPU per message grow with every message of the last hour (docs/benchmarks.md).
  * - JetStream API subjects name the stream and consumer, so each service may provision, read and pull only
  *   the streams and durable consumers it owns, and acknowledge only its own consumers' messages.
  *
@@ -101,7 +106,7 @@ const allStreamSpecs: StreamSpec[] = [...Object.values(Streams), MemoryStreams.w
   (s, i, list) => list.findIndex((o) => o.name === s.name) === i,
 );
 
-/** What every service does: follow the log level, answer the dashboard's stats, record audit events. */
+/** What every service does: follow the log level, record audit events (its responder answers the stats). */
 function everyService(service: KeelsonService): { publish: string[]; subscribe: string[] } {
   return {
     publish: [
@@ -113,8 +118,6 @@ function everyService(service: KeelsonService): { publish: string[]; subscribe: 
       serviceInboxPrefix(service) + '.>',
       // InfraModule: operators change the log level of every replica at run time (only the operator publishes).
       Subjects.logLevel,
-      // answerOpsStats: every replica answers the gateway's scatter-gather (the answer is a response).
-      OpsSubjects.stats,
     ],
   };
 }
@@ -124,9 +127,21 @@ function serviceSet(service: KeelsonService, own: { publish: string[]; subscribe
   return {
     publish: unique([...base.publish, ...own.publish]),
     subscribe: unique([...base.subscribe, ...own.subscribe]),
-    allowResponses: true,
+    allowResponses: false,
     inboxPrefix: serviceInboxPrefix(service),
   };
+}
+
+/** The responder identity's reply inbox prefix; it never requests, so nothing subscribes to it. */
+export const responderInboxPrefix = (service: string): string => `${serviceInboxPrefix(service)}.responder`;
+
+/**
+ * A responder identity: subscribes to the requests its service answers and may publish nothing but the one
+ * answer to each (`allow_responses`; an empty publish list is rendered as deny-all). Every service's responder
+ * answers the dashboard's stats scatter-gather (answerOpsStats).
+ */
+function responderSet(service: KeelsonService, serves: string[]): NatsPermissionSet {
+  return { publish: [], subscribe: unique([OpsSubjects.stats, ...serves]), allowResponses: true, inboxPrefix: responderInboxPrefix(service) };
 }
 
 const deadLetterOf = (spec: ConsumerSpec) => Subjects.deadLetter(spec.stream);
@@ -201,13 +216,8 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       ...jsProvisionStreams(allStreamSpecs),
       ...jsDurableConsumer(Consumers.sessionAgent),
     ],
-    subscribe: [
-      // Turns' interrupt and steer fast paths; invokes (queue keelson-agents) and their cancellations.
-      Subjects.allSessionCancels,
-      Subjects.allSessionSteers,
-      Subjects.invokeRpc,
-      Subjects.allInvokeCancels,
-    ],
+    // Turns' interrupt and steer fast paths (invokes and their cancellations are the responder's).
+    subscribe: [Subjects.allSessionCancels, Subjects.allSessionSteers],
   }),
   'task-worker': serviceSet('task-worker', {
     publish: [
@@ -227,8 +237,7 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
   }),
   'memory-service': serviceSet('memory-service', {
     publish: [deadLetterOf(MemoryConsumers.writer), ...jsProvisionStreams(allStreamSpecs), ...jsDurableConsumer(MemoryConsumers.writer)],
-    // The memory RPCs (queue keelson-memory).
-    subscribe: memoryRpcs,
+    subscribe: [],
   }),
   'audit-service': serviceSet('audit-service', {
     publish: [
@@ -240,8 +249,7 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       // Stored payloads are scrubbed with the tenant's guard policy, asked of guard-service.
       GuardSubjects.policyRpc,
     ],
-    // Query and verification RPCs (queue keelson-audit).
-    subscribe: [AuditSubjects.queryRpc, AuditSubjects.verifyRpc],
+    subscribe: [],
   }),
   'guard-service': serviceSet('guard-service', {
     publish: [
@@ -250,9 +258,23 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       // Provisions only the audit stream it records into.
       ...jsProvisionStreams([AuditStream]),
     ],
-    // The guard RPCs (queue keelson-guard).
-    subscribe: guardRpcs,
+    subscribe: [],
   }),
+};
+
+/** What each service's responder connection answers (serveRequests and answerOpsStats run on it). */
+export const ResponderPermissions: Record<KeelsonService, NatsPermissionSet> = {
+  gateway: responderSet('gateway', []),
+  // Invokes (queue keelson-agents) and their cancellations, on one connection so a cancel never overtakes
+  // its invoke.
+  'session-agent': responderSet('session-agent', [Subjects.invokeRpc, Subjects.allInvokeCancels]),
+  'task-worker': responderSet('task-worker', []),
+  // The memory RPCs (queue keelson-memory).
+  'memory-service': responderSet('memory-service', memoryRpcs),
+  // Query and verification RPCs (queue keelson-audit).
+  'audit-service': responderSet('audit-service', [AuditSubjects.queryRpc, AuditSubjects.verifyRpc]),
+  // The guard RPCs (queue keelson-guard).
+  'guard-service': responderSet('guard-service', guardRpcs),
 };
 
 /**

@@ -1,7 +1,7 @@
 import { connect, DebugEvents, Events, type NatsConnection } from 'nats';
 import { natsErrorCode } from './errors';
 import { errorMeta, stderrLogger, type MessagingLogger } from './logger';
-import { natsAuthOptions, type NatsCredentials } from './nats-credentials';
+import { natsAuthOptions, type NatsCredentials, type NatsIdentityRole } from './nats-credentials';
 
 export interface ConnectNatsOptions {
   url: string;
@@ -17,6 +17,8 @@ export interface ConnectNatsOptions {
    * NATS_INBOX_PREFIX). Absent: no authentication and the default `_INBOX` prefix, as before issue 9.
    */
   credentials?: NatsCredentials;
+  /** Which identity of `credentials` to connect as (nats-credentials NatsIdentityRole); default `service`. */
+  role?: NatsIdentityRole;
 }
 
 /**
@@ -28,7 +30,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
   const logger = opts.logger ?? stderrLogger;
   let nc: NatsConnection;
   try {
-    const auth = await natsAuthOptions(opts.credentials);
+    const auth = await natsAuthOptions(opts.credentials, opts.role);
     nc = await connect({
       ...auth,
       // A cluster's seed URLs may come comma-separated; the client tries them in turn and learns the rest.

@@ -36,5 +36,5 @@ export { decodeJson, encodeJson } from './codec';
 export { silentLogger, stderrLogger, type MessagingLogger } from './logger';
 export { extractTraceContext, injectTraceContext } from './tracing';
 export { subjectTemplate } from './subject-template';
-export { natsAuthOptions, natsCredentialsFrom, type NatsCredentials, type NatsCredentialSettings } from './nats-credentials';
+export { hasResponderIdentity, natsAuthOptions, natsCredentialsFrom, type NatsCredentials, type NatsCredentialSettings, type NatsIdentityRole } from './nats-credentials';
 export { generateNatsAuth, natsServerAuthConfig, type GenerateNatsAuthOptions, type NatsAuthFiles, type NatsIdentity } from './nats-auth-config';

@@ -11,7 +11,7 @@ import { connectNats } from './connection';
 import { ConsumerRunner } from './consumer-runner';
 import type { MessagingLogger } from './logger';
 import { generateNatsAuth, type NatsAuthFiles, type NatsIdentity } from './nats-auth-config';
-import type { NatsCredentials } from './nats-credentials';
+import type { NatsCredentials, NatsIdentityRole } from './nats-credentials';
 import { provisionConsumer, provisionStreams } from './provisioning';
 import { JetStreamPublisher } from './publisher';
 import { request, serveRequests } from './request-reply';
@@ -29,7 +29,7 @@ describe('NATS with the generated users and permissions (nats-server 2.9)', () =
   let auth: NatsAuthFiles;
   const clients: Client[] = [];
 
-  const as = async (id: NatsIdentity): Promise<Client> => {
+  const as = async (id: NatsIdentity, role: NatsIdentityRole = 'service'): Promise<Client> => {
     const violations: string[] = [];
     const logger: MessagingLogger = {
       debug: () => undefined,
@@ -39,11 +39,12 @@ describe('NATS with the generated users and permissions (nats-server 2.9)', () =
         if (msg.startsWith('nats permissions violation')) violations.push(msg.replace('nats permissions violation: ', ''));
       },
     };
-    const client = { nc: await connectNats({ url: nats.url, name: id.name, logger, credentials: credentialsOf(id) }), violations };
+    const client = { nc: await connectNats({ url: nats.url, name: `${id.name} ${role}`, logger, credentials: credentialsOf(id), role }), violations };
     clients.push(client);
     return client;
   };
   const service = (name: KeelsonService) => as(auth.services[name]);
+  const responder = (name: KeelsonService) => as(auth.services[name], 'responder');
   /** Waits until the server's -ERR for `what` has come back (it is asynchronous to a core publish). */
   const refused = (client: Client, what: string) =>
     waitFor(() => client.violations.includes(what), { description: `the server to refuse ${what}`, timeoutMs: 5_000 });
@@ -90,16 +91,18 @@ describe('NATS with the generated users and permissions (nats-server 2.9)', () =
     const jsm = await gateway.nc.jetstreamManager();
     await waitFor(async () => (await jsm.streams.info(Streams.tasks.name)).state.messages === 0, { description: 'the ack to remove the task' });
 
-    // Scatter-gather: the task-worker answers through allow_responses into the gateway's private inbox.
-    worker.nc.subscribe(OpsSubjects.stats, { callback: (_e, msg) => msg.respond(encodeJson({ service: 'task-worker' })) });
-    await worker.nc.flush();
+    // Scatter-gather: the task-worker's responder answers through allow_responses into the gateway's private inbox.
+    const workerResponder = await responder('task-worker');
+    const stats = workerResponder.nc.subscribe(OpsSubjects.stats, { callback: (_e, msg) => msg.respond(encodeJson({ service: 'task-worker' })) });
+    await workerResponder.nc.flush();
     const reply = await gateway.nc.request(OpsSubjects.stats, undefined, { timeout: 2_000 });
     assert.deepEqual(decodeJson(reply.data), { service: 'task-worker' });
-    assert.deepEqual([...gateway.violations, ...worker.violations], []);
+    assert.deepEqual([...gateway.violations, ...worker.violations, ...workerResponder.violations], []);
+    stats.unsubscribe();
   });
 
-  it('answers the memory RPC from memory-service to a runtime, and keeps the inboxes private', async () => {
-    const memory = await service('memory-service');
+  it('answers the memory RPC from memory-service\'s responder to a runtime, and keeps the inboxes private', async () => {
+    const memory = await responder('memory-service');
     const agent = await service('session-agent');
     const server = serveRequests(memory.nc, 'keelson.rpc.memory.recall', 'keelson-memory', async () => ({ ok: true, memories: [] }));
     await memory.nc.flush();
@@ -109,9 +112,33 @@ describe('NATS with the generated users and permissions (nats-server 2.9)', () =
     // memory-service may not read the session-agent's replies, nor every inbox.
     memory.nc.subscribe('_INBOX.svc.session-agent.>');
     await refused(memory, 'subscription to _INBOX.svc.session-agent.>');
-    // nor answer what it was never asked (no blanket inbox right).
+    // nor answer what it was never asked (no blanket inbox right), nor publish anything else.
     memory.nc.publish('_INBOX.svc.session-agent.forged', encodeJson({ ok: true }));
     await refused(memory, 'publish to _INBOX.svc.session-agent.forged');
+    memory.nc.publish(`${Subjects.deadLetter(Streams.memoryWrites.name)}`, encodeJson({}));
+    await refused(memory, `publish to ${Subjects.deadLetter(Streams.memoryWrites.name)}`);
+  });
+
+  it('keeps allow_responses off the connections that take JetStream deliveries, and off the service identity', async () => {
+    // Why (nats-permissions): nats-server would remember each delivery's ack subject for an hour and, past
+    // 4,096 of them, scan them all on every delivery. The service identity cannot answer a request...
+    const gateway = await service('gateway');
+    const guardMain = await service('guard-service');
+    guardMain.nc.subscribe(OpsSubjects.stats);
+    await refused(guardMain, `subscription to ${OpsSubjects.stats}`);
+    // ...while its responder answers, and only once: a second answer to the same request is refused.
+    const guardResponder = await responder('guard-service');
+    guardResponder.nc.subscribe(OpsSubjects.stats, {
+      callback: (_e, msg) => {
+        msg.respond(encodeJson({ service: 'guard' }));
+        msg.respond(encodeJson({ service: 'guard', again: true }));
+      },
+    });
+    await guardResponder.nc.flush();
+    const reply = await gateway.nc.request(OpsSubjects.stats, undefined, { timeout: 2_000 });
+    assert.deepEqual(decodeJson(reply.data), { service: 'guard' });
+    await waitFor(() => guardResponder.violations.some((v) => v.startsWith('publish to _INBOX.svc.gateway.')), { description: 'the second answer to be refused', timeoutMs: 5_000 });
+    assert.deepEqual(gateway.violations, []);
   });
 
   it('refuses a service what it must not do', async () => {

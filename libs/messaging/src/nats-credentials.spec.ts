@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { nkeys } from 'nats';
-import { natsAuthOptions, natsCredentialsFrom } from './nats-credentials';
+import { hasResponderIdentity, natsAuthOptions, natsCredentialsFrom } from './nats-credentials';
 
 describe('natsCredentialsFrom', () => {
   it('is undefined without settings (no auth), and keeps a lone inbox prefix', () => {
@@ -41,5 +41,28 @@ describe('natsAuthOptions', () => {
     writeFileSync(bad, 'not-a-seed-s3cret');
     await assert.rejects(natsAuthOptions({ kind: 'nkey', seedFile: bad }), (err: Error) => /does not hold an nkey user seed/.test(err.message) && !err.message.includes('s3cret'));
     await assert.rejects(natsAuthOptions({ kind: 'nkey', seedFile: join(dir, 'missing') }), /cannot read the NATS credential file .*ENOENT/);
+  });
+
+  it('connects a responder with the second seed of the file and its own inbox prefix', async () => {
+    const [own, answering] = [nkeys.createUser(), nkeys.createUser()];
+    const file = join(dir, 'two.nk');
+    writeFileSync(file, [own, answering].map((kp) => new TextDecoder().decode(kp.getSeed())).join('\n') + '\n', { mode: 0o600 });
+    const credentials = { kind: 'nkey' as const, seedFile: file, inboxPrefix: '_INBOX.svc.x' };
+    assert.equal(await hasResponderIdentity(credentials), true);
+    const signer = async (role: 'service' | 'responder') => {
+      const opts = await natsAuthOptions(credentials, role);
+      return { prefix: opts.inboxPrefix, nkey: (opts.authenticator as (nonce?: string) => { nkey: string })('nonce').nkey };
+    };
+    assert.deepEqual(await signer('service'), { prefix: '_INBOX.svc.x', nkey: own.getPublicKey() });
+    assert.deepEqual(await signer('responder'), { prefix: '_INBOX.svc.x.responder', nkey: answering.getPublicKey() });
+  });
+
+  it('has no responder with one seed, and says so when one is asked for', async () => {
+    const file = join(dir, 'one.nk');
+    writeFileSync(file, new TextDecoder().decode(nkeys.createUser().getSeed()) + '\n', { mode: 0o600 });
+    assert.equal(await hasResponderIdentity({ kind: 'nkey', seedFile: file }), false);
+    assert.equal(await hasResponderIdentity({ kind: 'password', user: 'u', passwordFile: file }), false);
+    assert.equal(await hasResponderIdentity(undefined), false);
+    await assert.rejects(natsAuthOptions({ kind: 'nkey', seedFile: file }, 'responder'), /holds no responder seed \(its second line\)/);
   });
 });

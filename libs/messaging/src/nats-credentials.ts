@@ -13,6 +13,14 @@ export type NatsCredentials =
   /** No authentication, but a private inbox prefix (a server with `no_auth_user`, or a test). */
   | { kind: 'none'; inboxPrefix?: string | undefined };
 
+/**
+ * Which of a service's two identities a connection uses. A service's seed file holds two seeds, one per line:
+ * its own identity (JetStream, publishes, requests) and its responder's, which alone may answer requests
+ * (nats-permissions `ResponderPermissions`). A file with one seed (a tenant's, the operator's, or one written
+ * before the split) has no responder: the service then answers on its main connection.
+ */
+export type NatsIdentityRole = 'service' | 'responder';
+
 /** The credential settings of a service's configuration (libs/config natsAuthSettings). */
 export interface NatsCredentialSettings {
   NATS_NKEY_SEED_FILE?: string | undefined;
@@ -37,16 +45,27 @@ export function natsCredentialsFrom(settings: NatsCredentialSettings): NatsCrede
   return inboxPrefix ? { kind: 'none', inboxPrefix } : undefined;
 }
 
-/** nats.js connect options for `credentials`: an authenticator reading the file, and the inbox prefix. */
-export async function natsAuthOptions(credentials: NatsCredentials | undefined): Promise<Partial<ConnectionOptions>> {
+/** Whether `credentials` name a responder identity of their own (a second seed in the seed file). */
+export async function hasResponderIdentity(credentials: NatsCredentials | undefined): Promise<boolean> {
+  if (credentials?.kind !== 'nkey') return false;
+  return seedLines(await readSecret(credentials.seedFile)).length > 1;
+}
+
+/**
+ * nats.js connect options for `credentials` as `role`: an authenticator reading the file, and the inbox prefix
+ * (a responder's is `<prefix>.responder`, so its inbox never mixes with the service's).
+ */
+export async function natsAuthOptions(credentials: NatsCredentials | undefined, role: NatsIdentityRole = 'service'): Promise<Partial<ConnectionOptions>> {
   if (!credentials) return {};
-  const prefix = credentials.inboxPrefix ? { inboxPrefix: credentials.inboxPrefix } : {};
+  const inboxPrefix = credentials.inboxPrefix && role === 'responder' ? `${credentials.inboxPrefix}.responder` : credentials.inboxPrefix;
+  const prefix = inboxPrefix ? { inboxPrefix } : {};
   if (credentials.kind === 'none') return prefix;
   if (credentials.kind === 'nkey') {
-    let seed = parseSeed(await readSecret(credentials.seedFile), credentials.seedFile);
+    const line = role === 'responder' ? 1 : 0;
+    let seed = parseSeed(await readSecret(credentials.seedFile), credentials.seedFile, line);
     const current = (): Uint8Array => {
       try {
-        seed = parseSeed(readFileSync(credentials.seedFile, 'utf8').trim(), credentials.seedFile);
+        seed = parseSeed(readFileSync(credentials.seedFile, 'utf8').trim(), credentials.seedFile, line);
       } catch {
         // Mid-rotation or briefly unreadable: keep the last good seed; the server decides.
       }
@@ -77,14 +96,18 @@ async function readSecret(path: string): Promise<string> {
   return text;
 }
 
-/** A user seed (`SU…`); the value itself never appears in an error. */
-function parseSeed(text: string, path: string): Uint8Array {
-  const seed = new TextEncoder().encode(text);
+const seedLines = (text: string): string[] => text.split('\n').map((l) => l.trim()).filter(Boolean);
+
+/** The user seed (`SU…`) on line `line` of the file; the value itself never appears in an error. */
+function parseSeed(text: string, path: string, line = 0): Uint8Array {
+  const lines = seedLines(text);
+  if (line >= lines.length) throw new Error(`the NATS credential file ${path} holds no responder seed (its second line)`);
+  const seed = new TextEncoder().encode(lines[line]);
   try {
     const kp = nkeys.fromSeed(seed);
     if (!kp.getPublicKey().startsWith('U')) throw new Error('not a user key');
   } catch {
-    throw new Error(`the NATS credential file ${path} does not hold an nkey user seed (SU…)`);
+    throw new Error(`the NATS credential file ${path} does not hold an nkey user seed (SU…)${line > 0 ? ' on its second line' : ''}`);
   }
   return seed;
 }

@@ -15,7 +15,7 @@ import { AuditConsumers, AuditQueueGroup } from '@keelson/contracts';
 import { AuditIngest, openMongoAuditStore, openSqliteAuditStore, type AuditSink, type AuditStore } from '@keelson/audit';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
 import { metricsRegistry } from '@keelson/observability';
-import { AUDIT_TRAIL, INFRA_SECRETS, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, INFRA_SECRETS, JetStreamContext, NATS_CONNECTION, NATS_RESPONDER_CONNECTION, SERVICE_LOGGER, guardPolicyCache } from '@keelson/nest-kit';
 import { objectStorageFromSettings, type ObjectStorage } from '@keelson/object-store';
 import { SettingsSecrets } from '@keelson/secrets';
 import type { NatsConnection } from 'nats';
@@ -93,7 +93,7 @@ class AuditResponder implements OnApplicationBootstrap, BeforeApplicationShutdow
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
-    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(NATS_RESPONDER_CONNECTION) private readonly nats: NatsConnection,
     @Inject(AUDIT_CONFIG) private readonly config: AuditServiceConfig,
     private readonly pipeline: AuditPipeline,
   ) {}

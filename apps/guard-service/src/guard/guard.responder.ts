@@ -3,7 +3,7 @@ import { GUARD_DECISION_EVENT_TYPE, GuardQueueGroup, GuardSubjects, createEvent,
 import { guardDecisionDraft, type AuditSink } from '@keelson/audit';
 import { Guard } from '@keelson/guard';
 import { encodeJson, serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { AUDIT_TRAIL, NATS_CONNECTION, SERVICE_LOGGER, countGuardDecision } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, NATS_CONNECTION, NATS_RESPONDER_CONNECTION, SERVICE_LOGGER, countGuardDecision } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import { guardHandlers } from './answer-guard';
 import { GUARD_OPTIONS, type GuardModuleOptions } from './guard.options';
@@ -23,6 +23,7 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
 
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(NATS_RESPONDER_CONNECTION) private readonly responder: NatsConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(GUARD_OPTIONS) private readonly options: GuardModuleOptions,
     private readonly policies: PolicyStore,
@@ -35,10 +36,10 @@ export class GuardResponder implements OnApplicationBootstrap, BeforeApplication
     const h = guardHandlers({ guard, policies: this.policies, onDecision, ...(this.options.pseudonymizer ? { pseudonymizer: this.options.pseudonymizer } : {}) });
     const opts = { logger: this.logger, concurrency: this.options.concurrency };
     this.servers = [
-      serveRequests(this.nats, GuardSubjects.inputRpc, GuardQueueGroup, (req: unknown) => h.input(req), opts),
-      serveRequests(this.nats, GuardSubjects.outputRpc, GuardQueueGroup, (req: unknown) => h.output(req), opts),
-      serveRequests(this.nats, GuardSubjects.policyRpc, GuardQueueGroup, (req: unknown) => h.policy(req), opts),
-      serveRequests(this.nats, GuardSubjects.revealRpc, GuardQueueGroup, (req: unknown) => h.reveal(req), opts),
+      serveRequests(this.responder, GuardSubjects.inputRpc, GuardQueueGroup, (req: unknown) => h.input(req), opts),
+      serveRequests(this.responder, GuardSubjects.outputRpc, GuardQueueGroup, (req: unknown) => h.output(req), opts),
+      serveRequests(this.responder, GuardSubjects.policyRpc, GuardQueueGroup, (req: unknown) => h.policy(req), opts),
+      serveRequests(this.responder, GuardSubjects.revealRpc, GuardQueueGroup, (req: unknown) => h.reveal(req), opts),
     ];
     this.logger.info('answering guard requests', {
       subjects: [GuardSubjects.inputRpc, GuardSubjects.outputRpc, GuardSubjects.policyRpc, GuardSubjects.revealRpc],

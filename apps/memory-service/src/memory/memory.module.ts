@@ -13,7 +13,7 @@ import { Ctx, EventPattern } from '@nestjs/microservices';
 import { MemoryConsumers, MemoryQueueGroup } from '@keelson/contracts';
 import { MemoryService } from '@keelson/memory';
 import { serveRequests, type MessagingLogger } from '@keelson/messaging';
-import { HealthModule, JetStreamContext, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { HealthModule, JetStreamContext, NATS_RESPONDER_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import type { NatsConnection } from 'nats';
 import type { MemoryServiceConfig } from '../config';
 import { memoryRpcHandlers } from './answer-memory';
@@ -34,7 +34,7 @@ class MemoryResponder implements OnModuleInit, OnApplicationBootstrap, BeforeApp
   private purgeTimer?: NodeJS.Timeout;
 
   constructor(
-    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(NATS_RESPONDER_CONNECTION) private readonly nats: NatsConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(MemoryService) private readonly memory: MemoryService,
     @Inject(MEMORY_BACKEND) private readonly backend: Backend,

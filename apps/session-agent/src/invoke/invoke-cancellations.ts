@@ -1,6 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { Subjects, parseInvokeCancelSubject } from '@keelson/contracts';
-import { NATS_CONNECTION } from '@keelson/nest-kit';
+import { NATS_RESPONDER_CONNECTION } from '@keelson/nest-kit';
 import type { NatsConnection, Subscription } from 'nats';
 
 /** How long a cancel that came before its run is remembered, so the run starts cancelled. */
@@ -16,7 +16,8 @@ export class InvokeCancellations implements OnApplicationBootstrap, BeforeApplic
   private readonly early = new Map<string, number>();
   private subscription?: Subscription;
 
-  constructor(@Inject(NATS_CONNECTION) private readonly nats: NatsConnection) {}
+  // The invokes' own connection: a cancel published after its invoke cannot arrive before it.
+  constructor(@Inject(NATS_RESPONDER_CONNECTION) private readonly nats: NatsConnection) {}
 
   onApplicationBootstrap(): void {
     this.subscription = this.nats.subscribe(Subjects.allInvokeCancels, {

@@ -5,7 +5,7 @@ import { metricsRegistry, type MetricsRegistry } from '@keelson/observability';
 import type { AuditSink } from '@keelson/audit';
 import { InlineGuard } from '@keelson/guard';
 import { AgentMemory } from '@keelson/memory';
-import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
+import { AUDIT_TRAIL, JETSTREAM_PUBLISHER, NATS_RESPONDER_CONNECTION, SERVICE_LOGGER } from '@keelson/nest-kit';
 import { AgentRegistry, ProviderRegistry, RoutingService, UsageMeter } from '@keelson/runtime';
 import type { NatsConnection } from 'nats';
 import { RolloutControl } from '@keelson/state';
@@ -44,7 +44,7 @@ export class InvokeResponder implements OnApplicationBootstrap, BeforeApplicatio
   private server?: { stop(): Promise<void> };
 
   constructor(
-    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(NATS_RESPONDER_CONNECTION) private readonly nats: NatsConnection,
     @Inject(SERVICE_LOGGER) private readonly logger: MessagingLogger,
     @Inject(JETSTREAM_PUBLISHER) private readonly publisher: JetStreamPublisher,
     private readonly agents: AgentRegistry,

@@ -1,7 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { NatsConnection } from 'nats';
 import type { RedisClient } from '../infra/redis';
-import { NATS_CONNECTION, REDIS_CLIENT } from '../infra/tokens';
+import { NATS_CONNECTION, NATS_RESPONDER_CONNECTION, REDIS_CLIENT } from '../infra/tokens';
 
 export type ReadinessCheck = () => Promise<void>;
 
@@ -23,11 +23,14 @@ export class Readiness {
   constructor(
     @Inject(NATS_CONNECTION) nats: NatsConnection,
     @Inject(REDIS_CLIENT) redis: RedisClient | null,
+    @Inject(NATS_RESPONDER_CONNECTION) @Optional() responder?: NatsConnection,
   ) {
-    this.register('nats', async () => {
-      if (nats.isClosed()) throw new Error('connection closed');
-      await nats.rtt();
-    });
+    const reachable = (nc: NatsConnection) => async () => {
+      if (nc.isClosed()) throw new Error('connection closed');
+      await nc.rtt();
+    };
+    this.register('nats', reachable(nats));
+    if (responder && responder !== nats) this.register('nats-responder', reachable(responder));
     if (redis) {
       this.register('redis', async () => {
         if (!redis.isReady) throw new Error('not connected');

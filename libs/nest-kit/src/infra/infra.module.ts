@@ -5,12 +5,12 @@ import { baseServiceConfig, type ObjectStoreSettings } from '@keelson/config';
 import { DEFAULT_EFFECTIVE_POLICY, filterOutput } from '@keelson/guard';
 import { OBJECT_STORE_SECRETS, objectStorageFromSettings } from '@keelson/object-store';
 import { SettingsSecrets } from '@keelson/secrets';
-import { JetStreamPublisher, connectNats, decodeJson, provisionStreams, type MessagingLogger, type NatsCredentials } from '@keelson/messaging';
+import { JetStreamPublisher, connectNats, decodeJson, hasResponderIdentity, provisionStreams, type MessagingLogger, type NatsCredentials } from '@keelson/messaging';
 import { shutdownTracing } from '@keelson/observability';
 import type { NatsConnection } from 'nats';
 import { answerOpsStats } from './ops-stats';
 import { connectRedis, type RedisClient } from './redis';
-import { AUDIT_TRAIL, INFRA_SECRETS, JETSTREAM_PUBLISHER, NATS_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
+import { AUDIT_TRAIL, INFRA_SECRETS, JETSTREAM_PUBLISHER, NATS_CONNECTION, NATS_RESPONDER_CONNECTION, REDIS_CLIENT, SERVICE_LOGGER, SERVICE_NAME } from './tokens';
 
 export interface InfraOptions {
   serviceName: string;
@@ -37,13 +37,14 @@ type LevelledLogger = MessagingLogger & { setLevel?(level: string): void };
 class InfraLifecycle implements OnApplicationShutdown {
   constructor(
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(NATS_RESPONDER_CONNECTION) private readonly responder: NatsConnection,
     @Inject(REDIS_CLIENT) private readonly redis: RedisClient | null,
     @Inject(SERVICE_LOGGER) private readonly logger: LevelledLogger,
     @Inject(SERVICE_NAME) private readonly service: string,
     @Inject(INFRA_SECRETS) private readonly secrets: SettingsSecrets,
   ) {
     this.followLogLevel();
-    answerOpsStats(nats, service, logger);
+    answerOpsStats(responder, service, logger);
   }
 
   /** Subjects.logLevel: an operator changes this replica's log level without a restart. */
@@ -68,6 +69,9 @@ class InfraLifecycle implements OnApplicationShutdown {
 
   /** Runs after the transports have stopped consuming, so draining here loses nothing in flight. */
   async onApplicationShutdown(): Promise<void> {
+    // The responders have stopped (beforeApplicationShutdown), so the answers in flight are out; drained first,
+    // while the main connection still takes what those answers published.
+    if (this.responder !== this.nats && !this.responder.isClosed()) await this.responder.drain().catch(() => undefined);
     if (!this.nats.isClosed()) await this.nats.drain().catch(() => undefined);
     if (this.redis?.isOpen) await this.redis.close().catch(() => undefined);
     await this.secrets.stop().catch(() => undefined);
@@ -120,6 +124,20 @@ export class InfraModule {
           },
         },
         {
+          provide: NATS_RESPONDER_CONNECTION,
+          inject: [NATS_CONNECTION],
+          useFactory: async (main: NatsConnection) => {
+            if (!(await hasResponderIdentity(options.natsCredentials))) return main;
+            return connectNats({
+              url: options.natsUrl,
+              name: `${options.serviceName}-responder`,
+              logger: options.logger,
+              credentials: options.natsCredentials!,
+              role: 'responder',
+            });
+          },
+        },
+        {
           provide: INFRA_SECRETS,
           // The object store's keys and Redis's password, from files or Vault, fetched before anything connects.
           useFactory: () =>
@@ -159,7 +177,7 @@ export class InfraModule {
         },
         InfraLifecycle,
       ],
-      exports: [SERVICE_LOGGER, SERVICE_NAME, NATS_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER, AUDIT_TRAIL, INFRA_SECRETS],
+      exports: [SERVICE_LOGGER, SERVICE_NAME, NATS_CONNECTION, NATS_RESPONDER_CONNECTION, REDIS_CLIENT, JETSTREAM_PUBLISHER, AUDIT_TRAIL, INFRA_SECRETS],
     };
   }
 }

@@ -1,5 +1,10 @@
 /** Injection tokens for the clients every service shares. */
 export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+/**
+ * The connection request handlers answer on (serveRequests, the ops stats): the service's responder identity
+ * when its credentials hold one, else NATS_CONNECTION itself (nats-permissions ResponderPermissions says why).
+ */
+export const NATS_RESPONDER_CONNECTION = Symbol('NATS_RESPONDER_CONNECTION');
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 export const JETSTREAM_PUBLISHER = Symbol('JETSTREAM_PUBLISHER');
 export const SERVICE_LOGGER = Symbol('SERVICE_LOGGER');
