@@ -12,7 +12,7 @@
 // --max-seconds; stops every process it started. See docs/benchmarks.md.
 //
 //   npm run bench:stateless -- [--seconds 10] [--concurrency 32] [--rate 500] [--rate-seconds 15] [--rounds 2]
-//                              [--warmup 500] [--profile gateway|session-agent] [--max-seconds 420]
+//                              [--warmup 500] [--profile gateway|session-agent|nats] [--max-seconds 420]
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ import { postLoad } from './lib/http-load.mjs';
 import { jsonPoster, openLoop } from './lib/open-loop.mjs';
 import { cpuMeter, rate, round } from './lib/stats.mjs';
 import { formatSummary, summarizeProfile } from './profile-summary.mjs';
+import { captureNatsProfile, formatNatsSummary, summarizeNatsProfile } from './lib/nats-profile.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OPTIONS = {
@@ -33,7 +34,7 @@ const OPTIONS = {
   rounds: { def: 2, help: 'times (a)-(d) run on the same mesh' },
   warmup: { def: 500, help: 'unmeasured requests before each closed-loop phase and in-process calls before (d)' },
   'service-env': { def: '', help: 'extra environment for every service, KEY=VALUE[,KEY=VALUE] (what-if runs, e.g. OTEL_SDK_DISABLED=true)' },
-  profile: { def: '', help: 'CPU-profile gateway or session-agent over phases (b) and (c) of the last round' },
+  profile: { def: '', help: 'CPU-profile gateway, session-agent or nats (nats-server) over phases (b) and (c) of the last round' },
   'max-seconds': { def: 420, help: 'hard limit on the whole run; it stops everything and fails after it' },
   out: { def: 'bench/results/stateless-latest.json', help: 'where the JSON report goes' },
 };
@@ -53,7 +54,7 @@ function parseArgs(argv) {
     opts[name] = typeof OPTIONS[name].def === 'number' ? Number(raw) : raw;
     if (typeof opts[name] === 'number' && !(opts[name] >= 0)) throw new Error(`--${name} must be a non-negative number`);
   }
-  if (opts.profile && !['gateway', 'session-agent'].includes(opts.profile)) throw new Error('--profile is gateway or session-agent');
+  if (opts.profile && !['gateway', 'session-agent', 'nats'].includes(opts.profile)) throw new Error('--profile is gateway, session-agent or nats');
   opts.serviceEnv = {};
   for (const pair of opts['service-env'] ? opts['service-env'].split(',') : []) {
     const eq = pair.indexOf('=');
@@ -130,6 +131,7 @@ async function main() {
   const { answerInvoke } = await import(join(ROOT, 'libs/stateless/dist/index.js'));
   const { OfflineModel, ProviderRegistry, builtinAgents } = await import(join(ROOT, 'libs/runtime/dist/index.js'));
   const { InlineGuard, DEFAULT_EFFECTIVE_POLICY } = await import(join(ROOT, 'libs/guard/dist/index.js'));
+  const { freePort } = await import(join(ROOT, 'libs/testing/dist/index.js'));
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -148,10 +150,12 @@ async function main() {
   };
 
   log('starting the whole mesh (startMesh: nats, redis, s3, gateway, session-agent, task-worker, memory, audit, guard)');
+  const natsProfilePort = opts.profile === 'nats' ? await freePort() : undefined;
   const mesh = await startMesh({
+    ...(natsProfilePort ? { natsArgs: ['--profile', String(natsProfilePort)] } : {}),
     env: {
       ...opts.serviceEnv,
-      ...(opts.profile
+      ...(opts.profile && opts.profile !== 'nats'
         ? {
             KEELSON_BENCH_PROFILE_SERVICE: opts.profile,
             KEELSON_BENCH_PROFILE_PREFIX: profilePrefix,
@@ -215,7 +219,9 @@ async function main() {
       fastify = undefined;
       log(`  ${r.fastify.perSec} req/s, p50 ${r.fastify.latency.p50Ms} ms`);
 
-      if (profiling) {
+      // nats-server samples for a fixed time: (b), (c) and the pause between them.
+      const natsProfile = profiling && natsProfilePort ? captureNatsProfile(natsProfilePort, opts.seconds + opts['rate-seconds'] + 2) : undefined;
+      if (profiling && !natsProfile) {
         writeFileSync(`${profileFile}.start`, '');
         await new Promise((done) => setTimeout(done, 300)); // the preload polls every 100 ms
       }
@@ -229,7 +235,8 @@ async function main() {
       r.invokeAtRate.statuses = poster.statuses;
       poster.close();
       log(`  p50 ${r.invokeAtRate.latency.p50Ms} ms, p99 ${r.invokeAtRate.latency.p99Ms} ms, p99.9 ${r.invokeAtRate.latency.p999Ms} ms, failed ${r.invokeAtRate.failed}`);
-      if (profiling) r.profile = await stopProfile(profileFile, opts.profile);
+      if (natsProfile) r.natsProfile = await saveNatsProfile(await natsProfile, `${profileFile}.pb.gz`);
+      else if (profiling) r.profile = await stopProfile(profileFile, opts.profile);
 
       log(`round ${n}: (d) answerInvoke in process at ${opts.rate}/s for ${opts['rate-seconds']} s`);
       for (let i = 0; i < opts.warmup; i++) await invokeInProcess(i);
@@ -260,7 +267,15 @@ async function main() {
   console.log(table(report));
   const profiled = report.rounds.at(-1)?.profile;
   if (profiled) console.log(`\n${formatSummary(profiled, `CPU profile of ${profiled.process} (${profiled.file})`)}`);
+  const natsProfiled = report.rounds.at(-1)?.natsProfile;
+  if (natsProfiled) console.log(`\n${formatNatsSummary(natsProfiled, `CPU profile of nats-server (${natsProfiled.file})`)}`);
   console.log(`\nreport: ${relative(ROOT, out)}`);
+}
+
+/** Keeps nats-server's profile next to the services' (`go tool pprof` reads it too) and summarises it. */
+function saveNatsProfile(gzipped, file) {
+  writeFileSync(file, gzipped);
+  return { process: 'nats-server', file: relative(ROOT, file), window: 'phases (b) and (c) of the last round', ...summarizeNatsProfile(gzipped, { top: 30 }) };
 }
 
 /** Asks the profiled service to write its profile, waits for it and summarises it. */

@@ -46,6 +46,8 @@ export interface MeshOptions {
   redisArgs?: string[];
   /** Node's flags for every service (startApp's nodeArgs); default startApp's, --enable-source-maps. */
   nodeArgs?: string[];
+  /** Extra nats-server arguments of the single server, e.g. ['--profile', '<port>'] (bench/lib/nats-profile). */
+  natsArgs?: string[];
 }
 
 export const MESH_SERVICES = ['gateway', 'session-agent', 'task-worker', 'memory-service', 'audit-service', 'guard-service'] as const;
@@ -89,7 +91,7 @@ export async function startMesh(options: MeshOptions = {}): Promise<Mesh> {
     startRedis(options.redisArgs ? { args: options.redisArgs } : {}),
     startS3Server(),
   ]);
-  const nats: NatsServerHandle = natsCluster?.nodes[0] ?? (await startNats(authConfig));
+  const nats: NatsServerHandle = natsCluster?.nodes[0] ?? (await startNats({ ...authConfig, ...(options.natsArgs ? { args: options.natsArgs } : {}) }));
   const natsUrl = natsCluster?.url ?? nats.url;
   const keysFile = join(dir, 'api-keys.json');
   writeFileSync(join(dir, 's3-access'), s3.accessKey);
