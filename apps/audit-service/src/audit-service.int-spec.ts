@@ -213,5 +213,8 @@ describe('audit-service', () => {
     const store = new MinioObjectStore({ url: s3.url, accessKey: s3.accessKey, secretKey: s3.secretKey });
     const lines = (await readVerified(store, ref)).toString('utf8').trim().split('\n').map((l) => JSON.parse(l));
     assert.deepEqual(lines.map((l) => l.data.n), [0, 1]);
+    // The reader's consumer is gone: one left per archive would slow every later run-log publish.
+    const consumers = await (await nc.jetstreamManager()).consumers.list(Streams.runs.name).next();
+    assert.deepEqual(consumers.map((c) => c.name), []);
   });
 });

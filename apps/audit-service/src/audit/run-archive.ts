@@ -2,7 +2,7 @@ import { AuditTypes, Streams, Subjects, type AuditRecord, type AuditRef } from '
 import type { AuditSink } from '@keelson/audit';
 import { decodeJson } from '@keelson/messaging';
 import type { Archiver } from '@keelson/object-store';
-import type { NatsConnection } from 'nats';
+import { AckPolicy, DeliverPolicy, nanos, nuid, type NatsConnection } from 'nats';
 
 /** The ends that archive a transcript: a closed session and a finished task. */
 const ARCHIVED_ON: Record<string, 'session' | 'task' | undefined> = {
@@ -12,6 +12,8 @@ const ARCHIVED_ON: Record<string, 'session' | 'task' | undefined> = {
 };
 
 const READ_TIMEOUT_MS = 10_000;
+/** Only a crashed reader leaves its consumer behind; the server removes it this long after. */
+const INACTIVE_THRESHOLD_MS = 60_000;
 
 /**
  * Archives the run log of a session when it closes and of a task when it ends, as JSON lines in the tenant's
@@ -47,25 +49,43 @@ export class RunArchive {
   }
 }
 
-/** Every event on the run log under `filter`, in order; nothing when the log has none (aged out or never run). */
+/**
+ * Every event on the run log under `filter`, in order; nothing when the log has none (aged out or never run).
+ * One consumer of its own, whose creation says how many events there are, deleted after the read: the server
+ * checks every consumer of a stream against each new message, so one left behind per finished task (a
+ * nats.js ordered consumer lingers 5 min) made every run-log publish dearer under load (docs/benchmarks.md).
+ */
 async function readAll(nats: NatsConnection, filter: string): Promise<unknown[]> {
-  const jsm = await nats.jetstreamManager();
-  const info = await jsm.streams.info(Streams.runs.name, { subjects_filter: filter });
-  const total = Object.values(info.state.subjects ?? {}).reduce((sum, n) => sum + n, 0);
-  if (total === 0) return [];
-  const consumer = await nats.jetstream().consumers.get(Streams.runs.name, { filterSubjects: filter });
-  const messages = await consumer.consume({ max_messages: 256 });
-  const timer = setTimeout(() => messages.stop(), READ_TIMEOUT_MS);
-  const events: unknown[] = [];
+  const stream = Streams.runs.name;
+  const name = `archive_${nuid.next()}`;
+  const jsm = await nats.jetstreamManager({ checkAPI: false });
+  const created = await jsm.consumers.add(stream, {
+    name,
+    filter_subject: filter,
+    deliver_policy: DeliverPolicy.All,
+    ack_policy: AckPolicy.None,
+    mem_storage: true,
+    num_replicas: 1,
+    inactive_threshold: nanos(INACTIVE_THRESHOLD_MS),
+  });
   try {
-    for await (const message of messages) {
-      events.push(decodeJson(message.data));
-      if (message.info.pending === 0) break;
+    const total = created.num_pending;
+    if (total === 0) return [];
+    const messages = await (await nats.jetstream().consumers.get(stream, name)).consume({ max_messages: 256 });
+    const timer = setTimeout(() => messages.stop(), READ_TIMEOUT_MS);
+    const events: unknown[] = [];
+    try {
+      for await (const message of messages) {
+        events.push(decodeJson(message.data));
+        if (events.length >= total) break;
+      }
+    } finally {
+      clearTimeout(timer);
+      messages.stop();
     }
+    if (events.length < total) throw new Error(`run log ${filter}: read ${events.length} of ${total} events before the timeout`);
+    return events;
   } finally {
-    clearTimeout(timer);
-    messages.stop();
+    await jsm.consumers.delete(stream, name).catch(() => undefined);
   }
-  if (events.length < total) throw new Error(`run log ${filter}: read ${events.length} of ${total} events before the timeout`);
-  return events;
 }
