@@ -519,6 +519,11 @@ describe('tenant isolation: nothing of tenant dev is reachable with tenant acme\
 
       // Tenant, user and key in the body of acme's own task: the subject's tenant rules, dev's memories stay out.
       const forged = 'tsk_acme_says_it_is_dev';
+      // acme's own tiny day budget on the key id e2e-dev (set above) refuses a call that costs anything: lifted
+      // for this task, so its model call (and what it was given) can be checked, and set again after.
+      const keyBudget = '/v1/budgets/key/day?scopeId=e2e-dev';
+      const lifted = await acme.json(keyBudget, { method: 'DELETE' });
+      assert.ok(lifted.status < 300, `acme lifts its own key budget: ${lifted.status} ${JSON.stringify(lifted.body)}`);
       const mark = fake.requests.length;
       await nc.jetstream().publish(
         Subjects.task('acme', 'helper'),
@@ -535,6 +540,8 @@ describe('tenant isolation: nothing of tenant dev is reachable with tenant acme\
         intervalMs: 200,
       });
       assert.ok(!(await dev.get('/v1/usage?limit=500')).body.records.some((r: { taskId?: string }) => r.taskId === forged), "acme's task was charged to dev");
+      const reset = await acme.json('/v1/budgets', { method: 'PUT', body: JSON.stringify({ scope: 'key', scopeId: 'e2e-dev', window: 'day', limitUsd: 0.000001 }) });
+      assert.equal(reset.status, 200, `acme sets its key budget again: ${JSON.stringify(reset.body)}`);
 
       await assert.rejects(
         nc.jetstream().publish(Subjects.task('dev', 'helper'), encodeJson({ input: 'not mine', taskId: made.taskId }), { timeout: 3_000 }),
