@@ -25,6 +25,10 @@ export class ErrorFilter implements ExceptionFilter {
     }
     if (reply.sent || reply.raw.headersSent) return;
     if (retryAfterSeconds !== undefined) void reply.header('retry-after', String(retryAfterSeconds));
+    // Fastify closes the connection on a body it will not read, with the client maybe still sending it: the
+    // close then resets the socket, and a client busy writing a large body sees the reset, not this 413.
+    // Kept open, Node reads the rest of the body and discards it (bounded by the request timeout).
+    if (body.error.code === ErrorCodes.payloadTooLarge) void reply.removeHeader('connection');
     void reply.status(status).send(body);
   }
 }
