@@ -33,11 +33,13 @@ describe('GuardPolicyCache', () => {
         if (fail) throw new Error('no responders');
         return v(7, 0.9);
       },
-      { ttlMs: 1, retryAfterErrorMs: 60_000, onError: (_t, err) => errors.push((err as Error).message) },
+      // The pause after a failure is capped at the ttl: long enough here that the third call below lands
+      // within it even on a loaded machine (a 1 ms ttl made this test depend on timing).
+      { ttlMs: 500, retryAfterErrorMs: 60_000, onError: (_t, err) => errors.push((err as Error).message) },
     );
     assert.equal((await cache.effective('acme')).version, 7);
     fail = true;
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 510));
     assert.equal((await cache.effective('acme')).input.blockThreshold, 0.9, 'the last known policy');
     assert.equal((await cache.effective('acme')).version, 7);
     assert.equal(fetches, 2, 'no second try within retryAfterErrorMs');
