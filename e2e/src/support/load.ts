@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { Streams, Subjects, taskIdForKey, taskMsgId } from '@keelson/contracts';
+import { Consumers, Headers, parseTaskMsgId, Streams, Subjects, taskIdForKey, taskMsgId } from '@keelson/contracts';
 import { waitFor } from '@keelson/testing';
 import { headers as natsHeaders, JSONCodec, type NatsConnection } from 'nats';
 import { API_KEY } from './mesh';
@@ -161,6 +161,8 @@ interface SentTurn {
 export interface LoadRecord {
   /** Acknowledged tasks (202 from a gateway, or a PubAck), by task id, with how each came. */
   tasks: Map<string, 'http' | 'nats'>;
+  /** When each task was acknowledged (ISO time), to place a lost one among the faults. */
+  taskAckedAt: Map<string, string>;
   sessions: Array<{ id: string; sent: SentTurn[] }>;
   invokes: Reply[];
   /** Admitted requests that were not answered with success: the rolling restart allows none. */
@@ -198,7 +200,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
   const agentId = opts.agentId ?? 'assistant';
   const slowMs = opts.slowMs ?? 300;
   const paceMs = opts.paceMs ?? 200;
-  const record: LoadRecord = { tasks: new Map(), sessions: [], invokes: [], failures: [], publishRetries: 0 };
+  const record: LoadRecord = { tasks: new Map(), taskAckedAt: new Map(), sessions: [], invokes: [], failures: [], publishRetries: 0 };
   let completed = 0;
   let running = true;
   const clients = (opts.httpTaskClients ?? 2) + (opts.natsTaskClients ?? 1) + (opts.sessions ?? 2) + (opts.invokeClients ?? 1);
@@ -225,7 +227,10 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
       await slot();
       const reply = await api.post('/v1/tasks', { agentId, input: `__slow:${slowMs}__ ${key}`, idempotencyKey: key }, 30_000);
       completed++;
-      if (reply.status === 202) record.tasks.set(reply.body.taskId, 'http');
+      if (reply.status === 202) {
+        record.tasks.set(reply.body.taskId, 'http');
+        record.taskAckedAt.set(reply.body.taskId, new Date(reply.at).toISOString());
+      }
       else record.failures.push({ what: `task ${key}`, reply });
       await pause(paceMs);
     }
@@ -244,6 +249,7 @@ export async function startLoad(opts: LoadOptions): Promise<Load> {
         try {
           await js.publish(Subjects.task('dev', agentId), codec.encode({ input: `__slow:${slowMs}__ ${key}` }), { headers: h, timeout: 5_000 });
           record.tasks.set(taskIdForKey('dev', key), 'nats');
+          record.taskAckedAt.set(taskIdForKey('dev', key), new Date().toISOString());
           break;
         } catch {
           record.publishRetries++;
@@ -308,6 +314,7 @@ export async function loadMoves(load: Load, what: string, n = 5, timeoutMs = 90_
     timeoutMs,
     intervalMs: 100,
   });
+  console.log(`# the load moves again after ${what} (${new Date().toISOString()})`);
 }
 
 /** How many results each of `taskIds` has on the results stream (the only record of "exactly once"). */
@@ -343,18 +350,23 @@ export async function checkRecord(record: LoadRecord, nc: NatsConnection, bases:
     },
     { description: `a result for each of ${ids.length} acknowledged tasks`, timeoutMs: resultWaitMs, intervalMs: 500 },
   ).catch(() => resultCounts(nc, agentId, ids));
-  const lost = ids.filter((id) => counts.get(id) === 0);
   const doubled = ids.filter((id) => counts.get(id)! > 1).map((id) => `${id}: ${counts.get(id)}`);
 
   const api = gatewayClient(bases);
   const unfinished: string[] = [];
+  /** What the gateway says of each task, so that a lost one says how far it got. */
+  const seen = new Map<string, string>();
   for (let i = 0; i < ids.length; i += 20) {
-    const views = await Promise.all(ids.slice(i, i + 20).map((id) => api.get(`/v1/tasks/${id}`)));
-    for (const v of views) {
+    const views = await Promise.all(ids.slice(i, i + 20).map(async (id) => [id, await api.get(`/v1/tasks/${id}`)] as const));
+    for (const [id, v] of views) {
+      seen.set(id, `${v.status} ${v.body?.status ?? JSON.stringify(v.body)?.slice(0, 200)}, attempts ${v.body?.attempts ?? '?'}${v.body?.error ? `, ${v.body.error.code}` : ''}`);
       const ok = v.status === 200 && (v.body.status === 'succeeded' || (v.body.status === 'failed' && v.body.error?.message));
-      if (!ok) unfinished.push(`${v.body?.taskId ?? '?'}: ${v.status} ${v.body?.status ?? JSON.stringify(v.body)}`);
+      if (!ok) unfinished.push(`${id}: ${seen.get(id)}`);
     }
   }
+  const lostIds = ids.filter((id) => counts.get(id) === 0);
+  const where = lostIds.length ? await whereAreTheirMessages(nc, lostIds) : new Map<string, string>();
+  const lost = lostIds.map((id) => `${id} (${record.tasks.get(id)}, acknowledged at ${record.taskAckedAt.get(id) ?? '?'}): view ${seen.get(id)}; ${where.get(id)}`);
 
   const sessionFaults: string[] = [];
   for (const session of record.sessions) {
@@ -376,6 +388,49 @@ export async function checkRecord(record: LoadRecord, nc: NatsConnection, bases:
   }
   return { lost, doubled, unfinished, sessionFaults };
 }
+
+/** The task id a task message carries: in its body (the gateway's), or derived from its Nats-Msg-Id (a NATS publisher's). */
+function taskIdOf(m: StoredMsg): string | undefined {
+  try {
+    const body = codec.decode(m.data) as { taskId?: string };
+    if (typeof body?.taskId === 'string') return body.taskId;
+  } catch {
+    // not JSON: only the message id can say
+  }
+  const parsed = parseTaskMsgId(m.header?.get(Headers.msgId) ?? m.header?.get(Headers.deadLetterMsgId) ?? '');
+  return parsed ? taskIdForKey(parsed.tenant, parsed.key) : undefined;
+}
+
+/**
+ * For tasks without a result: is the message still queued (and where, against the task-worker consumer's
+ * delivered and ack floor sequences), dead-lettered (with the reason), or gone? What a failure report needs
+ * to tell a task never delivered from one stuck in a handler or given up on.
+ */
+async function whereAreTheirMessages(nc: NatsConnection, taskIds: string[]): Promise<Map<string, string>> {
+  const wanted = new Set(taskIds);
+  const found = new Map<string, string>();
+  try {
+    const jsm = await nc.jetstreamManager();
+    const consumer = await jsm.consumers.info(Streams.tasks.name, Consumers.taskWorker.durable);
+    const c = `consumer delivered ${consumer.delivered.stream_seq}, ack floor ${consumer.ack_floor.stream_seq}, ack pending ${consumer.num_ack_pending}, redelivered ${consumer.num_redelivered}, pending ${consumer.num_pending}`;
+    const scan = async (stream: string, describe: (m: StoredMsg) => string) => {
+      const { state } = await jsm.streams.info(stream);
+      for (let seq = state.first_seq; seq <= state.last_seq && state.messages > 0; seq++) {
+        const m = await jsm.streams.getMessage(stream, { seq }).catch(() => undefined);
+        const id = m && taskIdOf(m);
+        if (m && id && wanted.has(id)) found.set(id, describe(m));
+      }
+    };
+    await scan(Streams.tasks.name, (m) => `queued in ${Streams.tasks.name} at seq ${m.seq} (${c})`);
+    await scan(Streams.deadLetters.name, (m) => `dead-lettered: ${m.header?.get(Headers.deadLetterReason)}`);
+    for (const id of taskIds) if (!found.has(id)) found.set(id, `no message in ${Streams.tasks.name} or ${Streams.deadLetters.name} (${c})`);
+  } catch (err) {
+    for (const id of taskIds) found.set(id, `its message could not be looked for: ${(err as Error).message}`);
+  }
+  return found;
+}
+
+type StoredMsg = Awaited<ReturnType<Awaited<ReturnType<NatsConnection['jetstreamManager']>>['streams']['getMessage']>>;
 
 /** One line for a test's log: how much went through and how much was refused or failed. */
 export function summary(name: string, load: Load): string {
