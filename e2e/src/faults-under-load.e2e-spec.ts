@@ -212,6 +212,14 @@ describe('faults under load: kills, restarts, a slow consumer, poison, duplicate
     assert.deepEqual(findings.doubled, [], 'no task has two results');
     assert.deepEqual(findings.unfinished, [], 'every acknowledged task ends, succeeded or failed with a reason');
     assert.deepEqual(findings.sessionFaults, [], 'every answered turn is in its history once, in order');
+    // NATS killed -9 leaves finished tasks in the work queue (acks not yet written) and can strand new ones
+    // below the consumer's ack floor; the runners re-queue them (stranded-messages.ts), so the queue empties.
+    const jsm = await mesh.nc.jetstreamManager();
+    await waitFor(async () => ((await jsm.streams.info(Streams.tasks.name)).state.messages === 0 ? true : undefined), {
+      description: `the task queue to empty (${Streams.tasks.name})`,
+      timeoutMs: 60_000,
+      intervalMs: 500,
+    });
   });
 
   const lostWithKilledGateway = (r: Reply) => r.status === 0 && killedGateways.has(r.base);

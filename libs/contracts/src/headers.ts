@@ -13,4 +13,10 @@ export const Headers = {
   deliveries: 'Keelson-Deliveries',
   /** The dead letter's own Nats-Msg-Id is `{stream}:{seq}`; the original one moves here. */
   deadLetterMsgId: 'Keelson-Dead-Letter-Msg-Id',
+  /**
+   * On a copy of a stranded message (libs/messaging stranded-messages.ts): the sequence and Nats-Msg-Id of the
+   * original, which the consumer reads as the message's own, so the copy is the same task, turn or write.
+   */
+  requeuedFromSeq: 'Keelson-Requeued-From-Seq',
+  requeuedMsgId: 'Keelson-Requeued-Msg-Id',
 } as const;

@@ -133,7 +133,13 @@ describe('ServicePermissions', () => {
   });
 
   it('keeps each service to its own subjects', () => {
-    assert.equal(pub('task-worker', Subjects.task('acme', 'assistant')), false, 'task-worker does not queue tasks');
+    // A work-queue consumer's service may publish on its own input subjects only to re-queue stranded
+    // messages (stranded-messages.ts), and may read and delete single messages of that stream, no other.
+    assert.ok(pub('task-worker', Subjects.task('acme', 'assistant')), 'task-worker re-queues stranded tasks');
+    assert.ok(pub('task-worker', `$JS.API.STREAM.MSG.DELETE.${Streams.tasks.name}`));
+    assert.equal(pub('task-worker', `$JS.API.STREAM.MSG.DELETE.${Streams.sessionTurns.name}`), false);
+    assert.equal(pub('session-agent', Subjects.task('acme', 'assistant')), false, 'session-agent does not queue tasks');
+    assert.equal(pub('memory-service', `$JS.API.STREAM.MSG.DELETE.${Streams.tasks.name}`), false);
     assert.equal(pub('task-worker', Subjects.sessionTurn('acme', 's')), false);
     assert.equal(pub('task-worker', Subjects.sessionRun('acme', 's', 1)), false, 'a task-worker writes task run logs only');
     assert.equal(pub('session-agent', Subjects.result('acme', 'a', 't')), false, 'results come from task-workers');

@@ -86,6 +86,15 @@ export function jsDurableConsumer(spec: ConsumerSpec): string[] {
 }
 
 /**
+ * What a work-queue consumer's runner needs to re-queue the messages it would never deliver (libs/messaging
+ * stranded-messages.ts): read and delete single messages of its stream, and publish the copy on the
+ * consumer's own subjects.
+ */
+export function jsRequeueStranded(spec: ConsumerSpec): string[] {
+  return [`${JS_API}.STREAM.MSG.GET.${spec.stream}`, `${JS_API}.STREAM.MSG.DELETE.${spec.stream}`, spec.filterSubject];
+}
+
+/**
  * Ordered consumers (ephemeral, named by nats.js, no acks) that read a stream: create, pull, info and delete
  * them. Whoever holds this can read the whole stream (the 2.9 limitation above).
  */
@@ -215,6 +224,7 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       Subjects.deadLetter(Consumers.sessionAgent.stream),
       ...jsProvisionStreams(allStreamSpecs),
       ...jsDurableConsumer(Consumers.sessionAgent),
+      ...jsRequeueStranded(Consumers.sessionAgent),
     ],
     // Turns' interrupt and steer fast paths (invokes and their cancellations are the responder's).
     subscribe: [Subjects.allSessionCancels, Subjects.allSessionSteers],
@@ -232,11 +242,18 @@ export const ServicePermissions: Record<KeelsonService, NatsPermissionSet> = {
       ...jsProvisionStreams(allStreamSpecs),
       ...jsDurableConsumer(Consumers.taskWorker),
       ...jsDurableConsumer(Consumers.taskApprovals),
+      ...jsRequeueStranded(Consumers.taskWorker),
+      ...jsRequeueStranded(Consumers.taskApprovals),
     ],
     subscribe: [],
   }),
   'memory-service': serviceSet('memory-service', {
-    publish: [deadLetterOf(MemoryConsumers.writer), ...jsProvisionStreams(allStreamSpecs), ...jsDurableConsumer(MemoryConsumers.writer)],
+    publish: [
+      deadLetterOf(MemoryConsumers.writer),
+      ...jsProvisionStreams(allStreamSpecs),
+      ...jsDurableConsumer(MemoryConsumers.writer),
+      ...jsRequeueStranded(MemoryConsumers.writer),
+    ],
     subscribe: [],
   }),
   'audit-service': serviceSet('audit-service', {

@@ -18,6 +18,7 @@ import { jsApiErrorCode } from './errors';
 import { errorMeta, stderrLogger, type MessagingLogger } from './logger';
 import { CONSUMER_NOT_FOUND, provisionConsumer } from './provisioning';
 import { retryDelayMs, settleFailure } from './retry-policy';
+import { StrandedMessages } from './stranded-messages';
 import { extractTraceContext, markFailed, MessagingAttributes as A, SpanKind, tracer } from './tracing';
 
 export interface ConsumerRunnerOptions {
@@ -42,6 +43,12 @@ export interface ConsumerRunnerOptions {
   onExhausted?: (msg: InboundMessage) => Promise<void>;
   /** Counts for metrics (the Nest transport feeds them to Prometheus); called synchronously, must not throw. */
   metrics?: ConsumerRunnerMetrics;
+  /**
+   * How often to look for messages of a work-queue stream that the consumer will never deliver (left at or
+   * below its ack floor by an abrupt server stop: stranded-messages.ts) and re-queue them. Default 15 000 ms;
+   * 0 turns it off. A limits stream is never swept.
+   */
+  strandedSweepMs?: number;
 }
 
 /** How a message was settled. */
@@ -96,6 +103,9 @@ export class ConsumerRunner {
   private loop: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  private readonly strandedSweepMs: number;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -113,6 +123,7 @@ export class ConsumerRunner {
     this.deadLetterTimeoutMs = opts.deadLetterTimeoutMs ?? 5_000;
     this.onExhausted = opts.onExhausted;
     this.metrics = opts.metrics;
+    this.strandedSweepMs = opts.strandedSweepMs ?? 15_000;
     this.spanName = `process ${spec.filterSubject}`;
   }
 
@@ -135,6 +146,7 @@ export class ConsumerRunner {
     }
     this.state = 'running';
     this.loop = this.run(this.consumer);
+    this.startSweeping();
     // A closed connection does not end a pull subscription's iterator by itself; end it here.
     void this.nc.closed().then(() => {
       this.batch?.stop();
@@ -158,11 +170,12 @@ export class ConsumerRunner {
 
   private async shutdown(): Promise<void> {
     this.state = 'stopping';
+    clearInterval(this.sweepTimer);
     this.slots.abortWaiters();
     this.wake?.();
     this.batch?.stop();
     await this.loop;
-    await Promise.allSettled([...this.active]);
+    await Promise.allSettled([...this.active, this.sweeping]);
     if (!this.nc.isClosed()) await this.nc.flush().catch(() => undefined);
     this.state = 'stopped';
     this.logger.info('consumer stopped', this.where());
@@ -226,6 +239,21 @@ export class ConsumerRunner {
         idleSpins = 0;
       }
     }
+  }
+
+  /** Re-queues stranded messages on a timer; a failed sweep (NATS away) is retried at the next tick. */
+  private startSweeping(): void {
+    if (this.strandedSweepMs <= 0) return;
+    const stranded = new StrandedMessages(this.nc, this.spec, this.logger);
+    this.sweepTimer = setInterval(() => {
+      if (this.sweeping || this.state !== 'running' || this.nc.isClosed()) return;
+      this.sweeping = stranded
+        .sweep()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.debug('stranded-message sweep failed', { ...this.where(), ...errorMeta(err) }))
+        .finally(() => (this.sweeping = undefined));
+    }, this.strandedSweepMs);
+    this.sweepTimer.unref();
   }
 
   private async watch(batch: ConsumerMessages): Promise<void> {

@@ -38,3 +38,4 @@ export { extractTraceContext, injectTraceContext } from './tracing';
 export { subjectTemplate } from './subject-template';
 export { hasResponderIdentity, natsAuthOptions, natsCredentialsFrom, type NatsCredentials, type NatsCredentialSettings, type NatsIdentityRole } from './nats-credentials';
 export { generateNatsAuth, natsServerAuthConfig, type GenerateNatsAuthOptions, type NatsAuthFiles, type NatsIdentity } from './nats-auth-config';
+export { StrandedMessages } from './stranded-messages';
