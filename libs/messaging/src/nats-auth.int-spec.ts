@@ -145,8 +145,11 @@ describe('NATS with the generated users and permissions (nats-server 2.9)', () =
     const worker = await service('task-worker');
     worker.nc.publish(Subjects.logLevel, encodeJson({ level: 'debug' }));
     await refused(worker, `publish to ${Subjects.logLevel}`);
-    worker.nc.publish(Subjects.task('acme', 'assistant'), encodeJson({}));
-    await refused(worker, 'publish to keelson.tasks.acme.assistant');
+    // It may publish tasks (re-queueing stranded ones, stranded-messages.ts), but no session turn.
+    worker.nc.publish(Subjects.sessionTurn('acme', 's1'), encodeJson({}));
+    await refused(worker, `publish to ${Subjects.sessionTurn('acme', 's1')}`);
+    worker.nc.publish(`$JS.API.STREAM.MSG.DELETE.${Streams.sessionTurns.name}`);
+    await refused(worker, `publish to $JS.API.STREAM.MSG.DELETE.${Streams.sessionTurns.name}`);
     worker.nc.publish(`$JS.API.STREAM.DELETE.${Streams.tasks.name}`);
     await refused(worker, `publish to $JS.API.STREAM.DELETE.${Streams.tasks.name}`);
     const guard = await service('guard-service');
