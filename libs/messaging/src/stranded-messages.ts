@@ -36,7 +36,7 @@ export class StrandedMessages {
     const jsm = (this.jsm ??= await this.nc.jetstreamManager());
     const stranded = await this.find(jsm);
     const confirmed = stranded.filter((m) => this.suspects.has(m.seq));
-    this.suspects = new Set(stranded.map((m) => m.seq).filter((seq) => !confirmed.some((m) => m.seq === seq)));
+    this.suspects = new Set(stranded.filter((m) => !this.suspects.has(m.seq)).map((m) => m.seq));
     let requeued = 0;
     for (const m of confirmed) {
       try {
